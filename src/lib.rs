@@ -1,0 +1,7 @@
+//! dualsync keeps an operational system and an accounting system in sync, driven by
+//! declarative table-map files. This crate holds the table-map language (`tablemap`), the
+//! shared value type (`value`) and the command-line surface (`cli`).
+
+pub mod cli;
+pub mod tablemap;
+pub mod value;

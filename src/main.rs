@@ -1,0 +1,5 @@
+//! The `dualsync` binary: parses the command line and hands over to `dualsync::cli`.
+
+fn main() -> std::process::ExitCode {
+    dualsync::cli::main()
+}
