@@ -1,11 +1,147 @@
 //! The table-map language admins write: the file model, parsing with source positions,
 //! validation that reports every problem at once, and the filter language.
 
+pub mod diagnostic;
+pub mod filter;
 pub mod model;
+pub mod parse;
+pub mod validate;
 
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{Diagnostic, SourceFile};
 pub use model::TableMap;
+pub use parse::ParsedFile;
 
 /// The JSON Schema of the table-map format, generated from the Rust types.
 pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(TableMap)).expect("a schema is always JSON")
+}
+
+/// A problem with the command itself rather than with a map: a path that does not exist,
+/// a folder without map files.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: no such file or folder")]
+    NotFound { path: PathBuf },
+    #[error("{path}: cannot read it: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: holds no map files (*.toml)")]
+    NoMaps { path: PathBuf },
+}
+
+/// Every map file found, and every problem in them.
+#[derive(Debug)]
+pub struct Loaded {
+    pub files: Vec<ParsedFile>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn is_valid(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// The maps that parsed, in file order.
+    pub fn maps(&self) -> impl Iterator<Item = &TableMap> {
+        self.files.iter().filter_map(|f| f.map.as_ref())
+    }
+
+    /// One line naming the maps and their directions, e.g. `2 maps: actuals (>, <), projects (>)`.
+    pub fn summary(&self) -> String {
+        let mut maps: Vec<&TableMap> = self.maps().collect();
+        maps.sort_by(|a, b| a.name.cmp(&b.name));
+        let listed: Vec<String> = maps
+            .iter()
+            .map(|m| format!("{} ({})", m.name, directions(m)))
+            .collect();
+        let noun = if maps.len() == 1 { "map" } else { "maps" };
+        format!("{} {noun}: {}", maps.len(), listed.join(", "))
+    }
+}
+
+/// The directions a map's fields flow in, e.g. `>`, `=` or `>, <`.
+pub fn directions(map: &TableMap) -> String {
+    let mut dirs: Vec<&str> = Vec::new();
+    for f in &map.fields {
+        let d = f.direction_or(map.direction).symbol();
+        if f.constant.is_none() && !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    dirs.join(", ")
+}
+
+/// The map files a path stands for: the file itself, or the `*.toml` files of a folder.
+fn map_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    if !path.is_dir() {
+        return Err(LoadError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let unreadable = |source| LoadError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(unreadable)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    if files.is_empty() {
+        return Err(LoadError::NoMaps {
+            path: path.to_path_buf(),
+        });
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads, parses and validates every map under `paths`, collecting all problems.
+pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(map_files(path)?);
+    }
+    let sources = files
+        .into_iter()
+        .map(|path| {
+            std::fs::read_to_string(&path)
+                .map(|text| SourceFile::new(path.clone(), text))
+                .map_err(|source| LoadError::Unreadable { path, source })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(load_sources(sources))
+}
+
+/// Parses and validates map files already in memory.
+pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
+    let schema = json_schema();
+    let mut diagnostics = Vec::new();
+    let files: Vec<ParsedFile> = sources
+        .into_iter()
+        .map(|s| parse::parse_file(s, &schema, &mut diagnostics))
+        .collect();
+    let located: Vec<validate::Located<'_>> = files
+        .iter()
+        .filter_map(|f| {
+            Some(validate::Located {
+                map: f.map.as_ref()?,
+                source: &f.source,
+                tree: f.tree.as_ref()?,
+            })
+        })
+        .collect();
+    for m in &located {
+        validate::check_map(m, &mut diagnostics);
+    }
+    validate::check_set(&located, &mut diagnostics);
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    Loaded { files, diagnostics }
 }

@@ -14,7 +14,7 @@ use crate::value::ValueType;
 
 /// One table map: how one operational entity and one accounting entity are kept in sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "dualsync table map")]
 pub struct TableMap {
     /// Unique name of the map, used by `requires`, `lookup` and the CLI (lowercase, digits, `-`).
@@ -68,7 +68,7 @@ fn yes() -> bool {
 
 /// One side's entity: table, key and company column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Entity {
     /// Entity (table) name in that store, for example `msdyn_actuals` or `ProjCDSActualsImport`.
     pub entity: String,
@@ -190,7 +190,7 @@ impl FieldType {
 
 /// One field mapping between an operational column and an accounting column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Field {
     /// Column on the operational side. Leave out for a constant written to the accounting side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,7 +256,7 @@ pub enum Literal {
 
 /// A named skip-sync rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct SkipRule {
     /// The reason recorded for each record this rule skips.
     pub name: String,
@@ -272,7 +272,7 @@ pub struct SkipRule {
 
 /// How one operational record becomes several accounting records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct FanOut {
     /// `company`: one record per company in scope (written to the accounting company column);
     /// `value`: one record per entry of `values` (written to `column`).
