@@ -3,5 +3,6 @@
 //! shared value type (`value`) and the command-line surface (`cli`).
 
 pub mod cli;
+pub mod store;
 pub mod tablemap;
 pub mod value;

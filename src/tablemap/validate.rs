@@ -145,7 +145,7 @@ fn check_expression(
 ) {
     match filter::parse(text) {
         Err(e) => {
-            let span = m.inside_string(&path, e.offset, 1);
+            let span = m.inside_string(&path, e.offset, e.len);
             out.push(
                 m.source
                     .error(span, format!("filter syntax: {}", e.message))
@@ -155,7 +155,7 @@ fn check_expression(
         Ok(expr) => {
             let lookup = |c: &str| column_type(m.map, side, c);
             for e in filter::check_types(&expr, &lookup) {
-                let span = m.inside_string(&path, e.offset, 1);
+                let span = m.inside_string(&path, e.offset, e.len);
                 out.push(
                     m.source
                         .error(span, e.message.clone())

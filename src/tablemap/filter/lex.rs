@@ -135,11 +135,7 @@ impl Lexer<'_> {
 
     fn unexpected(&self, start: usize) -> FilterError {
         let c = self.src[start..].chars().next().unwrap_or(' ');
-        let err = FilterError::new(
-            start,
-            c.len_utf8(),
-            format!("unexpected character '{c}'"),
-        );
+        let err = FilterError::new(start, c.len_utf8(), format!("unexpected character '{c}'"));
         match c {
             '{' => {
                 err.hint("write GUIDs bare, without braces: 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c")
@@ -175,7 +171,12 @@ impl Lexer<'_> {
         } else {
             format!("write '{word}' instead")
         };
-        FilterError::new(start, sym.len(), format!("'{sym}' is not a filter operator")).hint(hint)
+        FilterError::new(
+            start,
+            sym.len(),
+            format!("'{sym}' is not a filter operator"),
+        )
+        .hint(hint)
     }
 
     /// Where text opened by the quote at `open` ends: just past its closing quote (a doubled
@@ -218,16 +219,9 @@ impl Lexer<'_> {
     }
 
     fn malformed(&self, start: usize) -> FilterError {
-        let mut end = start + 1;
-        while self.byte(end).is_some_and(glues_to_literal) {
-            end += 1;
-        }
-        FilterError::new(
-            start,
-            end - start,
-            format!("malformed value '{}'", &self.src[start..end]),
-        )
-        .hint(format!("values are {UNQUOTED_FORMS}"))
+        let run = self.run_from(start);
+        FilterError::new(start, run.len(), format!("malformed value '{run}'"))
+            .hint(format!("values are {UNQUOTED_FORMS}"))
     }
 
     /// Finishes a literal token at `end`, rejecting anything glued to it (`12abc`, `2024-01`).
@@ -279,7 +273,7 @@ impl Lexer<'_> {
         let malformed = || {
             let run = self.run_from(start);
             FilterError::new(start, run.len(), format!("malformed datetime '{run}'"))
-            .hint(DATETIME_HINT)
+                .hint(DATETIME_HINT)
         };
         // YYYY-MM-DDThh:mm:ss
         let mut i = start + 11;
@@ -314,16 +308,22 @@ impl Lexer<'_> {
             Some(b) if glues_to_literal(b) => return Err(malformed()),
             _ => {
                 let text = &self.src[start..i];
-                return Err(
-                    FilterError::new(start, text.len(), format!("datetime '{text}' has no time zone"))
-                        .hint(format!("add Z for UTC ({text}Z) or an offset like +01:00")),
-                );
+                return Err(FilterError::new(
+                    start,
+                    text.len(),
+                    format!("datetime '{text}' has no time zone"),
+                )
+                .hint(format!("add Z for UTC ({text}Z) or an offset like +01:00")));
             }
         }
         let text = &self.src[start..i];
         let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| {
-            FilterError::new(start, text.len(), format!("'{text}' is not a valid datetime"))
-                .hint(DATETIME_HINT)
+            FilterError::new(
+                start,
+                text.len(),
+                format!("'{text}' is not a valid datetime"),
+            )
+            .hint(DATETIME_HINT)
         })?;
         self.literal(Value::DateTime(parsed.with_timezone(&Utc)), start, i)
     }
@@ -363,8 +363,12 @@ impl Lexer<'_> {
             let trimmed = text.trim_end_matches('0').trim_end_matches('.');
             let exact = Decimal::from_str_exact(text).or_else(|_| Decimal::from_str_exact(trimmed));
             exact.map(Value::Decimal).map_err(|_| {
-                FilterError::new(start, text.len(), format!("decimal {text} has too many digits"))
-                    .hint("decimals hold at most 28 significant digits")
+                FilterError::new(
+                    start,
+                    text.len(),
+                    format!("decimal {text} has too many digits"),
+                )
+                .hint("decimals hold at most 28 significant digits")
             })?
         } else {
             text.parse::<i64>().map(Value::Int).map_err(|_| {

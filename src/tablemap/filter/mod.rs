@@ -246,7 +246,10 @@ mod tests {
         spelled.len = 3; // written as 007
         assert_eq!(spelled, Lit::new(Value::Int(7), 0));
         assert_eq!(Lit::new(text("it's"), 0).len, "'it''s'".len());
-        assert_eq!("a  eq  1".parse::<Expr>(), Ok(cmp("a", CmpOp::Eq, Value::Int(1))));
+        assert_eq!(
+            "a  eq  1".parse::<Expr>(),
+            Ok(cmp("a", CmpOp::Eq, Value::Int(1)))
+        );
     }
 
     #[test]

@@ -387,12 +387,12 @@ impl Parser<'_> {
                     value,
                 })
             }
-            Tok::Lit(_) => Err(FilterError::new(
-                c.offset,
-                c.len,
-                format!("both sides of '{op}' are values"),
-            )
-            .hint("one side must be a column, e.g. statecode eq 0")),
+            Tok::Lit(_) => {
+                Err(
+                    FilterError::new(c.offset, c.len, format!("both sides of '{op}' are values"))
+                        .hint("one side must be a column, e.g. statecode eq 0"),
+                )
+            }
             _ => Err(self
                 .found(&c, format!("expected a column name after '{op}'"))
                 .hint("compare a column with a value, e.g. statecode eq 0")),

@@ -1,0 +1,276 @@
+//! One way to read, write and watch any system dualsync syncs: the `Store` trait, the
+//! description of an entity, rows, write operations with per-row outcomes, the ordered change
+//! feed, and typed errors. SQL stores (SQLite, PostgreSQL) live in `sql`; HTTP stores later.
+
+pub mod coerce;
+pub mod sql;
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+
+use crate::value::{Value, ValueType};
+
+/// The key of one record: the values of the entity's key columns, in key order.
+pub type Key = Vec<Value>;
+
+/// One record: values aligned with the columns of the `EntityDesc` it was read or written with.
+pub type Row = Vec<Value>;
+
+/// One column of an entity, as the store's catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub value_type: ValueType,
+    pub nullable: bool,
+    /// Precision and scale of a decimal column.
+    pub decimal: Option<(u32, u32)>,
+}
+
+/// An entity (table) and the columns a caller works with; `key` indexes into `columns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityDesc {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub key: Vec<usize>,
+}
+
+impl EntityDesc {
+    pub fn index_of(&self, column: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == column)
+    }
+
+    pub fn column(&self, column: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == column)
+    }
+
+    pub fn key_columns(&self) -> impl Iterator<Item = &Column> {
+        self.key.iter().map(|&i| &self.columns[i])
+    }
+
+    /// The key of a row read or written with this description.
+    pub fn key_of(&self, row: &Row) -> Key {
+        self.key.iter().map(|&i| row[i].clone()).collect()
+    }
+
+    /// The same entity restricted to `columns` (the key columns come first, always included).
+    /// Writes with a projection touch only its columns.
+    pub fn project(&self, columns: &[&str]) -> Result<EntityDesc, StoreError> {
+        let mut out: Vec<Column> = self.key_columns().cloned().collect();
+        for name in columns {
+            let col = self.column(name).ok_or_else(|| {
+                StoreError::unknown_column(
+                    &self.name,
+                    name,
+                    self.columns.iter().map(|c| c.name.as_str()),
+                )
+            })?;
+            if !out.iter().any(|c| c.name == col.name) {
+                out.push(col.clone());
+            }
+        }
+        Ok(EntityDesc {
+            name: self.name.clone(),
+            key: (0..self.key.len()).collect(),
+            columns: out,
+        })
+    }
+}
+
+/// One write in a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    /// Insert the row, or update the columns of the description if the key exists.
+    Upsert(Row),
+    /// Delete the record with this key, if it exists.
+    Delete(Key),
+}
+
+/// What happened to one write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Written,
+    Deleted {
+        existed: bool,
+    },
+    /// The store refused this row (a constraint, a value that does not fit); the rest of the
+    /// batch was applied. The message names the column and the reason.
+    Rejected {
+        message: String,
+    },
+}
+
+/// What kind of change a change-feed entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeOp {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl ChangeOp {
+    pub fn code(self) -> &'static str {
+        match self {
+            ChangeOp::Insert => "I",
+            ChangeOp::Update => "U",
+            ChangeOp::Delete => "D",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ChangeOp> {
+        match code {
+            "I" => Some(ChangeOp::Insert),
+            "U" => Some(ChangeOp::Update),
+            "D" => Some(ChangeOp::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// A position in a store's change feed. Entries are ordered by `(epoch, seq)`; a feed read
+/// from a cursor returns only entries after it. SQLite uses epoch 0; PostgreSQL the
+/// writing transaction's id, so the order never changes once an entry has been read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cursor {
+    pub epoch: i64,
+    pub seq: i64,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.epoch, self.seq)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, b) = s
+            .split_once(':')
+            .ok_or_else(|| format!("cursor \"{s}\" is not EPOCH:SEQ"))?;
+        let num = |t: &str| {
+            t.parse::<i64>()
+                .map_err(|_| format!("cursor \"{s}\" is not EPOCH:SEQ"))
+        };
+        Ok(Cursor {
+            epoch: num(a)?,
+            seq: num(b)?,
+        })
+    }
+}
+
+/// One entry of the change feed: a record of `entity` with `key` was inserted, updated or
+/// deleted. Readers fetch the record's current state by key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub cursor: Cursor,
+    pub entity: String,
+    pub op: ChangeOp,
+    pub key: Key,
+}
+
+/// How a failure should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Worth retrying with backoff: a lost connection, a busy or locked database, a timeout.
+    Transient,
+    /// An entity or column that the store does not have.
+    NotFound,
+    /// The store refused one row: a constraint, a value that does not fit the column.
+    Rejected,
+    /// A request that will never succeed as it is: a bad URL, an unsupported type.
+    Permanent,
+}
+
+/// A store failure, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl StoreError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Transient
+    }
+
+    pub fn unknown_column<'a>(
+        entity: &str,
+        column: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let err = StoreError::new(
+            ErrorKind::NotFound,
+            format!("entity `{entity}` has no column `{column}`"),
+        );
+        match crate::tablemap::diagnostic::did_you_mean(column, known) {
+            Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+            None => err.with_hint("check the column name against the store's schema"),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A system dualsync syncs with.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A printable name of the store, with any password removed.
+    fn name(&self) -> &str;
+
+    /// The entities (tables) the store has.
+    async fn entities(&self) -> Result<Vec<String>>;
+
+    /// The columns, types and key of an entity, from the store's catalog.
+    async fn describe(&self, entity: &str) -> Result<EntityDesc>;
+
+    /// Up to `limit` records in key order, starting after `after` (keyset paging).
+    async fn scan(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Vec<Row>>;
+
+    /// The records with these keys (missing ones are left out), in no particular order.
+    async fn get(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Vec<Row>>;
+
+    /// Applies the writes in order, atomically: either the batch commits (rows the store
+    /// rejects are left out and reported) or nothing does and the error is returned.
+    async fn apply(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>>;
+
+    /// Starts (or upgrades) change capture for these entities.
+    async fn install_capture(&self, entities: &[&str]) -> Result<()>;
+
+    /// Up to `limit` change-feed entries after `after`, in feed order.
+    async fn changes(&self, after: Cursor, limit: usize) -> Result<Vec<Change>>;
+
+    /// The position of the last change-feed entry (the default cursor when there is none).
+    async fn head(&self) -> Result<Cursor>;
+
+    /// A counter that moves when new changes may be in the feed; wait on it instead of polling.
+    fn watch(&self) -> tokio::sync::watch::Receiver<u64>;
+}

@@ -1,0 +1,361 @@
+//! Change capture for SQL stores. Triggers on each captured table write the key of every
+//! inserted, updated or deleted row into the change log `_dualsync_changes`, so changes made
+//! by ANY program are seen. `read` returns the log in a stable order from a cursor; the
+//! `Watcher` wakes readers: LISTEN/NOTIFY on PostgreSQL, a cheap poll on SQLite.
+//!
+//! Order on PostgreSQL: sequence numbers are taken in statement order but become visible in
+//! commit order, so "everything after seq N" could miss a late commit. Each entry therefore
+//! records its transaction id, and `read` returns only entries of transactions older than the
+//! oldest one still running (the snapshot's xmin), ordered by (txid, seq). Below that horizon
+//! the log can no longer change, so a cursor never skips an entry. On SQLite writers are
+//! serialized, so seq order is commit order.
+
+use std::time::Duration;
+
+use super::catalog::quote;
+use super::conn::{Arg, Dialect, Pool, parse_typed};
+use crate::store::{Change, ChangeOp, Cursor, EntityDesc, ErrorKind, Result, StoreError};
+use crate::value::{Value, ValueType};
+
+/// Bumped when the trigger shape changes; `install` replaces triggers of older versions.
+pub const CAPTURE_VERSION: i64 = 1;
+const CHANNEL: &str = "dualsync_changes";
+
+const SQLITE_LOG: &str = "
+CREATE TABLE IF NOT EXISTS _dualsync_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('I', 'U', 'D')),
+    key TEXT NOT NULL,
+    changed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS _dualsync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+const PG_LOG: &str = "
+CREATE TABLE IF NOT EXISTS _dualsync_changes (
+    seq BIGSERIAL PRIMARY KEY,
+    txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    entity TEXT NOT NULL,
+    op CHAR(1) NOT NULL CHECK (op IN ('I', 'U', 'D')),
+    key TEXT NOT NULL,
+    changed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS _dualsync_changes_order ON _dualsync_changes (txid, seq);
+CREATE TABLE IF NOT EXISTS _dualsync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE OR REPLACE FUNCTION _dualsync_capture() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    k_new jsonb := '[]';
+    k_old jsonb := '[]';
+    c text;
+    n jsonb;
+    o jsonb;
+BEGIN
+    IF TG_OP <> 'DELETE' THEN n := to_jsonb(NEW); END IF;
+    IF TG_OP <> 'INSERT' THEN o := to_jsonb(OLD); END IF;
+    FOREACH c IN ARRAY TG_ARGV LOOP
+        IF n IS NOT NULL THEN k_new := k_new || jsonb_build_array(n -> c); END IF;
+        IF o IS NOT NULL THEN k_old := k_old || jsonb_build_array(o -> c); END IF;
+    END LOOP;
+    IF TG_OP = 'UPDATE' AND k_new IS DISTINCT FROM k_old THEN
+        INSERT INTO _dualsync_changes (entity, op, key) VALUES (TG_TABLE_NAME, 'D', k_old::text);
+    END IF;
+    INSERT INTO _dualsync_changes (entity, op, key)
+    VALUES (TG_TABLE_NAME, substr(TG_OP, 1, 1), (CASE WHEN TG_OP = 'DELETE' THEN k_old ELSE k_new END)::text);
+    PERFORM pg_notify('dualsync_changes', '');
+    RETURN NULL;
+END
+$fn$;
+";
+
+fn trigger_name(entity: &str, what: &str) -> String {
+    quote(&format!("_dualsync_v{CAPTURE_VERSION}_{entity}_{what}"))
+}
+
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The DDL that captures one table (idempotent: drops this version's triggers first).
+fn table_ddl(dialect: Dialect, desc: &EntityDesc) -> String {
+    let table = quote(&desc.name);
+    match dialect {
+        Dialect::Sqlite => {
+            let keys = |row: &str| {
+                let cols: Vec<String> = desc
+                    .key_columns()
+                    .map(|c| format!("{row}.{}", quote(&c.name)))
+                    .collect();
+                format!("json_array({})", cols.join(", "))
+            };
+            let name = sql_string(&desc.name);
+            let (ins, upd, del) = (
+                trigger_name(&desc.name, "ins"),
+                trigger_name(&desc.name, "upd"),
+                trigger_name(&desc.name, "del"),
+            );
+            format!(
+                "DROP TRIGGER IF EXISTS {ins}; DROP TRIGGER IF EXISTS {upd}; DROP TRIGGER IF EXISTS {del};
+CREATE TRIGGER {ins} AFTER INSERT ON {table} BEGIN
+  INSERT INTO _dualsync_changes (entity, op, key) VALUES ({name}, 'I', {new});
+END;
+CREATE TRIGGER {upd} AFTER UPDATE ON {table} BEGIN
+  INSERT INTO _dualsync_changes (entity, op, key) SELECT {name}, 'D', {old} WHERE {old} IS NOT {new};
+  INSERT INTO _dualsync_changes (entity, op, key) VALUES ({name}, 'U', {new});
+END;
+CREATE TRIGGER {del} AFTER DELETE ON {table} BEGIN
+  INSERT INTO _dualsync_changes (entity, op, key) VALUES ({name}, 'D', {old});
+END;",
+                new = keys("NEW"),
+                old = keys("OLD"),
+            )
+        }
+        Dialect::Postgres => {
+            let trg = trigger_name(&desc.name, "cdc");
+            let args: Vec<String> = desc.key_columns().map(|c| sql_string(&c.name)).collect();
+            format!(
+                "DROP TRIGGER IF EXISTS {trg} ON {table};
+CREATE TRIGGER {trg} AFTER INSERT OR UPDATE OR DELETE ON {table}
+  FOR EACH ROW EXECUTE FUNCTION _dualsync_capture({});",
+                args.join(", ")
+            )
+        }
+    }
+}
+
+/// Creates the change log and (re)creates the triggers of these tables, in one transaction.
+pub async fn install(pool: &Pool, descs: &[std::sync::Arc<EntityDesc>]) -> Result<()> {
+    let dialect = pool.dialect();
+    let mut script = String::from(match dialect {
+        Dialect::Sqlite => SQLITE_LOG,
+        Dialect::Postgres => PG_LOG,
+    });
+    for d in descs {
+        script.push_str(&table_ddl(dialect, d));
+        script.push('\n');
+    }
+    let upsert = "INSERT INTO _dualsync_meta (name, value) VALUES ('capture_version', '1') \
+                  ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+    script.push_str(upsert);
+    script.push(';');
+    let wrapped = format!("BEGIN;\n{script}\nCOMMIT;");
+    pool.execute_script(&wrapped).await
+}
+
+/// A change-log entry before its key is decoded with the entity's key types.
+pub struct RawChange {
+    pub cursor: Cursor,
+    pub entity: String,
+    pub op: String,
+    pub key: String,
+}
+
+impl RawChange {
+    pub fn decode(self, desc: &EntityDesc) -> Result<Change> {
+        let bad = |why: &str| {
+            StoreError::new(
+                ErrorKind::Permanent,
+                format!(
+                    "change-log entry {} of `{}` has {why}: {}",
+                    self.cursor, self.entity, self.key
+                ),
+            )
+        };
+        let json: Vec<serde_json::Value> =
+            serde_json::from_str(&self.key).map_err(|_| bad("a key that is not a JSON array"))?;
+        if json.len() != desc.key.len() {
+            return Err(bad("a key of the wrong length"));
+        }
+        let key = desc
+            .key_columns()
+            .zip(&json)
+            .map(|(c, v)| {
+                json_value(c.value_type, v)
+                    .ok_or_else(|| bad(&format!("a bad value for `{}`", c.name)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let op = ChangeOp::from_code(self.op.trim()).ok_or_else(|| bad("an unknown operation"))?;
+        Ok(Change {
+            cursor: self.cursor,
+            entity: self.entity,
+            op,
+            key,
+        })
+    }
+}
+
+fn json_value(ty: ValueType, v: &serde_json::Value) -> Option<Value> {
+    match v {
+        serde_json::Value::Null => Some(Value::Null),
+        serde_json::Value::String(s) => parse_typed(ty, s),
+        serde_json::Value::Bool(b) => Some(Value::Bool(*b)),
+        serde_json::Value::Number(n) => match ty {
+            ValueType::Bool => Some(Value::Bool(n.as_i64()? != 0)),
+            ValueType::Int => Some(Value::Int(n.as_i64()?)),
+            _ => parse_typed(ty, &n.to_string()),
+        },
+        _ => None,
+    }
+}
+
+/// Up to `limit` entries after `after`, in feed order.
+pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawChange>> {
+    let (sql, args) = match pool.dialect() {
+        Dialect::Sqlite => (
+            format!(
+                "SELECT 0, seq, entity, op, key FROM _dualsync_changes WHERE seq > ? ORDER BY seq LIMIT {limit}"
+            ),
+            vec![Arg {
+                value: Value::Int(after.seq),
+                ty: ValueType::Int,
+            }],
+        ),
+        Dialect::Postgres => (
+            format!(
+                "SELECT txid, seq, entity, op::text, key FROM _dualsync_changes \
+                 WHERE (txid, seq) > ($1, $2) AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+                 ORDER BY txid, seq LIMIT {limit}"
+            ),
+            vec![
+                Arg {
+                    value: Value::Int(after.epoch),
+                    ty: ValueType::Int,
+                },
+                Arg {
+                    value: Value::Int(after.seq),
+                    ty: ValueType::Int,
+                },
+            ],
+        ),
+    };
+    let types = [
+        ValueType::Int,
+        ValueType::Int,
+        ValueType::Text,
+        ValueType::Text,
+        ValueType::Text,
+    ];
+    let rows = pool.fetch(&sql, &args, &types).await.map_err(missing_log)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| match <[Value; 5]>::try_from(r).ok()? {
+            [
+                Value::Int(epoch),
+                Value::Int(seq),
+                Value::Text(entity),
+                Value::Text(op),
+                Value::Text(key),
+            ] => Some(RawChange {
+                cursor: Cursor { epoch, seq },
+                entity,
+                op,
+                key,
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The last readable entry's position.
+pub async fn head(pool: &Pool) -> Result<Cursor> {
+    let sql = match pool.dialect() {
+        Dialect::Sqlite => "SELECT 0, coalesce(max(seq), 0) FROM _dualsync_changes",
+        Dialect::Postgres => {
+            "SELECT txid, seq FROM _dualsync_changes \
+             WHERE txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY txid DESC, seq DESC LIMIT 1"
+        }
+    };
+    let rows = pool
+        .fetch(sql, &[], &[ValueType::Int, ValueType::Int])
+        .await
+        .map_err(missing_log)?;
+    match rows.first().map(|r| (&r[0], &r[1])) {
+        Some((Value::Int(epoch), Value::Int(seq))) => Ok(Cursor {
+            epoch: *epoch,
+            seq: *seq,
+        }),
+        _ => Ok(Cursor::default()),
+    }
+}
+
+fn missing_log(e: StoreError) -> StoreError {
+    if e.message.contains("_dualsync_changes") {
+        StoreError::new(
+            ErrorKind::NotFound,
+            "change capture is not installed in this store",
+        )
+        .with_hint("run `dualsync store init` (or start the daemon) to install it")
+    } else {
+        e
+    }
+}
+
+/// Keeps a `watch` counter moving while new changes may be waiting; stops when dropped.
+pub struct Watcher {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+const SQLITE_POLL: Duration = Duration::from_millis(50);
+/// PostgreSQL also wakes readers this often, in case a notification was lost on a reconnect.
+const PG_HEARTBEAT: Duration = Duration::from_secs(2);
+
+impl Watcher {
+    pub fn spawn(pool: &Pool) -> (Watcher, tokio::sync::watch::Receiver<u64>) {
+        let (tx, rx) = tokio::sync::watch::channel(0u64);
+        let bump =
+            move |tx: &tokio::sync::watch::Sender<u64>| tx.send_modify(|n| *n = n.wrapping_add(1));
+        let task = match pool {
+            Pool::Sqlite(_) => {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let mut last = None;
+                    loop {
+                        let sql = "SELECT coalesce(max(seq), 0) FROM _dualsync_changes";
+                        if let Ok(rows) = pool.fetch(sql, &[], &[ValueType::Int]).await {
+                            let now = rows.first().and_then(|r| r.first().cloned());
+                            if now != last {
+                                last = now;
+                                bump(&tx);
+                            }
+                        }
+                        tokio::time::sleep(SQLITE_POLL).await;
+                    }
+                })
+            }
+            Pool::Postgres(pg) => {
+                let pg = pg.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let listener = async {
+                            let mut l = sqlx::postgres::PgListener::connect_with(&pg).await?;
+                            l.listen(CHANNEL).await?;
+                            Ok::<_, sqlx::Error>(l)
+                        };
+                        let Ok(mut listener) = listener.await else {
+                            tokio::time::sleep(PG_HEARTBEAT).await;
+                            bump(&tx);
+                            continue;
+                        };
+                        bump(&tx); // anything committed while we were not listening
+                        // Ends (and reconnects) when the connection is lost.
+                        while let Ok(Some(_)) | Err(_) =
+                            tokio::time::timeout(PG_HEARTBEAT, listener.try_recv())
+                                .await
+                                .map(|r| r.ok().flatten())
+                        {
+                            bump(&tx);
+                        }
+                    }
+                })
+            }
+        };
+        (Watcher { task }, rx)
+    }
+}

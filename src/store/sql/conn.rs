@@ -1,0 +1,409 @@
+//! The one place where SQLite and PostgreSQL differ at run time: pools and transactions,
+//! binding a `Value` with its column type (so a null is typed), decoding columns back into
+//! `Value`s, and sorting database errors into transient and row-level ones.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::store::{ErrorKind, Row, StoreError};
+use crate::value::{Value, ValueType};
+
+/// Which SQL dialect a store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The placeholder of the `n`th (1-based) parameter.
+    pub fn param(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+}
+
+/// A value to bind, with the type of the column it goes to.
+#[derive(Debug, Clone)]
+pub struct Arg {
+    pub value: Value,
+    pub ty: ValueType,
+}
+
+#[derive(Debug, Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Binds `args` to a query of either dialect.
+macro_rules! bind_all {
+    ($query:expr, $args:expr, $bind:ident) => {{
+        let mut q = $query;
+        for a in $args {
+            q = $bind(q, a)?;
+        }
+        q
+    }};
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_sqlite<'q>(q: SqliteQuery<'q>, arg: &Arg) -> Result<SqliteQuery<'q>, StoreError> {
+    Ok(match &arg.value {
+        Value::Null => match arg.ty {
+            ValueType::Int | ValueType::Bool => q.bind(None::<i64>),
+            _ => q.bind(None::<String>),
+        },
+        Value::Bool(b) => q.bind(i64::from(*b)),
+        Value::Int(i) => q.bind(*i),
+        Value::Decimal(d) => q.bind(d.to_string()),
+        Value::Text(s) => q.bind(s.clone()),
+        Value::Date(d) => q.bind(d.format("%Y-%m-%d").to_string()),
+        Value::DateTime(t) => q.bind(format_datetime(t)),
+        Value::Guid(g) => q.bind(g.hyphenated().to_string()),
+    })
+}
+
+fn bind_pg<'q>(q: PgQuery<'q>, arg: &Arg) -> Result<PgQuery<'q>, StoreError> {
+    Ok(match (&arg.value, arg.ty) {
+        (Value::Null, ValueType::Bool) => q.bind(None::<bool>),
+        (Value::Null, ValueType::Int) => q.bind(None::<i64>),
+        (Value::Null, ValueType::Decimal) => q.bind(None::<Decimal>),
+        (Value::Null, ValueType::Text) => q.bind(None::<String>),
+        (Value::Null, ValueType::Date) => q.bind(None::<NaiveDate>),
+        (Value::Null, ValueType::DateTime) => q.bind(None::<DateTime<Utc>>),
+        (Value::Null, ValueType::Guid) => q.bind(None::<Uuid>),
+        (Value::Bool(b), _) => q.bind(*b),
+        (Value::Int(i), _) => q.bind(*i),
+        (Value::Decimal(d), _) => q.bind(*d),
+        (Value::Text(s), _) => q.bind(s.clone()),
+        (Value::Date(d), _) => q.bind(*d),
+        (Value::DateTime(t), _) => q.bind(*t),
+        (Value::Guid(g), _) => q.bind(*g),
+    })
+}
+
+/// Datetimes are stored in SQLite as RFC 3339 UTC text with microseconds, so text order is
+/// time order.
+pub fn format_datetime(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Reads datetime text as written by dualsync or by another program (`2024-01-31 09:30:00`
+/// is taken as UTC).
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|n| n.and_utc())
+}
+
+fn decode_err(ty: ValueType, raw: &str) -> StoreError {
+    StoreError::new(
+        ErrorKind::Permanent,
+        format!("stored value \"{raw}\" is not a valid {ty}"),
+    )
+    .with_hint("another program wrote a value of the wrong type; correct it in the store")
+}
+
+fn decode_sqlite(row: &SqliteRow, i: usize, ty: ValueType) -> Result<Value, StoreError> {
+    let get_text = || row.try_get::<Option<String>, _>(i).map_err(from_sqlx);
+    Ok(match ty {
+        ValueType::Int => row
+            .try_get::<Option<i64>, _>(i)
+            .map_err(from_sqlx)?
+            .map(Value::Int)
+            .unwrap_or(Value::Null),
+        ValueType::Bool => row
+            .try_get::<Option<i64>, _>(i)
+            .map_err(from_sqlx)?
+            .map(|b| Value::Bool(b != 0))
+            .unwrap_or(Value::Null),
+        ValueType::Text => get_text()?.map(Value::Text).unwrap_or(Value::Null),
+        _ => match get_text()? {
+            None => Value::Null,
+            Some(s) => parse_typed(ty, &s).ok_or_else(|| decode_err(ty, &s))?,
+        },
+    })
+}
+
+/// Parses text written for a column of type `ty`.
+pub fn parse_typed(ty: ValueType, s: &str) -> Option<Value> {
+    Some(match ty {
+        ValueType::Text => Value::Text(s.to_string()),
+        ValueType::Int => Value::Int(s.parse().ok()?),
+        ValueType::Bool => match s {
+            "1" | "true" => Value::Bool(true),
+            "0" | "false" => Value::Bool(false),
+            _ => return None,
+        },
+        ValueType::Decimal => Value::Decimal(
+            Decimal::from_str(s)
+                .or_else(|_| Decimal::from_scientific(s))
+                .ok()?,
+        ),
+        ValueType::Date => Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?),
+        ValueType::DateTime => Value::DateTime(parse_datetime(s)?),
+        ValueType::Guid => Value::Guid(Uuid::parse_str(s).ok()?),
+    })
+}
+
+fn decode_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, StoreError> {
+    fn get<'r, T>(row: &'r PgRow, i: usize) -> Result<Option<T>, StoreError>
+    where
+        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        row.try_get::<Option<T>, _>(i).map_err(from_sqlx)
+    }
+    Ok(match ty {
+        ValueType::Int => get::<i64>(row, i)?.map(Value::Int),
+        ValueType::Bool => get::<bool>(row, i)?.map(Value::Bool),
+        ValueType::Decimal => get::<Decimal>(row, i)?.map(Value::Decimal),
+        ValueType::Text => get::<String>(row, i)?.map(Value::Text),
+        ValueType::Date => get::<NaiveDate>(row, i)?.map(Value::Date),
+        ValueType::DateTime => get::<DateTime<Utc>>(row, i)?.map(Value::DateTime),
+        ValueType::Guid => get::<Uuid>(row, i)?.map(Value::Guid),
+    }
+    .unwrap_or(Value::Null))
+}
+
+impl Pool {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(from_sqlx)?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await.map_err(from_sqlx)?),
+        })
+    }
+
+    /// Runs a query and decodes each result column with the type given for it.
+    pub async fn fetch(
+        &self,
+        sql: &str,
+        args: &[Arg],
+        types: &[ValueType],
+    ) -> Result<Vec<Row>, StoreError> {
+        match self {
+            Pool::Sqlite(p) => {
+                let q = bind_all!(
+                    sqlx::query(AssertSqlSafe(sql.to_string())),
+                    args,
+                    bind_sqlite
+                );
+                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
+                rows.iter()
+                    .map(|r| decode_row(types, |i, t| decode_sqlite(r, i, t)))
+                    .collect()
+            }
+            Pool::Postgres(p) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
+                rows.iter()
+                    .map(|r| decode_row(types, |i, t| decode_pg(r, i, t)))
+                    .collect()
+            }
+        }
+    }
+
+    pub async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        match self {
+            Pool::Sqlite(p) => {
+                let q = bind_all!(
+                    sqlx::query(AssertSqlSafe(sql.to_string())),
+                    args,
+                    bind_sqlite
+                );
+                Ok(q.execute(p).await.map_err(from_sqlx)?.rows_affected())
+            }
+            Pool::Postgres(p) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                Ok(q.execute(p).await.map_err(from_sqlx)?.rows_affected())
+            }
+        }
+    }
+
+    /// Runs several statements without parameters (DDL).
+    pub async fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Pool::Sqlite(p) => sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+                .execute(p)
+                .await
+                .map(|_| ()),
+            Pool::Postgres(p) => sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+                .execute(p)
+                .await
+                .map(|_| ()),
+        }
+        .map_err(from_sqlx)
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+fn decode_row(
+    types: &[ValueType],
+    mut decode: impl FnMut(usize, ValueType) -> Result<Value, StoreError>,
+) -> Result<Row, StoreError> {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| decode(i, *t))
+        .collect()
+}
+
+impl Tx {
+    pub async fn fetch(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+        types: &[ValueType],
+    ) -> Result<Vec<Row>, StoreError> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let q = bind_all!(
+                    sqlx::query(AssertSqlSafe(sql.to_string())),
+                    args,
+                    bind_sqlite
+                );
+                let rows = q.fetch_all(&mut **tx).await.map_err(from_sqlx)?;
+                rows.iter()
+                    .map(|r| decode_row(types, |i, t| decode_sqlite(r, i, t)))
+                    .collect()
+            }
+            Tx::Postgres(tx) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                let rows = q.fetch_all(&mut **tx).await.map_err(from_sqlx)?;
+                rows.iter()
+                    .map(|r| decode_row(types, |i, t| decode_pg(r, i, t)))
+                    .collect()
+            }
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let q = bind_all!(
+                    sqlx::query(AssertSqlSafe(sql.to_string())),
+                    args,
+                    bind_sqlite
+                );
+                Ok(q.execute(&mut **tx)
+                    .await
+                    .map_err(from_sqlx)?
+                    .rows_affected())
+            }
+            Tx::Postgres(tx) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                Ok(q.execute(&mut **tx)
+                    .await
+                    .map_err(from_sqlx)?
+                    .rows_affected())
+            }
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(from_sqlx)
+    }
+}
+
+/// Whether a database error concerns the row being written (a constraint, a bad value)
+/// rather than the connection or the database as a whole.
+fn is_row_error(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+    match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        // SQLITE_CONSTRAINT (19), SQLITE_MISMATCH (20), SQLITE_TOOBIG (18), and extended codes.
+        Some(_) => code
+            .parse::<i64>()
+            .map(|c| matches!(c & 0xff, 18..=20))
+            .unwrap_or(false),
+        // Class 22 data exception, class 23 integrity constraint violation.
+        None => code.starts_with("22") || code.starts_with("23"),
+    }
+}
+
+/// Sorts an sqlx error into a `StoreError` of the right kind.
+pub fn from_sqlx(e: sqlx::Error) -> StoreError {
+    let kind = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_) => ErrorKind::Transient,
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            let transient = match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                // SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_IOERR (10), SQLITE_CANTOPEN (14)
+                Some(_) => code
+                    .parse::<i64>()
+                    .map(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
+                    .unwrap_or(false),
+                // 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x shutdown
+                None => {
+                    code.starts_with("08")
+                        || code == "40001"
+                        || code == "40P01"
+                        || code.starts_with("53")
+                        || code.starts_with("57P")
+                }
+            };
+            if transient {
+                ErrorKind::Transient
+            } else if is_row_error(&e) {
+                ErrorKind::Rejected
+            } else {
+                ErrorKind::Permanent
+            }
+        }
+        _ => ErrorKind::Permanent,
+    };
+    let err = StoreError::new(kind, e.to_string());
+    match kind {
+        ErrorKind::Transient => {
+            err.with_hint("the store is unreachable or busy; dualsync retries by itself")
+        }
+        _ => err,
+    }
+}

@@ -1,0 +1,561 @@
+//! The `Store` for SQL databases over sqlx: SQLite (the embedded default: WAL, busy timeout)
+//! and PostgreSQL (a pool). Reads page by key; writes are batched upserts and deletes in one
+//! transaction with a result per row; changes come from trigger-fed change logs (`capture`).
+
+pub mod capture;
+pub mod catalog;
+pub mod conn;
+pub mod init;
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use self::catalog::quote;
+use self::conn::{Arg, Dialect, Pool};
+use super::coerce::fit;
+use super::{
+    Change, Cursor, EntityDesc, ErrorKind, Key, Result, Row, RowOutcome, Store, StoreError, WriteOp,
+};
+use crate::value::ValueType;
+
+/// Rows per multi-row statement (well under both dialects' parameter limits).
+const ROWS_PER_STATEMENT: usize = 500;
+const MAX_PARAMS: usize = 30_000;
+
+/// A SQLite or PostgreSQL store.
+pub struct SqlStore {
+    pool: Pool,
+    name: String,
+    catalog: Mutex<HashMap<String, Arc<EntityDesc>>>,
+    watch: tokio::sync::watch::Receiver<u64>,
+    _watcher: capture::Watcher,
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((auth, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Which dialect a URL names.
+pub fn dialect_of(url: &str) -> Result<Dialect> {
+    if url.starts_with("sqlite:") {
+        Ok(Dialect::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Dialect::Postgres)
+    } else {
+        Err(StoreError::new(
+            ErrorKind::Permanent,
+            format!("unsupported store URL \"{}\"", redact(url)),
+        )
+        .with_hint("use sqlite://path/to/file.db or postgres://user@host:5432/database"))
+    }
+}
+
+impl SqlStore {
+    /// Opens an existing store. A SQLite file that does not exist is an error (see `init`).
+    pub async fn open(url: &str) -> Result<SqlStore> {
+        Self::connect(url, false).await
+    }
+
+    pub(crate) async fn connect(url: &str, create: bool) -> Result<SqlStore> {
+        let name = redact(url);
+        let unreachable = |e: sqlx::Error| {
+            let mut err = conn::from_sqlx(e);
+            err.message = format!("cannot open the store at {name}: {}", err.message);
+            if err.hint.is_none() || err.kind == ErrorKind::Transient {
+                err.hint = Some(match dialect_of(url) {
+                    Ok(Dialect::Sqlite) if !create => "create it first with `dualsync store init --url ...`".into(),
+                    _ => "check that the server runs and the URL (host, port, user, database) is right".into(),
+                });
+            }
+            err
+        };
+        let pool = match dialect_of(url)? {
+            Dialect::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(unreachable)?
+                    .create_if_missing(create)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(unreachable)?;
+                Pool::Sqlite(pool)
+            }
+            Dialect::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(unreachable)?;
+                Pool::Postgres(pool)
+            }
+        };
+        let (watcher, watch) = capture::Watcher::spawn(&pool);
+        Ok(SqlStore {
+            pool,
+            name,
+            catalog: Mutex::new(HashMap::new()),
+            watch,
+            _watcher: watcher,
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.pool.dialect()
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The catalog's description of an entity, cached.
+    async fn catalog_desc(&self, entity: &str) -> Result<Arc<EntityDesc>> {
+        if let Some(d) = self.catalog.lock().expect("catalog lock").get(entity) {
+            return Ok(d.clone());
+        }
+        let desc = Arc::new(catalog::describe(&self.pool, entity).await?);
+        self.catalog
+            .lock()
+            .expect("catalog lock")
+            .insert(entity.to_string(), desc.clone());
+        Ok(desc)
+    }
+
+    /// Forgets cached descriptions (after a migration).
+    pub fn refresh_catalog(&self) {
+        self.catalog.lock().expect("catalog lock").clear();
+    }
+
+    /// Checks a caller's description against the catalog before any SQL is built from it.
+    async fn checked(&self, desc: &EntityDesc) -> Result<()> {
+        let real = self.catalog_desc(&desc.name).await?;
+        catalog::check(desc, &real)
+    }
+
+    /// The select list of `desc`'s columns (PostgreSQL integers widened to 64 bits).
+    fn select_list(&self, desc: &EntityDesc) -> String {
+        desc.columns
+            .iter()
+            .map(|c| match (self.dialect(), c.value_type) {
+                (Dialect::Postgres, ValueType::Int) => format!("{}::int8", quote(&c.name)),
+                _ => quote(&c.name),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn key_list(desc: &EntityDesc) -> String {
+        desc.key_columns()
+            .map(|c| quote(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn types(desc: &EntityDesc) -> Vec<ValueType> {
+        desc.columns.iter().map(|c| c.value_type).collect()
+    }
+
+    /// Binds a key, fitted to the key columns' types.
+    fn key_args(desc: &EntityDesc, key: &Key) -> Result<Vec<Arg>> {
+        if key.len() != desc.key.len() {
+            return Err(StoreError::new(
+                ErrorKind::Permanent,
+                format!(
+                    "a key of `{}` has {} values, not {}",
+                    desc.name,
+                    desc.key.len(),
+                    key.len()
+                ),
+            ));
+        }
+        desc.key_columns()
+            .zip(key)
+            .map(|(c, v)| {
+                let value = fit(v, c).map_err(|m| StoreError::new(ErrorKind::Permanent, m))?;
+                Ok(Arg {
+                    value,
+                    ty: c.value_type,
+                })
+            })
+            .collect()
+    }
+
+    /// `(k1, k2) IN (VALUES (...), ...)`, or `k IN (...)` for a single-column key.
+    fn key_in(&self, desc: &EntityDesc, keys: &[Key], args: &mut Vec<Arg>) -> Result<String> {
+        let mut tuples = Vec::with_capacity(keys.len());
+        for key in keys {
+            let mut marks = Vec::with_capacity(key.len());
+            for a in Self::key_args(desc, key)? {
+                args.push(a);
+                marks.push(self.dialect().param(args.len()));
+            }
+            tuples.push(if desc.key.len() == 1 {
+                marks.remove(0)
+            } else {
+                format!("({})", marks.join(", "))
+            });
+        }
+        Ok(if desc.key.len() == 1 {
+            format!("{} IN ({})", Self::key_list(desc), tuples.join(", "))
+        } else {
+            format!(
+                "({}) IN (VALUES {})",
+                Self::key_list(desc),
+                tuples.join(", ")
+            )
+        })
+    }
+
+    /// Fits every value of an upsert row to its column.
+    fn fit_row(desc: &EntityDesc, row: &Row) -> std::result::Result<Vec<Arg>, String> {
+        if row.len() != desc.columns.len() {
+            return Err(format!(
+                "the row has {} values for {} columns",
+                row.len(),
+                desc.columns.len()
+            ));
+        }
+        desc.columns
+            .iter()
+            .zip(row)
+            .map(|(c, v)| {
+                fit(v, c).map(|value| Arg {
+                    value,
+                    ty: c.value_type,
+                })
+            })
+            .collect()
+    }
+
+    /// `INSERT ... VALUES (...), ... ON CONFLICT (key) DO UPDATE SET ...` for `rows` rows.
+    fn upsert_sql(&self, desc: &EntityDesc, rows: usize) -> String {
+        let cols: Vec<String> = desc.columns.iter().map(|c| quote(&c.name)).collect();
+        let mut n = 0;
+        let tuples: Vec<String> = (0..rows)
+            .map(|_| {
+                let marks: Vec<String> = cols
+                    .iter()
+                    .map(|_| {
+                        n += 1;
+                        self.dialect().param(n)
+                    })
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let updates: Vec<String> = desc
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !desc.key.contains(i))
+            .map(|(_, c)| format!("{0} = excluded.{0}", quote(&c.name)))
+            .collect();
+        let action = if updates.is_empty() {
+            "NOTHING".to_string()
+        } else {
+            format!("UPDATE SET {}", updates.join(", "))
+        };
+        format!(
+            "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO {action}",
+            quote(&desc.name),
+            cols.join(", "),
+            tuples.join(", "),
+            Self::key_list(desc)
+        )
+    }
+
+    /// Deletes `keys`, returning which of them existed.
+    async fn delete_keys(
+        &self,
+        tx: &mut conn::Tx,
+        desc: &EntityDesc,
+        keys: &[Key],
+    ) -> Result<HashSet<Key>> {
+        let mut args = Vec::new();
+        let cond = self.key_in(desc, keys, &mut args)?;
+        let key_desc = desc.project(&[])?;
+        let sql = format!(
+            "DELETE FROM {} WHERE {cond} RETURNING {}",
+            quote(&desc.name),
+            self.select_list(&key_desc)
+        );
+        Ok(tx
+            .fetch(&sql, &args, &Self::types(&key_desc))
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// The fast path: every op in as few statements as possible. Any row-level refusal
+    /// aborts it (the caller then goes row by row).
+    async fn apply_batched(
+        &self,
+        tx: &mut conn::Tx,
+        desc: &EntityDesc,
+        ops: &[WriteOp],
+        fitted: &[Option<Vec<Arg>>],
+    ) -> Result<Vec<RowOutcome>> {
+        let mut out = vec![RowOutcome::Written; ops.len()];
+        let per_stmt = ROWS_PER_STATEMENT
+            .min(MAX_PARAMS / desc.columns.len().max(1))
+            .max(1);
+        let mut i = 0;
+        while i < ops.len() {
+            // A run of consecutive ops of one kind, with no key twice.
+            let mut seen = HashSet::new();
+            let mut j = i;
+            while j < ops.len() && j - i < per_stmt {
+                let same_kind = matches!(
+                    (&ops[i], &ops[j]),
+                    (WriteOp::Upsert(_), WriteOp::Upsert(_))
+                        | (WriteOp::Delete(_), WriteOp::Delete(_))
+                );
+                let key = match &ops[j] {
+                    WriteOp::Upsert(r) => desc.key_of(r),
+                    WriteOp::Delete(k) => k.clone(),
+                };
+                if !same_kind || !seen.insert(key) {
+                    break;
+                }
+                j += 1;
+            }
+            match &ops[i] {
+                WriteOp::Upsert(_) => {
+                    let args: Vec<Arg> = fitted[i..j]
+                        .iter()
+                        .flat_map(|a| a.clone().unwrap_or_default())
+                        .collect();
+                    tx.execute(&self.upsert_sql(desc, j - i), &args).await?;
+                }
+                WriteOp::Delete(_) => {
+                    let keys: Vec<Key> = ops[i..j]
+                        .iter()
+                        .filter_map(|op| match op {
+                            WriteOp::Delete(k) => Some(k.clone()),
+                            WriteOp::Upsert(_) => None,
+                        })
+                        .collect();
+                    let existed = self.delete_keys(tx, desc, &keys).await?;
+                    for (o, k) in out[i..j].iter_mut().zip(&keys) {
+                        let normalized: Key = Self::key_args(desc, k)?
+                            .into_iter()
+                            .map(|a| a.value)
+                            .collect();
+                        *o = RowOutcome::Deleted {
+                            existed: existed.contains(&normalized),
+                        };
+                    }
+                }
+            }
+            i = j;
+        }
+        Ok(out)
+    }
+
+    /// The slow path: one statement per op, so each row gets its own outcome. PostgreSQL
+    /// needs a savepoint per row (an error aborts its transaction); SQLite undoes only the
+    /// failed statement.
+    async fn apply_row_by_row(
+        &self,
+        tx: &mut conn::Tx,
+        desc: &EntityDesc,
+        ops: &[WriteOp],
+        fitted: &[Option<Vec<Arg>>],
+    ) -> Result<Vec<RowOutcome>> {
+        let pg = self.dialect() == Dialect::Postgres;
+        let mut out = Vec::with_capacity(ops.len());
+        for (op, args) in ops.iter().zip(fitted) {
+            if pg {
+                tx.execute("SAVEPOINT dualsync_row", &[]).await?;
+            }
+            let result = match op {
+                WriteOp::Upsert(_) => tx
+                    .execute(
+                        &self.upsert_sql(desc, 1),
+                        args.as_deref().unwrap_or_default(),
+                    )
+                    .await
+                    .map(|_| RowOutcome::Written),
+                WriteOp::Delete(k) => self
+                    .delete_keys(tx, desc, std::slice::from_ref(k))
+                    .await
+                    .map(|e| RowOutcome::Deleted {
+                        existed: !e.is_empty(),
+                    }),
+            };
+            match result {
+                Ok(o) => {
+                    if pg {
+                        tx.execute("RELEASE SAVEPOINT dualsync_row", &[]).await?;
+                    }
+                    out.push(o);
+                }
+                Err(e) if e.kind == ErrorKind::Rejected => {
+                    if pg {
+                        tx.execute("ROLLBACK TO SAVEPOINT dualsync_row", &[])
+                            .await?;
+                    }
+                    out.push(RowOutcome::Rejected { message: e.message });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn entities(&self) -> Result<Vec<String>> {
+        catalog::entities(&self.pool).await
+    }
+
+    async fn describe(&self, entity: &str) -> Result<EntityDesc> {
+        Ok((*self.catalog_desc(entity).await?).clone())
+    }
+
+    async fn scan(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Vec<Row>> {
+        self.checked(desc).await?;
+        let mut args = Vec::new();
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            self.select_list(desc),
+            quote(&desc.name)
+        );
+        if let Some(key) = after {
+            args = Self::key_args(desc, key)?;
+            let marks: Vec<String> = (1..=args.len()).map(|n| self.dialect().param(n)).collect();
+            sql.push_str(&format!(
+                " WHERE ({}) > ({})",
+                Self::key_list(desc),
+                marks.join(", ")
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY {} LIMIT {}",
+            Self::key_list(desc),
+            limit
+        ));
+        self.pool.fetch(&sql, &args, &Self::types(desc)).await
+    }
+
+    async fn get(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Vec<Row>> {
+        self.checked(desc).await?;
+        let mut out = Vec::with_capacity(keys.len());
+        let per_stmt = (MAX_PARAMS / desc.key.len().max(1)).min(ROWS_PER_STATEMENT);
+        for chunk in keys.chunks(per_stmt.max(1)) {
+            let mut args = Vec::new();
+            let cond = self.key_in(desc, chunk, &mut args)?;
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {cond}",
+                self.select_list(desc),
+                quote(&desc.name)
+            );
+            out.extend(self.pool.fetch(&sql, &args, &Self::types(desc)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn apply(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
+        self.checked(desc).await?;
+        // Values that cannot fit their column are refused before any SQL runs.
+        let mut refused: Vec<Option<String>> = vec![None; ops.len()];
+        let mut fitted: Vec<Option<Vec<Arg>>> = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                WriteOp::Upsert(row) => match Self::fit_row(desc, row) {
+                    Ok(args) => fitted.push(Some(args)),
+                    Err(m) => {
+                        refused[i] = Some(m);
+                        fitted.push(None);
+                    }
+                },
+                WriteOp::Delete(_) => fitted.push(None),
+            }
+        }
+        let keep: Vec<usize> = (0..ops.len()).filter(|&i| refused[i].is_none()).collect();
+        let kept_ops: Vec<WriteOp> = keep.iter().map(|&i| ops[i].clone()).collect();
+        let kept_args: Vec<Option<Vec<Arg>>> = keep.iter().map(|&i| fitted[i].clone()).collect();
+
+        let mut tx = self.pool.begin().await?;
+        let outcomes = match self
+            .apply_batched(&mut tx, desc, &kept_ops, &kept_args)
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.kind == ErrorKind::Rejected => {
+                drop(tx); // rolls back
+                tx = self.pool.begin().await?;
+                self.apply_row_by_row(&mut tx, desc, &kept_ops, &kept_args)
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
+        tx.commit().await?;
+
+        let mut outcomes = outcomes.into_iter();
+        Ok(refused
+            .into_iter()
+            .map(|r| match r {
+                Some(message) => RowOutcome::Rejected { message },
+                None => outcomes.next().expect("one outcome per kept op"),
+            })
+            .collect())
+    }
+
+    async fn install_capture(&self, entities: &[&str]) -> Result<()> {
+        let mut descs = Vec::new();
+        for e in entities {
+            descs.push(self.catalog_desc(e).await?);
+        }
+        capture::install(&self.pool, &descs).await
+    }
+
+    async fn changes(&self, after: Cursor, limit: usize) -> Result<Vec<Change>> {
+        let raw = capture::read(&self.pool, after, limit).await?;
+        let mut out = Vec::with_capacity(raw.len());
+        for r in raw {
+            let desc = self.catalog_desc(&r.entity).await?;
+            out.push(r.decode(&desc)?);
+        }
+        Ok(out)
+    }
+
+    async fn head(&self) -> Result<Cursor> {
+        capture::head(&self.pool).await
+    }
+
+    fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.watch.clone()
+    }
+}
