@@ -1,11 +1,16 @@
-//! The command-line interface: one clap subcommand per admin task.
+//! The command-line interface: one clap subcommand per admin task. Exit status: 0 success,
+//! 1 the task failed (invalid maps, a store error), 2 the command itself is wrong.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::tablemap;
+use crate::store::Store;
+use crate::store::seed::{SeedOptions, load};
+use crate::store::sql::{SqlStore, init};
+use crate::tablemap::model::Side;
+use crate::tablemap::{self, Loaded};
 
 /// dualsync keeps an operational system (projects, contracts, actuals) and an accounting
 /// system (ledger, journals) in sync, driven by declarative table maps.
@@ -19,64 +24,257 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check table-map files and report every problem at once (exit 0 valid, 1 invalid, 2 usage).
+    ///
+    /// With --operational and/or --accounting, also check that every entity and column the
+    /// maps name exists in that store, with a fitting type.
     Validate {
         /// Map files or folders of map files.
         #[arg(default_value = "table-maps")]
         paths: Vec<PathBuf>,
+        /// URL of the operational store to check the maps against.
+        #[arg(long, value_name = "URL")]
+        operational: Option<String>,
+        /// URL of the accounting store to check the maps against.
+        #[arg(long, value_name = "URL")]
+        accounting: Option<String>,
     },
     /// Print the JSON Schema of the table-map format, for editors to validate and complete maps.
     Schema,
+    /// Create, migrate and fill the reference stores.
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
-/// Exit status of `validate` when a map is invalid (clap uses 2 for usage errors).
-const INVALID: u8 = 1;
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create the store if needed, bring its schema up to date, and install change capture
+    /// for the entities the maps use. Safe to run again.
+    Init(InitArgs),
+    /// Fill a store with the deterministic demo data set: operational records, or the
+    /// accounting side's master data (detected from the store, or given with --side).
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which system the store plays.
+    #[arg(long, value_enum)]
+    side: SideArg,
+    /// sqlite://path/to/file.db or postgres://user@host:5432/database
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The table maps whose entities get change capture.
+    #[arg(long, value_name = "DIR", default_value = "table-maps")]
+    maps: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// sqlite://path/to/file.db or postgres://user@host:5432/database
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// Number of actuals to generate (operational side).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    scale: u64,
+    /// Seed of the generator: the same seed gives the same data.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    seed: u64,
+    /// The side to seed, if the store does not record it.
+    #[arg(long, value_enum)]
+    side: Option<SideArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SideArg {
+    Operational,
+    Accounting,
+}
+
+impl From<SideArg> for Side {
+    fn from(s: SideArg) -> Side {
+        match s {
+            SideArg::Operational => Side::Operational,
+            SideArg::Accounting => Side::Accounting,
+        }
+    }
+}
+
+const FAILED: u8 = 1;
 const USAGE: u8 = 2;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Validate { paths } => validate(&paths),
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Validate {
+            paths,
+            operational,
+            accounting,
+        } => validate(&paths, operational, accounting).await,
         Command::Schema => {
             let schema = tablemap::json_schema();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).expect("schema serializes")
-            );
+            println!("{}", serde_json::to_string_pretty(&schema).expect("schema serializes"));
             ExitCode::SUCCESS
+        }
+        Command::Store(StoreCommand::Init(args)) => store_init(args).await,
+        Command::Store(StoreCommand::Seed(args)) => store_seed(args).await,
+    }
+}
+
+/// Loads maps, printing problems; `None` (after printing why) when the paths are unusable.
+fn load_maps(paths: &[PathBuf]) -> Option<Loaded> {
+    match tablemap::load(paths) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: pass map files or folders holding them; the default is table-maps/");
+            None
         }
     }
 }
 
-fn validate(paths: &[PathBuf]) -> ExitCode {
-    let loaded = match tablemap::load(paths) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: pass map files or folders holding them; the default is table-maps/");
-            return ExitCode::from(USAGE);
-        }
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(FAILED)
+}
+
+async fn validate(paths: &[PathBuf], operational: Option<String>, accounting: Option<String>) -> ExitCode {
+    let Some(mut loaded) = load_maps(paths) else {
+        return ExitCode::from(USAGE);
     };
+    let mut stores: Vec<(Side, SqlStore)> = Vec::new();
+    for (side, url) in [(Side::Operational, operational), (Side::Accounting, accounting)] {
+        if let Some(url) = url {
+            match SqlStore::open(&url).await {
+                Ok(s) => stores.push((side, s)),
+                Err(e) => return fail(format!("{} store: {e}", side.name())),
+            }
+        }
+    }
+    if !stores.is_empty() {
+        let refs: Vec<(Side, &dyn Store)> = stores.iter().map(|(s, st)| (*s, st as &dyn Store)).collect();
+        match crate::catalog_check::check(&loaded, &refs).await {
+            Ok(found) => loaded.diagnostics.extend(found),
+            Err(e) => return fail(e),
+        }
+        loaded.sort_diagnostics();
+    }
     for d in &loaded.diagnostics {
         eprintln!("{d}\n");
     }
+    let checked: Vec<String> = stores
+        .iter()
+        .map(|(s, st)| format!("{} ({})", s.name(), st.name()))
+        .collect();
+    let against = if checked.is_empty() {
+        String::new()
+    } else {
+        format!(" [checked against {}]", checked.join(", "))
+    };
     if loaded.is_valid() {
-        println!("valid: {}", loaded.summary());
+        println!("valid: {}{against}", loaded.summary());
         ExitCode::SUCCESS
     } else {
-        let files: std::collections::BTreeSet<_> =
-            loaded.diagnostics.iter().map(|d| &d.file).collect();
+        let files: std::collections::BTreeSet<_> = loaded.diagnostics.iter().map(|d| &d.file).collect();
+        let n = loaded.diagnostics.len();
         println!(
-            "invalid: {} problem{} in {} file{}; {}",
-            loaded.diagnostics.len(),
-            if loaded.diagnostics.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
+            "invalid: {n} problem{} in {} file{}; {}{against}",
+            if n == 1 { "" } else { "s" },
             files.len(),
             if files.len() == 1 { "" } else { "s" },
             loaded.summary()
         );
-        ExitCode::from(INVALID)
+        ExitCode::from(FAILED)
+    }
+}
+
+async fn store_init(args: InitArgs) -> ExitCode {
+    let side = Side::from(args.side);
+    let store = match init::init(&args.url, side).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    println!("{} store ready at {}", side.name(), store.name());
+    if !args.maps.exists() {
+        println!("no maps at {}: change capture not installed", args.maps.display());
+        return ExitCode::SUCCESS;
+    }
+    let Some(loaded) = load_maps(std::slice::from_ref(&args.maps)) else {
+        return ExitCode::from(USAGE);
+    };
+    if !loaded.is_valid() {
+        for d in &loaded.diagnostics {
+            eprintln!("{d}\n");
+        }
+        return fail("the maps are invalid, so change capture was not installed; fix them and run again");
+    }
+    let mut entities: Vec<&str> = loaded
+        .maps()
+        .map(|m| match side {
+            Side::Operational => m.operational.entity.as_str(),
+            Side::Accounting => m.accounting.entity.as_str(),
+        })
+        .collect();
+    entities.sort();
+    entities.dedup();
+    if let Err(e) = store.install_capture(&entities).await {
+        return fail(e);
+    }
+    println!("change capture on {} entities: {}", entities.len(), entities.join(", "));
+    ExitCode::SUCCESS
+}
+
+async fn store_seed(args: SeedArgs) -> ExitCode {
+    let store = match SqlStore::open(&args.url).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let recorded = match store.side().await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let side = match (recorded.as_deref(), args.side.map(Side::from)) {
+        (Some("operational"), None | Some(Side::Operational)) => Side::Operational,
+        (Some("accounting"), None | Some(Side::Accounting)) => Side::Accounting,
+        (Some(r), Some(given)) => {
+            return fail(format!(
+                "{} is the {r} store; it cannot be seeded as the {} side",
+                store.name(),
+                given.name()
+            ));
+        }
+        (_, Some(given)) => given,
+        (_, None) => {
+            return fail(format!(
+                "{} was not initialized by dualsync; run `dualsync store init` first or pass --side",
+                store.name()
+            ));
+        }
+    };
+    let opts = SeedOptions {
+        actuals: args.scale,
+        seed: args.seed,
+    };
+    match load::seed(&store, side, &opts).await {
+        Ok(loaded) => {
+            for (table, n) in &loaded.tables {
+                println!("{n:>10}  {table}");
+            }
+            println!(
+                "seeded the {} store at {}: {} rows",
+                side.name(),
+                store.name(),
+                loaded.total()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }

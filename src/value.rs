@@ -108,11 +108,7 @@ impl fmt::Display for Value {
             Value::Decimal(d) => write!(f, "{d}"),
             Value::Text(s) => f.write_str(s),
             Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
-            Value::DateTime(t) => write!(
-                f,
-                "{}",
-                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-            ),
+            Value::DateTime(t) => write!(f, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
             Value::Guid(g) => write!(f, "{g}"),
         }
     }

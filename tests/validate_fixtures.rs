@@ -15,10 +15,7 @@ fn fixtures_dir() -> PathBuf {
 /// The map files of a fixture: the file itself, or the files of a fixture folder.
 fn fixture_files(path: &Path) -> Vec<PathBuf> {
     if path.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
         v.sort();
         v
     } else {
@@ -47,66 +44,34 @@ fn expected(path: &Path) -> BTreeSet<Problem> {
 }
 
 fn name_of(file: &Path) -> String {
-    file.strip_prefix(fixtures_dir())
-        .unwrap()
-        .display()
-        .to_string()
+    file.strip_prefix(fixtures_dir()).unwrap().display().to_string()
 }
 
 #[test]
 fn every_malformed_fixture_fails_with_its_exact_problems() {
     let root = fixtures_dir();
     let prefix = format!("{}/", root.display());
-    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
     fixtures.sort();
     assert!(fixtures.len() >= 25, "only {} fixtures", fixtures.len());
     let mut failures = Vec::new();
     for fixture in &fixtures {
         let want = expected(fixture);
-        assert!(
-            !want.is_empty(),
-            "{} has no `# expect:` line",
-            fixture.display()
-        );
+        assert!(!want.is_empty(), "{} has no `# expect:` line", fixture.display());
         let loaded = tablemap::load(std::slice::from_ref(fixture)).unwrap();
-        assert!(
-            !loaded.is_valid(),
-            "{} should be invalid",
-            fixture.display()
-        );
+        assert!(!loaded.is_valid(), "{} should be invalid", fixture.display());
         let got: BTreeSet<Problem> = loaded
             .diagnostics
             .iter()
-            .map(|d| {
-                (
-                    name_of(&d.file),
-                    d.line,
-                    d.column,
-                    d.message.replace(&prefix, ""),
-                )
-            })
+            .map(|d| (name_of(&d.file), d.line, d.column, d.message.replace(&prefix, "")))
             .collect();
         for d in &loaded.diagnostics {
-            assert!(
-                d.hint.is_some(),
-                "{}: no hint for {}",
-                d.location(),
-                d.message
-            );
+            assert!(d.hint.is_some(), "{}: no hint for {}", d.location(), d.message);
             let shown = d.to_string();
-            assert!(
-                shown.contains(&d.source_line) && shown.contains('^'),
-                "{shown}"
-            );
+            assert!(shown.contains(&d.source_line) && shown.contains('^'), "{shown}");
         }
         if got != want {
-            failures.push(format!(
-                "{}:\n  expected {want:#?}\n  got {got:#?}",
-                fixture.display()
-            ));
+            failures.push(format!("{}:\n  expected {want:#?}\n  got {got:#?}", fixture.display()));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -149,23 +114,20 @@ fn dualsync(args: &[&str]) -> std::process::Output {
 #[test]
 fn validate_exit_codes_and_summary() {
     let ok = dualsync(&["validate", "table-maps"]);
-    assert_eq!(
-        ok.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(out.starts_with("valid: 13 maps: actuals ("), "{out}");
     assert!(out.contains("hour-estimates (="), "{out}");
 
-    let bad = dualsync(&[
-        "validate",
-        "tests/fixtures/invalid/11-column-written-twice.toml",
-    ]);
+    let bad = dualsync(&["validate", "tests/fixtures/invalid/11-column-written-twice.toml"]);
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("11-column-written-twice.toml:26:14: error: accounting column `ProjectName` is written by fields #2 and #3"), "{err}");
+    assert!(
+        err.contains(
+            "11-column-written-twice.toml:26:14: error: accounting column `ProjectName` is written by fields #2 and #3"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("26 | accounting = \"ProjectName\"\n   |              ^^^^^^^^^^^^^"),
         "{err}"
@@ -173,9 +135,7 @@ fn validate_exit_codes_and_summary() {
 
     let usage = dualsync(&["validate", "no/such/folder"]);
     assert_eq!(usage.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&usage.stderr).contains("no/such/folder: no such file or folder")
-    );
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("no/such/folder: no such file or folder"));
 }
 
 #[test]
@@ -183,10 +143,7 @@ fn schema_is_valid_json_schema_that_accepts_shipped_maps_and_rejects_bad_ones() 
     let out = dualsync(&["schema"]);
     assert_eq!(out.status.code(), Some(0));
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
-    assert!(
-        jsonschema::meta::is_valid(&schema),
-        "not a valid JSON Schema"
-    );
+    assert!(jsonschema::meta::is_valid(&schema), "not a valid JSON Schema");
     let validator = jsonschema::validator_for(&schema).unwrap();
     let as_json = |path: &Path| -> serde_json::Value {
         let text = std::fs::read_to_string(path).unwrap();

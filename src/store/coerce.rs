@@ -20,17 +20,13 @@ pub fn fit(value: &Value, column: &Column) -> Result<Value, String> {
         (Value::Null, _) => return Ok(Value::Null),
         (v, t) if v.value_type() == Some(t) => v.clone(),
         (Value::Int(i), ValueType::Decimal) => Value::Decimal(Decimal::from(*i)),
-        (Value::Decimal(d), ValueType::Int) if d.fract().is_zero() => Value::Int(
-            i64::try_from(d.trunc())
-                .map_err(|_| format!("`{}`: {d} is out of range", column.name))?,
-        ),
+        (Value::Decimal(d), ValueType::Int) if d.fract().is_zero() => {
+            Value::Int(i64::try_from(d.trunc()).map_err(|_| format!("`{}`: {d} is out of range", column.name))?)
+        }
         (Value::Guid(g), ValueType::Text) => Value::Text(g.hyphenated().to_string()),
-        (Value::Text(s), t) if t != ValueType::Text => parse_typed(t, s).ok_or_else(|| {
-            format!(
-                "`{}` is {}, and \"{s}\" is not a valid {}",
-                column.name, t, t
-            )
-        })?,
+        (Value::Text(s), t) if t != ValueType::Text => {
+            parse_typed(t, s).ok_or_else(|| format!("`{}` is {}, and \"{s}\" is not a valid {}", column.name, t, t))?
+        }
         (v, t) => {
             return Err(format!(
                 "`{}` is {}, but the value {v} is {}",
@@ -57,12 +53,7 @@ pub fn fit_decimal(d: Decimal, precision: u32, scale: u32) -> Result<Decimal, St
             normal.scale()
         ));
     }
-    let integer_digits = normal
-        .trunc()
-        .abs()
-        .to_string()
-        .trim_start_matches('0')
-        .len() as u32;
+    let integer_digits = normal.trunc().abs().to_string().trim_start_matches('0').len() as u32;
     if integer_digits > precision.saturating_sub(scale) {
         return Err(format!(
             "{d} has {integer_digits} digits before the point, the column allows {}",
@@ -104,26 +95,13 @@ mod tests {
             "12.5000"
         );
         let err = fit(&Value::Decimal(Decimal::from_str("0.00001").unwrap()), &c).unwrap_err();
-        assert!(
-            err.contains("5 digits after the point, the column allows 4"),
-            "{err}"
-        );
-        let err = fit(
-            &Value::Decimal(Decimal::from_str("1000000000000000").unwrap()),
-            &c,
-        )
-        .unwrap_err();
+        assert!(err.contains("5 digits after the point, the column allows 4"), "{err}");
+        let err = fit(&Value::Decimal(Decimal::from_str("1000000000000000").unwrap()), &c).unwrap_err();
         assert!(
             err.contains("16 digits before the point, the column allows 15"),
             "{err}"
         );
-        assert!(
-            fit(
-                &Value::Decimal(Decimal::from_str("-999999999999999.9999").unwrap()),
-                &c
-            )
-            .is_ok()
-        );
+        assert!(fit(&Value::Decimal(Decimal::from_str("-999999999999999.9999").unwrap()), &c).is_ok());
     }
 
     #[test]
@@ -149,10 +127,6 @@ mod tests {
             nullable: false,
             ..col(ValueType::Text, None)
         };
-        assert!(
-            fit(&Value::Null, &not_null)
-                .unwrap_err()
-                .contains("cannot be empty")
-        );
+        assert!(fit(&Value::Null, &not_null).unwrap_err().contains("cannot be empty"));
     }
 }

@@ -3,6 +3,7 @@
 //! feed, and typed errors. SQL stores (SQLite, PostgreSQL) live in `sql`; HTTP stores later.
 
 pub mod coerce;
+pub mod seed;
 pub mod sql;
 
 use std::fmt;
@@ -60,11 +61,7 @@ impl EntityDesc {
         let mut out: Vec<Column> = self.key_columns().cloned().collect();
         for name in columns {
             let col = self.column(name).ok_or_else(|| {
-                StoreError::unknown_column(
-                    &self.name,
-                    name,
-                    self.columns.iter().map(|c| c.name.as_str()),
-                )
+                StoreError::unknown_column(&self.name, name, self.columns.iter().map(|c| c.name.as_str()))
             })?;
             if !out.iter().any(|c| c.name == col.name) {
                 out.push(col.clone());
@@ -150,10 +147,7 @@ impl FromStr for Cursor {
         let (a, b) = s
             .split_once(':')
             .ok_or_else(|| format!("cursor \"{s}\" is not EPOCH:SEQ"))?;
-        let num = |t: &str| {
-            t.parse::<i64>()
-                .map_err(|_| format!("cursor \"{s}\" is not EPOCH:SEQ"))
-        };
+        let num = |t: &str| t.parse::<i64>().map_err(|_| format!("cursor \"{s}\" is not EPOCH:SEQ"));
         Ok(Cursor {
             epoch: num(a)?,
             seq: num(b)?,
@@ -210,11 +204,7 @@ impl StoreError {
         self.kind == ErrorKind::Transient
     }
 
-    pub fn unknown_column<'a>(
-        entity: &str,
-        column: &str,
-        known: impl IntoIterator<Item = &'a str>,
-    ) -> Self {
+    pub fn unknown_column<'a>(entity: &str, column: &str, known: impl IntoIterator<Item = &'a str>) -> Self {
         let err = StoreError::new(
             ErrorKind::NotFound,
             format!("entity `{entity}` has no column `{column}`"),

@@ -38,11 +38,7 @@ impl SourceFile {
     /// The text of a 1-based line, without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts[line - 1];
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -131,10 +127,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The closest of `candidates` to `word`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
@@ -150,9 +143,7 @@ mod tests {
     #[test]
     fn renders_location_line_and_caret() {
         let src = SourceFile::new("maps/a.toml", "name = \"a\"\nkye = [\"id\"]\n");
-        let d = src
-            .error(11..14, "unknown key `kye`")
-            .with_hint("did you mean `key`?");
+        let d = src.error(11..14, "unknown key `kye`").with_hint("did you mean `key`?");
         assert_eq!(d.location(), "maps/a.toml:2:1");
         assert_eq!(
             d.to_string(),

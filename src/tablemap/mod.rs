@@ -25,10 +25,7 @@ pub enum LoadError {
     #[error("{path}: no such file or folder")]
     NotFound { path: PathBuf },
     #[error("{path}: cannot read it: {source}")]
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Unreadable { path: PathBuf, source: std::io::Error },
     #[error("{path}: holds no map files (*.toml)")]
     NoMaps { path: PathBuf },
 }
@@ -45,6 +42,12 @@ impl Loaded {
         self.diagnostics.is_empty()
     }
 
+    /// Orders problems by file, line and column.
+    pub fn sort_diagnostics(&mut self) {
+        self.diagnostics
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    }
+
     /// The maps that parsed, in file order.
     pub fn maps(&self) -> impl Iterator<Item = &TableMap> {
         self.files.iter().filter_map(|f| f.map.as_ref())
@@ -54,10 +57,7 @@ impl Loaded {
     pub fn summary(&self) -> String {
         let mut maps: Vec<&TableMap> = self.maps().collect();
         maps.sort_by(|a, b| a.name.cmp(&b.name));
-        let listed: Vec<String> = maps
-            .iter()
-            .map(|m| format!("{} ({})", m.name, directions(m)))
-            .collect();
+        let listed: Vec<String> = maps.iter().map(|m| format!("{} ({})", m.name, directions(m))).collect();
         let noun = if maps.len() == 1 { "map" } else { "maps" };
         format!("{} {noun}: {}", maps.len(), listed.join(", "))
     }
@@ -142,6 +142,7 @@ pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
         validate::check_map(m, &mut diagnostics);
     }
     validate::check_set(&located, &mut diagnostics);
-    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    Loaded { files, diagnostics }
+    let mut loaded = Loaded { files, diagnostics };
+    loaded.sort_diagnostics();
+    loaded
 }

@@ -75,12 +75,9 @@ impl Node {
             DeValue::Float(f) => NodeKind::Float(f.to_string()),
             DeValue::Boolean(b) => NodeKind::Boolean(*b),
             DeValue::Datetime(d) => NodeKind::Datetime(d.to_string()),
-            DeValue::Array(items) => NodeKind::Array(
-                items
-                    .iter()
-                    .map(|v| Node::from_de(v.get_ref(), v.span()))
-                    .collect(),
-            ),
+            DeValue::Array(items) => {
+                NodeKind::Array(items.iter().map(|v| Node::from_de(v.get_ref(), v.span())).collect())
+            }
             DeValue::Table(table) => NodeKind::Table(table_entries(table)),
         };
         Node { span, kind }
@@ -133,13 +130,7 @@ impl Node {
 fn table_entries(table: &DeTable<'_>) -> Vec<(String, Range<usize>, Node)> {
     table
         .iter()
-        .map(|(k, v)| {
-            (
-                k.get_ref().to_string(),
-                k.span(),
-                Node::from_de(v.get_ref(), v.span()),
-            )
-        })
+        .map(|(k, v)| (k.get_ref().to_string(), k.span(), Node::from_de(v.get_ref(), v.span())))
         .collect()
 }
 
@@ -211,10 +202,7 @@ fn string_choices(schema: &Json) -> Option<Vec<&str>> {
     if let Some(values) = schema.get("enum").and_then(Json::as_array) {
         return values.iter().map(Json::as_str).collect();
     }
-    let branches = schema
-        .get("oneOf")
-        .or_else(|| schema.get("anyOf"))?
-        .as_array()?;
+    let branches = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
     let mut choices = Vec::new();
     for b in branches {
         if let Some(c) = b.get("const").and_then(Json::as_str) {
@@ -286,10 +274,7 @@ fn check_node(
         match &node.kind {
             NodeKind::String(s) if choices.contains(&s.as_str()) => {}
             NodeKind::String(s) => {
-                let listed = choices
-                    .iter()
-                    .map(|c| format!("\"{c}\""))
-                    .collect::<Vec<_>>();
+                let listed = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>();
                 let hint = match did_you_mean(s, choices.iter().copied()) {
                     Some(c) => format!("did you mean \"{c}\"?"),
                     None => format!("use one of {}", listed.join(", ")),
@@ -317,10 +302,7 @@ fn check_node(
             .as_array()
             .map(|b| b.iter().map(|s| resolve(s, root)).collect())
             .unwrap_or_default();
-        let branches: Vec<&Json> = branches
-            .into_iter()
-            .filter(|b| json_types(b) != ["null"])
-            .collect();
+        let branches: Vec<&Json> = branches.into_iter().filter(|b| json_types(b) != ["null"]).collect();
         if let [only] = branches[..] {
             return check_node(node, only, root, path, src, out);
         }
@@ -379,10 +361,7 @@ fn check_table(
     out: &mut Vec<Diagnostic>,
 ) {
     let empty = serde_json::Map::new();
-    let properties = schema
-        .get("properties")
-        .and_then(Json::as_object)
-        .unwrap_or(&empty);
+    let properties = schema.get("properties").and_then(Json::as_object).unwrap_or(&empty);
     let additional = schema.get("additionalProperties");
     for (key, key_span, value) in entries {
         let value_schema = match properties.get(key) {
@@ -390,10 +369,7 @@ fn check_table(
             None => match additional {
                 Some(s) if s.is_object() => s,
                 _ => {
-                    let mut d = src.error(
-                        key_span.clone(),
-                        format!("unknown key `{key}` in {}", describe(path)),
-                    );
+                    let mut d = src.error(key_span.clone(), format!("unknown key `{key}` in {}", describe(path)));
                     let known = properties.keys().map(String::as_str);
                     d = match did_you_mean(key, known) {
                         Some(k) => d.with_hint(format!("did you mean `{k}`?")),
@@ -411,12 +387,7 @@ fn check_table(
         check_node(value, value_schema, root, path, src, out);
         path.pop();
     }
-    for required in schema
-        .get("required")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for required in schema.get("required").and_then(Json::as_array).into_iter().flatten() {
         let Some(required) = required.as_str() else {
             continue;
         };

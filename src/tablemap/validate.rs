@@ -21,21 +21,18 @@ pub struct Located<'a> {
 }
 
 impl Located<'_> {
-    fn at(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
+    pub fn at(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
         self.source.error(self.tree.span_of(&path), message)
     }
 
-    fn at_key(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
-        let span = self
-            .tree
-            .key_span(&path)
-            .unwrap_or_else(|| self.tree.span_of(&path));
+    pub fn at_key(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
+        let span = self.tree.key_span(&path).unwrap_or_else(|| self.tree.span_of(&path));
         self.source.error(span, message)
     }
 
     /// A span inside a string value: `offset` bytes into its contents. Falls back to the whole
     /// string when escapes make the written text differ from the value.
-    fn inside_string(&self, path: &[Seg], offset: usize, len: usize) -> Range<usize> {
+    pub fn inside_string(&self, path: &[Seg], offset: usize, len: usize) -> Range<usize> {
         let span = self.tree.span_of(path);
         let raw = &self.source.text[span.clone()];
         let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
@@ -44,9 +41,7 @@ impl Located<'_> {
             1
         };
         let value = self.tree.get(path).and_then(Node::as_str).unwrap_or("");
-        let inner = raw
-            .get(quote..raw.len().saturating_sub(quote))
-            .unwrap_or("");
+        let inner = raw.get(quote..raw.len().saturating_sub(quote)).unwrap_or("");
         if inner == value && offset <= value.len() {
             let start = span.start + quote + offset;
             start..(start + len.max(1)).min(span.end - quote).max(start + 1)
@@ -57,7 +52,7 @@ impl Located<'_> {
 }
 
 /// The value type of a column on one side of a map, as far as the map declares it.
-fn column_type(map: &TableMap, side: Side, column: &str) -> Option<ValueType> {
+pub fn column_type(map: &TableMap, side: Side, column: &str) -> Option<ValueType> {
     let entity = side_entity(map, side);
     if entity.company.as_deref() == Some(column) {
         return Some(ValueType::Text);
@@ -83,11 +78,7 @@ fn side_entity(map: &TableMap, side: Side) -> &super::model::Entity {
 
 /// Whether values flow both ways in this map (then its key fields must be two-way).
 pub fn is_two_way(map: &TableMap) -> bool {
-    let dirs: HashSet<Direction> = map
-        .fields
-        .iter()
-        .map(|f| f.direction_or(map.direction))
-        .collect();
+    let dirs: HashSet<Direction> = map.fields.iter().map(|f| f.direction_or(map.direction)).collect();
     dirs.contains(&Direction::Both)
         || (dirs.contains(&Direction::ToAccounting) && dirs.contains(&Direction::ToOperational))
 }
@@ -104,10 +95,7 @@ pub fn check_map(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
         out.push(
             m.at(
                 tm_path!["name"],
-                format!(
-                    "map name \"{}\" has characters other than a-z, 0-9 and -",
-                    map.name
-                ),
+                format!("map name \"{}\" has characters other than a-z, 0-9 and -", map.name),
             )
             .with_hint("use a short lowercase name such as \"project-tasks\""),
         );
@@ -136,13 +124,7 @@ pub fn check_map(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
     check_fan_out(m, out);
 }
 
-fn check_expression(
-    m: &Located<'_>,
-    side: Side,
-    text: &str,
-    path: Vec<Seg>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_expression(m: &Located<'_>, side: Side, text: &str, path: Vec<Seg>, out: &mut Vec<Diagnostic>) {
     match filter::parse(text) {
         Err(e) => {
             let span = m.inside_string(&path, e.offset, e.len);
@@ -156,11 +138,7 @@ fn check_expression(
             let lookup = |c: &str| column_type(m.map, side, c);
             for e in filter::check_types(&expr, &lookup) {
                 let span = m.inside_string(&path, e.offset, e.len);
-                out.push(
-                    m.source
-                        .error(span, e.message.clone())
-                        .with_hint_opt(e.hint.clone()),
-                );
+                out.push(m.source.error(span, e.message.clone()).with_hint_opt(e.hint.clone()));
             }
         }
     }
@@ -184,10 +162,7 @@ fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) 
         (Some(_), None, None) | (None, Some(_), None) => out.push(
             m.at(
                 entry.clone(),
-                format!(
-                    "field #{} names a column on one side only and has no `constant`",
-                    i + 1
-                ),
+                format!("field #{} names a column on one side only and has no `constant`", i + 1),
             )
             .with_hint("map it to a column on the other side, or give a `constant` to write"),
         ),
@@ -218,8 +193,11 @@ fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) 
                     .with_hint("precision is 1 to 28 significant digits"),
             ),
             (Some(p), Some(s)) => out.push(
-                m.at(here("scale"), format!("decimal scale {s} is larger than its precision {p}"))
-                    .with_hint("scale counts the digits after the point, so it is at most the precision"),
+                m.at(
+                    here("scale"),
+                    format!("decimal scale {s} is larger than its precision {p}"),
+                )
+                .with_hint("scale counts the digits after the point, so it is at most the precision"),
             ),
             _ => out.push(
                 m.at_key(here("type"), "a decimal field needs `precision` and `scale`")
@@ -248,24 +226,15 @@ fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) 
                 here("type"),
                 "a lookup holds a record key, so its type must be \"guid\" or \"text\"",
             )
-            .with_hint(format!(
-                "change the type, or remove `lookup = \"{target}\"`"
-            )),
+            .with_hint(format!("change the type, or remove `lookup = \"{target}\"`")),
         );
     }
     for key in ["default", "constant"] {
-        let literal = if key == "default" {
-            &f.default
-        } else {
-            &f.constant
-        };
+        let literal = if key == "default" { &f.default } else { &f.constant };
         if let Some(lit) = literal
             && let Err(hint) = literal_value(f, lit)
         {
-            let message = format!(
-                "`{key}` does not fit the field's type {:?}",
-                type_name(f.field_type)
-            );
+            let message = format!("`{key}` does not fit the field's type {:?}", type_name(f.field_type));
             out.push(m.at(here(key), message).with_hint(hint));
         }
     }
@@ -296,11 +265,7 @@ pub fn literal_value(f: &Field, lit: &Literal) -> Result<Value, String> {
         },
         FieldType::OptionSet => match lit {
             Literal::Integer(n) => Ok(Value::Int(*n)),
-            Literal::Text(s)
-                if f.values
-                    .as_ref()
-                    .is_some_and(|v| v.values().any(|t| t == s)) =>
-            {
+            Literal::Text(s) if f.values.as_ref().is_some_and(|v| v.values().any(|t| t == s)) => {
                 Ok(Value::Text(s.clone()))
             }
             _ => Err("write the option-set code as a whole number, e.g. 192350000".into()),
@@ -321,19 +286,13 @@ pub fn literal_value(f: &Field, lit: &Literal) -> Result<Value, String> {
             let s = text_or("\"2024-01-31\"")?;
             chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
                 .map(Value::Date)
-                .map_err(|_| {
-                    format!("\"{s}\" is not a date; write YYYY-MM-DD, e.g. \"2024-01-31\"")
-                })
+                .map_err(|_| format!("\"{s}\" is not a date; write YYYY-MM-DD, e.g. \"2024-01-31\""))
         }
         FieldType::Datetime => {
             let s = text_or("\"2024-01-31T08:00:00Z\"")?;
             chrono::DateTime::parse_from_rfc3339(&s)
                 .map(|t| Value::DateTime(t.with_timezone(&chrono::Utc)))
-                .map_err(|_| {
-                    format!(
-                        "\"{s}\" is not an RFC 3339 datetime; write e.g. \"2024-01-31T08:00:00Z\""
-                    )
-                })
+                .map_err(|_| format!("\"{s}\" is not an RFC 3339 datetime; write e.g. \"2024-01-31T08:00:00Z\""))
         }
         FieldType::Guid => {
             let s = text_or("\"5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c\"")?;
@@ -344,21 +303,12 @@ pub fn literal_value(f: &Field, lit: &Literal) -> Result<Value, String> {
     }
 }
 
-fn check_value_map(
-    m: &Located<'_>,
-    i: usize,
-    f: &Field,
-    values: &BTreeMap<String, String>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_value_map(m: &Located<'_>, i: usize, f: &Field, values: &BTreeMap<String, String>, out: &mut Vec<Diagnostic>) {
     let path = tm_path!["fields", i, "values"];
     if f.field_type != FieldType::OptionSet {
         out.push(
-            m.at_key(
-                path.clone(),
-                "a value map applies only to option-set fields",
-            )
-            .with_hint("change the type to \"option-set\" or remove `values`"),
+            m.at_key(path.clone(), "a value map applies only to option-set fields")
+                .with_hint("change the type to \"option-set\" or remove `values`"),
         );
     }
     let mut seen: HashMap<&str, &str> = HashMap::new();
@@ -382,9 +332,7 @@ fn check_value_map(
                     entry.clone(),
                     format!("option-set code \"{code}\" is not a whole number"),
                 )
-                .with_hint(
-                    "keys of `values` are the operational integer codes, e.g. \"192350000\"",
-                ),
+                .with_hint("keys of `values` are the operational integer codes, e.g. \"192350000\""),
             );
         }
         if let Some(first) = seen.insert(target, code) {
@@ -393,9 +341,7 @@ fn check_value_map(
                     entry,
                     format!("codes \"{first}\" and \"{code}\" both map to \"{target}\""),
                 )
-                .with_hint(
-                    "each accounting value must come from one code, or the way back is ambiguous",
-                ),
+                .with_hint("each accounting value must come from one code, or the way back is ambiguous"),
             );
         }
     }
@@ -427,14 +373,10 @@ fn check_written_columns(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
                             side.name()
                         ),
                     )
-                    .with_hint(
-                        "remove this field: the company is mapped from `company` on each side",
-                    ),
+                    .with_hint("remove this field: the company is mapped from `company` on each side"),
                 );
             }
-            if side == Side::Accounting
-                && map.fan_out.as_ref().and_then(|f| f.column.as_deref()) == Some(col)
-            {
+            if side == Side::Accounting && map.fan_out.as_ref().and_then(|f| f.column.as_deref()) == Some(col) {
                 out.push(
                     m.at(
                         path.clone(),
@@ -454,9 +396,7 @@ fn check_written_columns(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
                             i + 1
                         ),
                     )
-                    .with_hint(
-                        "each target column takes its value from one field; remove or rename one",
-                    ),
+                    .with_hint("each target column takes its value from one field; remove or rename one"),
                 );
             }
         }
@@ -473,25 +413,42 @@ fn check_keys(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
             if entity.company.as_deref() == Some(key.as_str()) {
                 continue;
             }
-            if side == Side::Accounting
-                && map.fan_out.as_ref().and_then(|f| f.column.as_deref()) == Some(key.as_str())
+            if side == Side::Accounting && map.fan_out.as_ref().and_then(|f| f.column.as_deref()) == Some(key.as_str())
             {
                 continue;
             }
             let path = tm_path![side.name(), "key", k];
             match map.fields.iter().position(|f| f.column(side) == Some(key.as_str())) {
                 None => out.push(
-                    m.at(path, format!("{} key column `{key}` is not mapped by any field", side.name()))
-                        .with_hint("add a [[fields]] entry for it, so records can be matched across the two sides"),
+                    m.at(
+                        path,
+                        format!("{} key column `{key}` is not mapped by any field", side.name()),
+                    )
+                    .with_hint("add a [[fields]] entry for it, so records can be matched across the two sides"),
                 ),
                 Some(i) => {
                     let f = &map.fields[i];
                     let dir = f.direction_or(map.direction);
                     if two_way && dir != Direction::Both && f.constant.is_none() && reported.insert(i) {
                         out.push(
-                            m.at(tm_path!["fields", i, if f.direction.is_some() { "direction" } else { side.name() }],
-                                format!("key column `{key}` is mapped one way ({}) in a map whose fields flow both ways", dir.symbol()))
-                                .with_hint("a two-way map must map its key fields two-way: set `direction = \"=\"` on this field"),
+                            m.at(
+                                tm_path![
+                                    "fields",
+                                    i,
+                                    if f.direction.is_some() {
+                                        "direction"
+                                    } else {
+                                        side.name()
+                                    }
+                                ],
+                                format!(
+                                    "key column `{key}` is mapped one way ({}) in a map whose fields flow both ways",
+                                    dir.symbol()
+                                ),
+                            )
+                            .with_hint(
+                                "a two-way map must map its key fields two-way: set `direction = \"=\"` on this field",
+                            ),
                         );
                     }
                 }
@@ -514,9 +471,7 @@ fn check_skip_rules(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
                         rule.name
                     ),
                 )
-                .with_hint(
-                    "the name is recorded as the reason a record was skipped, so it must be unique",
-                ),
+                .with_hint("the name is recorded as the reason a record was skipped, so it must be unique"),
             );
         }
         check_expression(m, rule.side, &rule.when, tm_path!["skip", i, "when"], out);
@@ -530,20 +485,27 @@ fn check_fan_out(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
         FanOutKind::Company => {
             match &map.accounting.company {
                 None => out.push(
-                    m.at(tm_path!["fan_out", "per"], "fan-out per company on a map that has no accounting company column")
-                        .with_hint("set `company` in [accounting] (e.g. \"DataAreaId\") and include it in the accounting key"),
+                    m.at(
+                        tm_path!["fan_out", "per"],
+                        "fan-out per company on a map that has no accounting company column",
+                    )
+                    .with_hint(
+                        "set `company` in [accounting] (e.g. \"DataAreaId\") and include it in the accounting key",
+                    ),
                 ),
                 Some(c) if !map.accounting.key.contains(c) => out.push(
-                    m.at(tm_path!["accounting", "key"], format!("the accounting key must include the company column `{c}` for a fan-out per company"))
-                        .with_hint(format!("add \"{c}\" to the key, or each company's record would overwrite the others")),
+                    m.at(
+                        tm_path!["accounting", "key"],
+                        format!("the accounting key must include the company column `{c}` for a fan-out per company"),
+                    )
+                    .with_hint(format!(
+                        "add \"{c}\" to the key, or each company's record would overwrite the others"
+                    )),
                 ),
                 Some(_) => {}
             }
             for key in ["column", "values"] {
-                if m.tree
-                    .get(&[Seg::from("fan_out"), Seg::from(key)])
-                    .is_some()
-                {
+                if m.tree.get(&[Seg::from("fan_out"), Seg::from(key)]).is_some() {
                     out.push(
                         m.at_key(
                             tm_path!["fan_out", key],
@@ -558,11 +520,18 @@ fn check_fan_out(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
             match &fan.column {
                 None => out.push(
                     m.at(tm_path!["fan_out"], "a fan-out per value needs `column`")
-                        .with_hint("name the accounting column that receives each value, e.g. `column = \"TransactionType\"`"),
+                        .with_hint(
+                            "name the accounting column that receives each value, e.g. `column = \"TransactionType\"`",
+                        ),
                 ),
                 Some(c) if !map.accounting.key.contains(c) => out.push(
-                    m.at(tm_path!["fan_out", "column"], format!("fan-out column `{c}` is not in the accounting key"))
-                        .with_hint(format!("add \"{c}\" to the accounting key, or the records would overwrite each other")),
+                    m.at(
+                        tm_path!["fan_out", "column"],
+                        format!("fan-out column `{c}` is not in the accounting key"),
+                    )
+                    .with_hint(format!(
+                        "add \"{c}\" to the accounting key, or the records would overwrite each other"
+                    )),
                 ),
                 Some(_) => {}
             }
@@ -597,9 +566,7 @@ pub fn check_set(maps: &[Located<'_>], out: &mut Vec<Diagnostic>) {
     for (i, m) in maps.iter().enumerate() {
         if let Some(&first) = by_name.get(m.map.name.as_str()) {
             let f = &maps[first];
-            let (line, _) = f
-                .source
-                .line_col(f.tree.span_of(&[Seg::from("name")]).start);
+            let (line, _) = f.source.line_col(f.tree.span_of(&[Seg::from("name")]).start);
             out.push(
                 m.at(
                     tm_path!["name"],
@@ -658,20 +625,10 @@ pub fn lookup_key_column(target: &TableMap, side: Side) -> Result<&str, Vec<&str
         .map(String::as_str)
         .filter(|c| Some(*c) != entity.company.as_deref())
         .collect();
-    if cols.len() == 1 {
-        Ok(cols[0])
-    } else {
-        Err(cols)
-    }
+    if cols.len() == 1 { Ok(cols[0]) } else { Err(cols) }
 }
 
-fn check_lookup_target(
-    m: &Located<'_>,
-    f: &Field,
-    target: &Located<'_>,
-    path: Vec<Seg>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_lookup_target(m: &Located<'_>, f: &Field, target: &Located<'_>, path: Vec<Seg>, out: &mut Vec<Diagnostic>) {
     let dir = f.direction_or(m.map.direction);
     for side in [Side::Operational, Side::Accounting] {
         if f.column(side).is_none() || !dir.flows_from(side.other()) {
@@ -679,10 +636,15 @@ fn check_lookup_target(
         }
         if let Err(cols) = lookup_key_column(target.map, side) {
             out.push(
-                m.at(path.clone(), format!(
-                    "lookup into \"{}\" is ambiguous: its {} key has columns {} besides the company",
-                    target.map.name, side.name(), cols.join(", ")
-                ))
+                m.at(
+                    path.clone(),
+                    format!(
+                        "lookup into \"{}\" is ambiguous: its {} key has columns {} besides the company",
+                        target.map.name,
+                        side.name(),
+                        cols.join(", ")
+                    ),
+                )
                 .with_hint("a lookup writes one key column; map this column as a plain value instead"),
             );
         }
@@ -727,10 +689,7 @@ fn check_cycles(maps: &[Located<'_>], by_name: &HashMap<&str, usize>, out: &mut 
             let Some(&j) = by_name.get(dep) else { continue };
             if state[j] == 1 {
                 let from = stack.iter().position(|&s| s == j).unwrap_or(0);
-                let mut chain: Vec<&str> = stack[from..]
-                    .iter()
-                    .map(|&s| maps[s].map.name.as_str())
-                    .collect();
+                let mut chain: Vec<&str> = stack[from..].iter().map(|&s| maps[s].map.name.as_str()).collect();
                 chain.push(maps[j].map.name.as_str());
                 let m = &maps[i];
                 let path = match m.map.requires.iter().position(|r| r == dep) {
@@ -746,8 +705,11 @@ fn check_cycles(maps: &[Located<'_>], by_name: &HashMap<&str, usize>, out: &mut 
                     }
                 };
                 out.push(
-                    m.at(path, format!("maps depend on each other in a cycle: {}", chain.join(" -> ")))
-                        .with_hint("one of these maps must not require (or look up) the other; break the cycle"),
+                    m.at(
+                        path,
+                        format!("maps depend on each other in a cycle: {}", chain.join(" -> ")),
+                    )
+                    .with_hint("one of these maps must not require (or look up) the other; break the cycle"),
                 );
             } else if state[j] == 0 {
                 visit(j, maps, by_name, state, stack, out);

@@ -5,10 +5,14 @@
 //!
 //! Order on PostgreSQL: sequence numbers are taken in statement order but become visible in
 //! commit order, so "everything after seq N" could miss a late commit. Each entry therefore
-//! records its transaction id, and `read` returns only entries of transactions older than the
-//! oldest one still running (the snapshot's xmin), ordered by (txid, seq). Below that horizon
-//! the log can no longer change, so a cursor never skips an entry. On SQLite writers are
-//! serialized, so seq order is commit order.
+//! records its transaction id, and `read` returns only entries below a horizon: the oldest
+//! transaction still running in THIS database (only those can write this log), or the next
+//! transaction id when none runs. It is computed in a statement before the one that reads, so
+//! every transaction below it has finished before the read's snapshot. Entries come in
+//! (txid, seq) order; below the horizon the log can no longer change, so a cursor never skips
+//! an entry, and a long transaction in another database never holds the feed back. (A role
+//! that cannot see other sessions' transaction ids falls back to the cluster-wide xmin.)
+//! On SQLite writers are serialized, so seq order is commit order.
 
 use std::time::Duration;
 
@@ -169,10 +173,7 @@ impl RawChange {
         let key = desc
             .key_columns()
             .zip(&json)
-            .map(|(c, v)| {
-                json_value(c.value_type, v)
-                    .ok_or_else(|| bad(&format!("a bad value for `{}`", c.name)))
-            })
+            .map(|(c, v)| json_value(c.value_type, v).ok_or_else(|| bad(&format!("a bad value for `{}`", c.name))))
             .collect::<Result<Vec<_>>>()?;
         let op = ChangeOp::from_code(self.op.trim()).ok_or_else(|| bad("an unknown operation"))?;
         Ok(Change {
@@ -198,13 +199,47 @@ fn json_value(ty: ValueType, v: &serde_json::Value) -> Option<Value> {
     }
 }
 
+/// The PostgreSQL horizon: entries of transactions below it are final (see the module doc).
+/// A running transaction's 32-bit `backend_xid` is widened against the snapshot's 64-bit xmax,
+/// which is never more than 2^31 ahead of it.
+const PG_HORIZON: &str = "
+WITH s AS (
+    SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax,
+           pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+           (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+             OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS sees_all
+)
+SELECT CASE WHEN s.sees_all THEN least(s.xmax, (
+    SELECT min(s.xmax - (((s.xmax % 4294967296) - a.backend_xid::text::bigint + 4294967296) % 4294967296))
+    FROM pg_stat_activity a
+    WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
+)) ELSE s.xmin END
+FROM s";
+
+async fn pg_horizon(pool: &Pool) -> Result<i64> {
+    match pool
+        .fetch(PG_HORIZON, &[], &[ValueType::Int])
+        .await?
+        .first()
+        .map(|r| &r[0])
+    {
+        Some(Value::Int(h)) => Ok(*h),
+        _ => Err(StoreError::new(
+            ErrorKind::Permanent,
+            "could not read the transaction horizon",
+        )),
+    }
+}
+
 /// Up to `limit` entries after `after`, in feed order.
 pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawChange>> {
+    let horizon = match pool.dialect() {
+        Dialect::Postgres => pg_horizon(pool).await?,
+        Dialect::Sqlite => 0,
+    };
     let (sql, args) = match pool.dialect() {
         Dialect::Sqlite => (
-            format!(
-                "SELECT 0, seq, entity, op, key FROM _dualsync_changes WHERE seq > ? ORDER BY seq LIMIT {limit}"
-            ),
+            format!("SELECT 0, seq, entity, op, key FROM _dualsync_changes WHERE seq > ? ORDER BY seq LIMIT {limit}"),
             vec![Arg {
                 value: Value::Int(after.seq),
                 ty: ValueType::Int,
@@ -213,8 +248,7 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
         Dialect::Postgres => (
             format!(
                 "SELECT txid, seq, entity, op::text, key FROM _dualsync_changes \
-                 WHERE (txid, seq) > ($1, $2) AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-                 ORDER BY txid, seq LIMIT {limit}"
+                                  WHERE (txid, seq) > ($1, $2) AND txid < $3 ORDER BY txid, seq LIMIT {limit}"
             ),
             vec![
                 Arg {
@@ -223,6 +257,10 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
                 },
                 Arg {
                     value: Value::Int(after.seq),
+                    ty: ValueType::Int,
+                },
+                Arg {
+                    value: Value::Int(horizon),
                     ty: ValueType::Int,
                 },
             ],
@@ -258,16 +296,18 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
 
 /// The last readable entry's position.
 pub async fn head(pool: &Pool) -> Result<Cursor> {
-    let sql = match pool.dialect() {
-        Dialect::Sqlite => "SELECT 0, coalesce(max(seq), 0) FROM _dualsync_changes",
-        Dialect::Postgres => {
-            "SELECT txid, seq FROM _dualsync_changes \
-             WHERE txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-             ORDER BY txid DESC, seq DESC LIMIT 1"
-        }
+    let (sql, args) = match pool.dialect() {
+        Dialect::Sqlite => ("SELECT 0, coalesce(max(seq), 0) FROM _dualsync_changes", vec![]),
+        Dialect::Postgres => (
+            "SELECT txid, seq FROM _dualsync_changes WHERE txid < $1 ORDER BY txid DESC, seq DESC LIMIT 1",
+            vec![Arg {
+                value: Value::Int(pg_horizon(pool).await?),
+                ty: ValueType::Int,
+            }],
+        ),
     };
     let rows = pool
-        .fetch(sql, &[], &[ValueType::Int, ValueType::Int])
+        .fetch(sql, &args, &[ValueType::Int, ValueType::Int])
         .await
         .map_err(missing_log)?;
     match rows.first().map(|r| (&r[0], &r[1])) {
@@ -281,11 +321,8 @@ pub async fn head(pool: &Pool) -> Result<Cursor> {
 
 fn missing_log(e: StoreError) -> StoreError {
     if e.message.contains("_dualsync_changes") {
-        StoreError::new(
-            ErrorKind::NotFound,
-            "change capture is not installed in this store",
-        )
-        .with_hint("run `dualsync store init` (or start the daemon) to install it")
+        StoreError::new(ErrorKind::NotFound, "change capture is not installed in this store")
+            .with_hint("run `dualsync store init` (or start the daemon) to install it")
     } else {
         e
     }
@@ -309,8 +346,7 @@ const PG_HEARTBEAT: Duration = Duration::from_secs(2);
 impl Watcher {
     pub fn spawn(pool: &Pool) -> (Watcher, tokio::sync::watch::Receiver<u64>) {
         let (tx, rx) = tokio::sync::watch::channel(0u64);
-        let bump =
-            move |tx: &tokio::sync::watch::Sender<u64>| tx.send_modify(|n| *n = n.wrapping_add(1));
+        let bump = move |tx: &tokio::sync::watch::Sender<u64>| tx.send_modify(|n| *n = n.wrapping_add(1));
         let task = match pool {
             Pool::Sqlite(_) => {
                 let pool = pool.clone();
@@ -345,10 +381,9 @@ impl Watcher {
                         };
                         bump(&tx); // anything committed while we were not listening
                         // Ends (and reconnects) when the connection is lost.
-                        while let Ok(Some(_)) | Err(_) =
-                            tokio::time::timeout(PG_HEARTBEAT, listener.try_recv())
-                                .await
-                                .map(|r| r.ok().flatten())
+                        while let Ok(Some(_)) | Err(_) = tokio::time::timeout(PG_HEARTBEAT, listener.try_recv())
+                            .await
+                            .map(|r| r.ok().flatten())
                         {
                             bump(&tx);
                         }

@@ -47,9 +47,7 @@ fn sqlite_type(declared: &str) -> Option<(ValueType, Option<(u32, u32)>)> {
         "DATETIME_TEXT" => (ValueType::DateTime, None),
         "UUID_TEXT" => (ValueType::Guid, None),
         _ if t.contains("INT") => (ValueType::Int, None),
-        _ if t.is_empty() || t.contains("TEXT") || t.contains("CHAR") || t.contains("CLOB") => {
-            (ValueType::Text, None)
-        }
+        _ if t.is_empty() || t.contains("TEXT") || t.contains("CHAR") || t.contains("CLOB") => (ValueType::Text, None),
         _ => return None,
     })
 }
@@ -78,18 +76,11 @@ fn pg_type(data_type: &str) -> Option<ValueType> {
 pub async fn describe(pool: &Pool, entity: &str) -> Result<EntityDesc, StoreError> {
     let known = entities(pool).await?;
     if !known.iter().any(|e| e == entity) {
-        let err = StoreError::new(
-            ErrorKind::NotFound,
-            format!("the store has no entity `{entity}`"),
-        );
-        return Err(
-            match did_you_mean(entity, known.iter().map(String::as_str)) {
-                Some(s) => err.with_hint(format!("did you mean `{s}`?")),
-                None => err.with_hint(
-                    "run `dualsync store init` for this store, or check the entity name",
-                ),
-            },
-        );
+        let err = StoreError::new(ErrorKind::NotFound, format!("the store has no entity `{entity}`"));
+        return Err(match did_you_mean(entity, known.iter().map(String::as_str)) {
+            Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+            None => err.with_hint("run `dualsync store init` for this store, or check the entity name"),
+        });
     }
     let arg = [Arg {
         value: Value::Text(entity.to_string()),
@@ -100,12 +91,7 @@ pub async fn describe(pool: &Pool, entity: &str) -> Result<EntityDesc, StoreErro
     match pool.dialect() {
         Dialect::Sqlite => {
             let sql = "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid";
-            let types = [
-                ValueType::Text,
-                ValueType::Text,
-                ValueType::Int,
-                ValueType::Int,
-            ];
+            let types = [ValueType::Text, ValueType::Text, ValueType::Int, ValueType::Int];
             for row in pool.fetch(sql, &arg, &types).await? {
                 let [
                     Value::Text(name),
@@ -149,8 +135,7 @@ pub async fn describe(pool: &Pool, entity: &str) -> Result<EntityDesc, StoreErro
                 ValueType::Int,
             ];
             for row in pool.fetch(sql, &arg, &types).await? {
-                let (Value::Text(name), Value::Text(data_type), Value::Bool(nullable)) =
-                    (&row[0], &row[1], &row[2])
+                let (Value::Text(name), Value::Text(data_type), Value::Bool(nullable)) = (&row[0], &row[1], &row[2])
                 else {
                     continue;
                 };
@@ -158,9 +143,7 @@ pub async fn describe(pool: &Pool, entity: &str) -> Result<EntityDesc, StoreErro
                     continue;
                 };
                 let decimal = match (&row[3], &row[4]) {
-                    (Value::Int(p), Value::Int(s)) if value_type == ValueType::Decimal => {
-                        Some((*p as u32, *s as u32))
-                    }
+                    (Value::Int(p), Value::Int(s)) if value_type == ValueType::Decimal => Some((*p as u32, *s as u32)),
                     _ => None,
                 };
                 if let Value::Int(pos) = row[5] {
@@ -176,11 +159,10 @@ pub async fn describe(pool: &Pool, entity: &str) -> Result<EntityDesc, StoreErro
         }
     }
     if key.is_empty() {
-        return Err(StoreError::new(
-            ErrorKind::Permanent,
-            format!("entity `{entity}` has no primary key"),
-        )
-        .with_hint("dualsync matches records by key; give the table a primary key"));
+        return Err(
+            StoreError::new(ErrorKind::Permanent, format!("entity `{entity}` has no primary key"))
+                .with_hint("dualsync matches records by key; give the table a primary key"),
+        );
     }
     key.sort();
     Ok(EntityDesc {

@@ -110,14 +110,10 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-    .map(|n| n.and_utc())
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|n| n.and_utc())
 }
 
 fn decode_err(ty: ValueType, raw: &str) -> StoreError {
@@ -159,11 +155,7 @@ pub fn parse_typed(ty: ValueType, s: &str) -> Option<Value> {
             "0" | "false" => Value::Bool(false),
             _ => return None,
         },
-        ValueType::Decimal => Value::Decimal(
-            Decimal::from_str(s)
-                .or_else(|_| Decimal::from_scientific(s))
-                .ok()?,
-        ),
+        ValueType::Decimal => Value::Decimal(Decimal::from_str(s).or_else(|_| Decimal::from_scientific(s)).ok()?),
         ValueType::Date => Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?),
         ValueType::DateTime => Value::DateTime(parse_datetime(s)?),
         ValueType::Guid => Value::Guid(Uuid::parse_str(s).ok()?),
@@ -205,19 +197,10 @@ impl Pool {
     }
 
     /// Runs a query and decodes each result column with the type given for it.
-    pub async fn fetch(
-        &self,
-        sql: &str,
-        args: &[Arg],
-        types: &[ValueType],
-    ) -> Result<Vec<Row>, StoreError> {
+    pub async fn fetch(&self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Row>, StoreError> {
         match self {
             Pool::Sqlite(p) => {
-                let q = bind_all!(
-                    sqlx::query(AssertSqlSafe(sql.to_string())),
-                    args,
-                    bind_sqlite
-                );
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
                 let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
                 rows.iter()
                     .map(|r| decode_row(types, |i, t| decode_sqlite(r, i, t)))
@@ -236,11 +219,7 @@ impl Pool {
     pub async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
         match self {
             Pool::Sqlite(p) => {
-                let q = bind_all!(
-                    sqlx::query(AssertSqlSafe(sql.to_string())),
-                    args,
-                    bind_sqlite
-                );
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
                 Ok(q.execute(p).await.map_err(from_sqlx)?.rows_affected())
             }
             Pool::Postgres(p) => {
@@ -277,27 +256,14 @@ fn decode_row(
     types: &[ValueType],
     mut decode: impl FnMut(usize, ValueType) -> Result<Value, StoreError>,
 ) -> Result<Row, StoreError> {
-    types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| decode(i, *t))
-        .collect()
+    types.iter().enumerate().map(|(i, t)| decode(i, *t)).collect()
 }
 
 impl Tx {
-    pub async fn fetch(
-        &mut self,
-        sql: &str,
-        args: &[Arg],
-        types: &[ValueType],
-    ) -> Result<Vec<Row>, StoreError> {
+    pub async fn fetch(&mut self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Row>, StoreError> {
         match self {
             Tx::Sqlite(tx) => {
-                let q = bind_all!(
-                    sqlx::query(AssertSqlSafe(sql.to_string())),
-                    args,
-                    bind_sqlite
-                );
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
                 let rows = q.fetch_all(&mut **tx).await.map_err(from_sqlx)?;
                 rows.iter()
                     .map(|r| decode_row(types, |i, t| decode_sqlite(r, i, t)))
@@ -316,22 +282,12 @@ impl Tx {
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
         match self {
             Tx::Sqlite(tx) => {
-                let q = bind_all!(
-                    sqlx::query(AssertSqlSafe(sql.to_string())),
-                    args,
-                    bind_sqlite
-                );
-                Ok(q.execute(&mut **tx)
-                    .await
-                    .map_err(from_sqlx)?
-                    .rows_affected())
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
+                Ok(q.execute(&mut **tx).await.map_err(from_sqlx)?.rows_affected())
             }
             Tx::Postgres(tx) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
-                Ok(q.execute(&mut **tx)
-                    .await
-                    .map_err(from_sqlx)?
-                    .rows_affected())
+                Ok(q.execute(&mut **tx).await.map_err(from_sqlx)?.rows_affected())
             }
         }
     }
@@ -401,9 +357,7 @@ pub fn from_sqlx(e: sqlx::Error) -> StoreError {
     };
     let err = StoreError::new(kind, e.to_string());
     match kind {
-        ErrorKind::Transient => {
-            err.with_hint("the store is unreachable or busy; dualsync retries by itself")
-        }
+        ErrorKind::Transient => err.with_hint("the store is unreachable or busy; dualsync retries by itself"),
         _ => err,
     }
 }

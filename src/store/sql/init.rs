@@ -27,10 +27,8 @@ pub async fn init(url: &str, side: Side) -> Result<SqlStore> {
     }
     let store = SqlStore::connect(url, true).await?;
     let pool = store.pool();
-    pool.execute_script(
-        "CREATE TABLE IF NOT EXISTS _dualsync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    )
-    .await?;
+    pool.execute_script("CREATE TABLE IF NOT EXISTS _dualsync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        .await?;
     match recorded_side(pool).await? {
         Some(s) if s != side.name() => {
             return Err(StoreError::new(
@@ -70,11 +68,8 @@ pub async fn init(url: &str, side: Side) -> Result<SqlStore> {
         Pool::Postgres(p) => migrator.run(p).await,
     };
     migrated.map_err(|e| {
-        StoreError::new(
-            ErrorKind::Permanent,
-            format!("migrating {} failed: {e}", store.name),
-        )
-        .with_hint("the store's schema differs from what this version of dualsync expects")
+        StoreError::new(ErrorKind::Permanent, format!("migrating {} failed: {e}", store.name))
+            .with_hint("the store's schema differs from what this version of dualsync expects")
     })?;
     store.refresh_catalog();
     Ok(store)
@@ -94,13 +89,10 @@ pub async fn recorded_side(pool: &Pool) -> Result<Option<String>> {
         Err(e) if e.message.contains("_dualsync_meta") => return Ok(None),
         Err(e) => return Err(e),
     };
-    Ok(rows
-        .into_iter()
-        .next()
-        .and_then(|r| match r.into_iter().next() {
-            Some(Value::Text(s)) => Some(s),
-            _ => None,
-        }))
+    Ok(rows.into_iter().next().and_then(|r| match r.into_iter().next() {
+        Some(Value::Text(s)) => Some(s),
+        _ => None,
+    }))
 }
 
 /// Creates the PostgreSQL database named in the URL if it does not exist.
@@ -118,21 +110,13 @@ async fn create_pg_database(url: &str) -> Result<()> {
         Err(e) => {
             let mut err = from_sqlx(e);
             err.message = format!("cannot reach {}: {}", redact(url), err.message);
-            err.hint =
-                Some("check that PostgreSQL runs and the URL (host, port, user) is right".into());
+            err.hint = Some("check that PostgreSQL runs and the URL (host, port, user) is right".into());
             return Err(err);
         }
     }
-    let mut admin = options
-        .database("postgres")
-        .connect()
-        .await
-        .map_err(from_sqlx)?;
+    let mut admin = options.database("postgres").connect().await.map_err(from_sqlx)?;
     let sql = format!("CREATE DATABASE {}", quote(&database));
-    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut admin)
-        .await
-    {
+    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await {
         Ok(_) => Ok(()),
         // Created meanwhile by someone else: fine.
         Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Ok(()),

@@ -19,9 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use self::catalog::quote;
 use self::conn::{Arg, Dialect, Pool};
 use super::coerce::fit;
-use super::{
-    Change, Cursor, EntityDesc, ErrorKind, Key, Result, Row, RowOutcome, Store, StoreError, WriteOp,
-};
+use super::{Change, Cursor, EntityDesc, ErrorKind, Key, Result, Row, RowOutcome, Store, StoreError, WriteOp};
 use crate::value::ValueType;
 
 /// Rows per multi-row statement (well under both dialects' parameter limits).
@@ -220,11 +218,7 @@ impl SqlStore {
         Ok(if desc.key.len() == 1 {
             format!("{} IN ({})", Self::key_list(desc), tuples.join(", "))
         } else {
-            format!(
-                "({}) IN (VALUES {})",
-                Self::key_list(desc),
-                tuples.join(", ")
-            )
+            format!("({}) IN (VALUES {})", Self::key_list(desc), tuples.join(", "))
         })
     }
 
@@ -286,13 +280,57 @@ impl SqlStore {
         )
     }
 
+    /// Which of `keys` exist.
+    async fn existing_keys(&self, tx: &mut conn::Tx, desc: &EntityDesc, keys: &[Key]) -> Result<HashSet<Key>> {
+        let mut args = Vec::new();
+        let cond = self.key_in(desc, keys, &mut args)?;
+        let key_desc = desc.project(&[])?;
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {cond}",
+            self.select_list(&key_desc),
+            quote(&desc.name)
+        );
+        Ok(tx
+            .fetch(&sql, &args, &Self::types(&key_desc))
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Updates the non-key columns of an existing record; the number of rows it changed.
+    /// (An upsert of a projection that leaves out a NOT NULL column must not go through
+    /// INSERT ... ON CONFLICT: the database checks the insert before the conflict.)
+    async fn update_row(&self, tx: &mut conn::Tx, desc: &EntityDesc, row: &[Arg]) -> Result<u64> {
+        let mut args = Vec::with_capacity(row.len());
+        let mut sets = Vec::new();
+        for (i, c) in desc.columns.iter().enumerate().filter(|(i, _)| !desc.key.contains(i)) {
+            args.push(row[i].clone());
+            sets.push(format!("{} = {}", quote(&c.name), self.dialect().param(args.len())));
+        }
+        let mut conds = Vec::new();
+        for &k in &desc.key {
+            args.push(row[k].clone());
+            conds.push(format!(
+                "{} = {}",
+                quote(&desc.columns[k].name),
+                self.dialect().param(args.len())
+            ));
+        }
+        if sets.is_empty() {
+            let sql = format!("SELECT 1 FROM {} WHERE {}", quote(&desc.name), conds.join(" AND "));
+            return Ok(tx.fetch(&sql, &args, &[ValueType::Int]).await?.len() as u64);
+        }
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {}",
+            quote(&desc.name),
+            sets.join(", "),
+            conds.join(" AND ")
+        );
+        tx.execute(&sql, &args).await
+    }
+
     /// Deletes `keys`, returning which of them existed.
-    async fn delete_keys(
-        &self,
-        tx: &mut conn::Tx,
-        desc: &EntityDesc,
-        keys: &[Key],
-    ) -> Result<HashSet<Key>> {
+    async fn delete_keys(&self, tx: &mut conn::Tx, desc: &EntityDesc, keys: &[Key]) -> Result<HashSet<Key>> {
         let mut args = Vec::new();
         let cond = self.key_in(desc, keys, &mut args)?;
         let key_desc = desc.project(&[])?;
@@ -318,9 +356,7 @@ impl SqlStore {
         fitted: &[Option<Vec<Arg>>],
     ) -> Result<Vec<RowOutcome>> {
         let mut out = vec![RowOutcome::Written; ops.len()];
-        let per_stmt = ROWS_PER_STATEMENT
-            .min(MAX_PARAMS / desc.columns.len().max(1))
-            .max(1);
+        let per_stmt = ROWS_PER_STATEMENT.min(MAX_PARAMS / desc.columns.len().max(1)).max(1);
         let mut i = 0;
         while i < ops.len() {
             // A run of consecutive ops of one kind, with no key twice.
@@ -329,8 +365,7 @@ impl SqlStore {
             while j < ops.len() && j - i < per_stmt {
                 let same_kind = matches!(
                     (&ops[i], &ops[j]),
-                    (WriteOp::Upsert(_), WriteOp::Upsert(_))
-                        | (WriteOp::Delete(_), WriteOp::Delete(_))
+                    (WriteOp::Upsert(_), WriteOp::Upsert(_)) | (WriteOp::Delete(_), WriteOp::Delete(_))
                 );
                 let key = match &ops[j] {
                     WriteOp::Upsert(r) => desc.key_of(r),
@@ -343,11 +378,23 @@ impl SqlStore {
             }
             match &ops[i] {
                 WriteOp::Upsert(_) => {
-                    let args: Vec<Arg> = fitted[i..j]
+                    let rows: Vec<&Vec<Arg>> = fitted[i..j]
                         .iter()
-                        .flat_map(|a| a.clone().unwrap_or_default())
+                        .map(|a| a.as_ref().expect("fitted upsert"))
                         .collect();
-                    tx.execute(&self.upsert_sql(desc, j - i), &args).await?;
+                    let keys: Vec<Key> = rows
+                        .iter()
+                        .map(|r| desc.key.iter().map(|&k| r[k].value.clone()).collect())
+                        .collect();
+                    let existing = self.existing_keys(tx, desc, &keys).await?;
+                    let (old, new): (Vec<_>, Vec<_>) = rows.iter().zip(&keys).partition(|(_, k)| existing.contains(*k));
+                    if !new.is_empty() {
+                        let args: Vec<Arg> = new.iter().flat_map(|(r, _)| r.iter().cloned()).collect();
+                        tx.execute(&self.upsert_sql(desc, new.len()), &args).await?;
+                    }
+                    for (row, _) in old {
+                        self.update_row(tx, desc, row).await?;
+                    }
                 }
                 WriteOp::Delete(_) => {
                     let keys: Vec<Key> = ops[i..j]
@@ -359,10 +406,7 @@ impl SqlStore {
                         .collect();
                     let existed = self.delete_keys(tx, desc, &keys).await?;
                     for (o, k) in out[i..j].iter_mut().zip(&keys) {
-                        let normalized: Key = Self::key_args(desc, k)?
-                            .into_iter()
-                            .map(|a| a.value)
-                            .collect();
+                        let normalized: Key = Self::key_args(desc, k)?.into_iter().map(|a| a.value).collect();
                         *o = RowOutcome::Deleted {
                             existed: existed.contains(&normalized),
                         };
@@ -391,19 +435,20 @@ impl SqlStore {
                 tx.execute("SAVEPOINT dualsync_row", &[]).await?;
             }
             let result = match op {
-                WriteOp::Upsert(_) => tx
-                    .execute(
-                        &self.upsert_sql(desc, 1),
-                        args.as_deref().unwrap_or_default(),
-                    )
-                    .await
-                    .map(|_| RowOutcome::Written),
+                WriteOp::Upsert(_) => {
+                    let row = args.as_deref().unwrap_or_default();
+                    match self.update_row(tx, desc, row).await {
+                        Ok(0) => tx
+                            .execute(&self.upsert_sql(desc, 1), row)
+                            .await
+                            .map(|_| RowOutcome::Written),
+                        other => other.map(|_| RowOutcome::Written),
+                    }
+                }
                 WriteOp::Delete(k) => self
                     .delete_keys(tx, desc, std::slice::from_ref(k))
                     .await
-                    .map(|e| RowOutcome::Deleted {
-                        existed: !e.is_empty(),
-                    }),
+                    .map(|e| RowOutcome::Deleted { existed: !e.is_empty() }),
             };
             match result {
                 Ok(o) => {
@@ -414,8 +459,7 @@ impl SqlStore {
                 }
                 Err(e) if e.kind == ErrorKind::Rejected => {
                     if pg {
-                        tx.execute("ROLLBACK TO SAVEPOINT dualsync_row", &[])
-                            .await?;
+                        tx.execute("ROLLBACK TO SAVEPOINT dualsync_row", &[]).await?;
                     }
                     out.push(RowOutcome::Rejected { message: e.message });
                 }
@@ -423,6 +467,17 @@ impl SqlStore {
             }
         }
         Ok(out)
+    }
+
+    /// The side (`operational` or `accounting`) this store was initialized as, if any.
+    pub async fn side(&self) -> Result<Option<String>> {
+        init::recorded_side(&self.pool).await
+    }
+
+    /// Runs SQL statements with no parameters and no results (DDL, maintenance). Never pass
+    /// text from a map file or a user here.
+    pub async fn execute_script(&self, sql: &str) -> Result<()> {
+        self.pool.execute_script(sql).await
     }
 
     pub async fn close(&self) {
@@ -447,25 +502,13 @@ impl Store for SqlStore {
     async fn scan(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Vec<Row>> {
         self.checked(desc).await?;
         let mut args = Vec::new();
-        let mut sql = format!(
-            "SELECT {} FROM {}",
-            self.select_list(desc),
-            quote(&desc.name)
-        );
+        let mut sql = format!("SELECT {} FROM {}", self.select_list(desc), quote(&desc.name));
         if let Some(key) = after {
             args = Self::key_args(desc, key)?;
             let marks: Vec<String> = (1..=args.len()).map(|n| self.dialect().param(n)).collect();
-            sql.push_str(&format!(
-                " WHERE ({}) > ({})",
-                Self::key_list(desc),
-                marks.join(", ")
-            ));
+            sql.push_str(&format!(" WHERE ({}) > ({})", Self::key_list(desc), marks.join(", ")));
         }
-        sql.push_str(&format!(
-            " ORDER BY {} LIMIT {}",
-            Self::key_list(desc),
-            limit
-        ));
+        sql.push_str(&format!(" ORDER BY {} LIMIT {}", Self::key_list(desc), limit));
         self.pool.fetch(&sql, &args, &Self::types(desc)).await
     }
 
@@ -508,16 +551,12 @@ impl Store for SqlStore {
         let kept_args: Vec<Option<Vec<Arg>>> = keep.iter().map(|&i| fitted[i].clone()).collect();
 
         let mut tx = self.pool.begin().await?;
-        let outcomes = match self
-            .apply_batched(&mut tx, desc, &kept_ops, &kept_args)
-            .await
-        {
+        let outcomes = match self.apply_batched(&mut tx, desc, &kept_ops, &kept_args).await {
             Ok(o) => o,
             Err(e) if e.kind == ErrorKind::Rejected => {
                 drop(tx); // rolls back
                 tx = self.pool.begin().await?;
-                self.apply_row_by_row(&mut tx, desc, &kept_ops, &kept_args)
-                    .await?
+                self.apply_row_by_row(&mut tx, desc, &kept_ops, &kept_args).await?
             }
             Err(e) => return Err(e),
         };

@@ -14,62 +14,42 @@ fn literal_hint(column_type: ValueType) -> &'static str {
         ValueType::Text => "quote text in single quotes, e.g. 'Contoso'",
         ValueType::Date => "write a date without quotes, e.g. 2024-01-31",
         ValueType::DateTime => "write a datetime without quotes, e.g. 2024-01-31T10:00:00Z",
-        ValueType::Guid => {
-            "write a GUID without quotes or braces, e.g. 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c"
-        }
+        ValueType::Guid => "write a GUID without quotes or braces, e.g. 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c",
     }
 }
 
 /// Reports every literal that cannot be compared with its column's type, and every string
 /// function applied to a non-text column. Columns for which `column_type` returns `None` are
 /// not type-checked; an ordering comparison with `null` (never true) is reported regardless.
-pub fn check_types(
-    expr: &Expr,
-    column_type: &dyn Fn(&str) -> Option<ValueType>,
-) -> Vec<FilterError> {
+pub fn check_types(expr: &Expr, column_type: &dyn Fn(&str) -> Option<ValueType>) -> Vec<FilterError> {
     let mut errors = Vec::new();
     check_into(expr, column_type, &mut errors);
     errors
 }
 
-fn check_literal(
-    column: &Col,
-    op: CmpOp,
-    lit: &Lit,
-    ty: Option<ValueType>,
-    errors: &mut Vec<FilterError>,
-) {
+fn check_literal(column: &Col, op: CmpOp, lit: &Lit, ty: Option<ValueType>, errors: &mut Vec<FilterError>) {
     let Some(lit_type) = lit.value.value_type() else {
         if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
             let msg = format!(
                 "column '{}' is compared with null using '{op}', which is never true",
                 column.name
             );
-            errors.push(FilterError::new(lit.offset, lit.len, msg).hint(format!(
-                "null only works with eq and ne, e.g. {} ne null",
-                column.name
-            )));
+            errors.push(
+                FilterError::new(lit.offset, lit.len, msg)
+                    .hint(format!("null only works with eq and ne, e.g. {} ne null", column.name)),
+            );
         }
         return;
     };
     if let Some(ty) = ty.filter(|ty| !ty.comparable_with(lit_type)) {
-        let msg = format!(
-            "column '{}' is {ty} but is compared with {lit_type} {lit}",
-            column.name
-        );
+        let msg = format!("column '{}' is {ty} but is compared with {lit_type} {lit}", column.name);
         errors.push(FilterError::new(lit.offset, lit.len, msg).hint(literal_hint(ty)));
     }
 }
 
-fn check_into(
-    expr: &Expr,
-    column_type: &dyn Fn(&str) -> Option<ValueType>,
-    errors: &mut Vec<FilterError>,
-) {
+fn check_into(expr: &Expr, column_type: &dyn Fn(&str) -> Option<ValueType>, errors: &mut Vec<FilterError>) {
     match expr {
-        Expr::Cmp { column, op, value } => {
-            check_literal(column, *op, value, column_type(&column.name), errors)
-        }
+        Expr::Cmp { column, op, value } => check_literal(column, *op, value, column_type(&column.name), errors),
         Expr::In { column, values } => {
             let ty = column_type(&column.name);
             for v in values {
@@ -78,10 +58,7 @@ fn check_into(
         }
         Expr::Func { func, column, .. } => {
             if let Some(ty) = column_type(&column.name).filter(|ty| *ty != ValueType::Text) {
-                let msg = format!(
-                    "column '{}' is {ty} but {func} needs a text column",
-                    column.name
-                );
+                let msg = format!("column '{}' is {ty} but {func} needs a text column", column.name);
                 errors.push(FilterError::new(column.offset, column.name.len(), msg).hint(format!(
                     "startswith, endswith and contains only apply to text; compare a {ty} column with eq, gt, ..."
                 )));
@@ -158,14 +135,11 @@ mod tests {
                 ),
             ]
         );
-        let e =
-            type_errors("qty in (1, 'two', 3.5) and id eq '5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c'");
+        let e = type_errors("qty in (1, 'two', 3.5) and id eq '5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c'");
         assert_eq!(e.iter().map(|e| e.0).collect::<Vec<_>>(), vec![11, 33]);
         assert_eq!(
             e[1].2.as_deref(),
-            Some(
-                "write a GUID without quotes or braces, e.g. 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c"
-            )
+            Some("write a GUID without quotes or braces, e.g. 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c")
         );
         assert_eq!(
             type_errors("t gt 2024-01-31")[0].1,
@@ -193,13 +167,8 @@ mod tests {
 
     #[test]
     fn compatible_unknown_and_null_comparisons() {
-        assert!(
-            type_errors("msdyn_amount gt 100 and qty le 2.5 and name eq null and not (id ne null)")
-                .is_empty()
-        );
-        assert!(
-            type_errors("unknown eq 'x' and unknown gt 5 and startswith(unknown, 'a')").is_empty()
-        );
+        assert!(type_errors("msdyn_amount gt 100 and qty le 2.5 and name eq null and not (id ne null)").is_empty());
+        assert!(type_errors("unknown eq 'x' and unknown gt 5 and startswith(unknown, 'a')").is_empty());
         assert!(type_errors("qty in (null, 1)").is_empty());
         assert_eq!(
             type_errors("qty gt null"),
@@ -209,11 +178,7 @@ mod tests {
                 Some("null only works with eq and ne, e.g. qty ne null".into())
             )]
         );
-        assert_eq!(
-            type_errors("unknown le null").len(),
-            1,
-            "never true, whatever the type"
-        );
+        assert_eq!(type_errors("unknown le null").len(), 1, "never true, whatever the type");
     }
 
     #[test]
@@ -224,7 +189,10 @@ mod tests {
             vec![(
                 19,
                 "column 'msdyn_amount' is decimal but endswith needs a text column".into(),
-                Some("startswith, endswith and contains only apply to text; compare a decimal column with eq, gt, ...".into())
+                Some(
+                    "startswith, endswith and contains only apply to text; compare a decimal column with eq, gt, ..."
+                        .into()
+                )
             )]
         );
     }

@@ -45,8 +45,7 @@ pub(super) struct Token {
 
 pub(super) const UNQUOTED_FORMS: &str = "numbers like -12.50, dates like 2024-01-31, \
      datetimes like 2024-01-31T10:00:00Z, or GUIDs like 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c";
-const DATETIME_HINT: &str =
-    "write datetimes like 2024-02-01T10:00:00Z or 2024-02-01T10:00:00+01:00";
+const DATETIME_HINT: &str = "write datetimes like 2024-02-01T10:00:00Z or 2024-02-01T10:00:00+01:00";
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -137,9 +136,7 @@ impl Lexer<'_> {
         let c = self.src[start..].chars().next().unwrap_or(' ');
         let err = FilterError::new(start, c.len_utf8(), format!("unexpected character '{c}'"));
         match c {
-            '{' => {
-                err.hint("write GUIDs bare, without braces: 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c")
-            }
+            '{' => err.hint("write GUIDs bare, without braces: 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c"),
             '.' => err.hint("write decimals with a leading digit, e.g. 0.5"),
             '-' => err.hint("a minus sign must be followed directly by digits, e.g. -0.5"),
             _ => err,
@@ -171,12 +168,7 @@ impl Lexer<'_> {
         } else {
             format!("write '{word}' instead")
         };
-        FilterError::new(
-            start,
-            sym.len(),
-            format!("'{sym}' is not a filter operator"),
-        )
-        .hint(hint)
+        FilterError::new(start, sym.len(), format!("'{sym}' is not a filter operator")).hint(hint)
     }
 
     /// Where text opened by the quote at `open` ends: just past its closing quote (a doubled
@@ -272,8 +264,7 @@ impl Lexer<'_> {
     fn datetime(&mut self, start: usize) -> Result<Token, FilterError> {
         let malformed = || {
             let run = self.run_from(start);
-            FilterError::new(start, run.len(), format!("malformed datetime '{run}'"))
-                .hint(DATETIME_HINT)
+            FilterError::new(start, run.len(), format!("malformed datetime '{run}'")).hint(DATETIME_HINT)
         };
         // YYYY-MM-DDThh:mm:ss
         let mut i = start + 11;
@@ -299,31 +290,22 @@ impl Lexer<'_> {
         match self.byte(i) {
             Some(b'Z') => i += 1,
             Some(b'+' | b'-')
-                if self.digits_at(i + 1, 2)
-                    && self.byte(i + 3) == Some(b':')
-                    && self.digits_at(i + 4, 2) =>
+                if self.digits_at(i + 1, 2) && self.byte(i + 3) == Some(b':') && self.digits_at(i + 4, 2) =>
             {
                 i += 6
             }
             Some(b) if glues_to_literal(b) => return Err(malformed()),
             _ => {
                 let text = &self.src[start..i];
-                return Err(FilterError::new(
-                    start,
-                    text.len(),
-                    format!("datetime '{text}' has no time zone"),
-                )
-                .hint(format!("add Z for UTC ({text}Z) or an offset like +01:00")));
+                return Err(
+                    FilterError::new(start, text.len(), format!("datetime '{text}' has no time zone"))
+                        .hint(format!("add Z for UTC ({text}Z) or an offset like +01:00")),
+                );
             }
         }
         let text = &self.src[start..i];
         let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| {
-            FilterError::new(
-                start,
-                text.len(),
-                format!("'{text}' is not a valid datetime"),
-            )
-            .hint(DATETIME_HINT)
+            FilterError::new(start, text.len(), format!("'{text}' is not a valid datetime")).hint(DATETIME_HINT)
         })?;
         self.literal(Value::DateTime(parsed.with_timezone(&Utc)), start, i)
     }
@@ -363,12 +345,8 @@ impl Lexer<'_> {
             let trimmed = text.trim_end_matches('0').trim_end_matches('.');
             let exact = Decimal::from_str_exact(text).or_else(|_| Decimal::from_str_exact(trimmed));
             exact.map(Value::Decimal).map_err(|_| {
-                FilterError::new(
-                    start,
-                    text.len(),
-                    format!("decimal {text} has too many digits"),
-                )
-                .hint("decimals hold at most 28 significant digits")
+                FilterError::new(start, text.len(), format!("decimal {text} has too many digits"))
+                    .hint("decimals hold at most 28 significant digits")
             })?
         } else {
             text.parse::<i64>().map(Value::Int).map_err(|_| {
@@ -405,9 +383,7 @@ impl Lexer<'_> {
             "false" => Tok::Lit(Value::Bool(false)),
             _ => {
                 let typed = ["guid", "datetime", "datetimeoffset", "date", "time"];
-                if self.byte(end) == Some(b'\'')
-                    && typed.contains(&word.to_ascii_lowercase().as_str())
-                {
+                if self.byte(end) == Some(b'\'') && typed.contains(&word.to_ascii_lowercase().as_str()) {
                     let len = self.quoted_end(end, b'\'') - start;
                     return Err(FilterError::new(start, len, format!("{word}'...' is OData v2 syntax"))
                         .hint("write the value bare, e.g. 5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c or 2024-01-31"));

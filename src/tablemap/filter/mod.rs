@@ -64,11 +64,7 @@ pub struct Lit {
 impl Lit {
     /// A literal spelled canonically (as `Display` prints it) at `offset`.
     pub fn new(value: Value, offset: usize) -> Self {
-        let mut lit = Lit {
-            value,
-            offset,
-            len: 0,
-        };
+        let mut lit = Lit { value, offset, len: 0 };
         lit.len = lit.to_string().len();
         lit
     }
@@ -158,9 +154,7 @@ impl Expr {
 
     fn collect_columns<'a>(&'a self, out: &mut Vec<&'a Col>) {
         match self {
-            Expr::Cmp { column, .. } | Expr::In { column, .. } | Expr::Func { column, .. } => {
-                out.push(column)
-            }
+            Expr::Cmp { column, .. } | Expr::In { column, .. } | Expr::Func { column, .. } => out.push(column),
             Expr::And(l, r) | Expr::Or(l, r) => {
                 l.collect_columns(out);
                 r.collect_columns(out);
@@ -246,10 +240,7 @@ mod tests {
         spelled.len = 3; // written as 007
         assert_eq!(spelled, Lit::new(Value::Int(7), 0));
         assert_eq!(Lit::new(text("it's"), 0).len, "'it''s'".len());
-        assert_eq!(
-            "a  eq  1".parse::<Expr>(),
-            Ok(cmp("a", CmpOp::Eq, Value::Int(1)))
-        );
+        assert_eq!("a  eq  1".parse::<Expr>(), Ok(cmp("a", CmpOp::Eq, Value::Int(1))));
     }
 
     #[test]

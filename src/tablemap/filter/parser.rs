@@ -15,8 +15,7 @@ use crate::value::Value;
 /// How deeply `not` and parentheses may nest.
 const MAX_DEPTH: usize = 64;
 
-const CONDITION_HINT: &str =
-    "a condition looks like 'statecode eq 0', 'code in (1, 2)' or 'startswith(name, 'A')'";
+const CONDITION_HINT: &str = "a condition looks like 'statecode eq 0', 'code in (1, 2)' or 'startswith(name, 'A')'";
 const BOOL_RESULT_HINT: &str = "use it alone, or with eq true / eq false";
 
 /// Parses a whole filter (the body of [`super::parse`]).
@@ -35,15 +34,12 @@ pub(super) fn parse(src: &str) -> Result<Expr, FilterError> {
     let t = p.peek()?.clone();
     match t.tok {
         Tok::End => Ok(expr),
-        Tok::RParen => Err(FilterError::new(
-            t.offset,
-            t.len,
-            "unbalanced parenthesis: this ')' has no matching '('",
-        )
-        .hint("remove it, or add the missing '(' earlier")),
+        Tok::RParen => Err(
+            FilterError::new(t.offset, t.len, "unbalanced parenthesis: this ')' has no matching '('")
+                .hint("remove it, or add the missing '(' earlier"),
+        ),
         _ => {
-            let hint = keyword_case_hint(&t)
-                .unwrap_or_else(|| "join conditions with 'and' or 'or'".into());
+            let hint = keyword_case_hint(&t).unwrap_or_else(|| "join conditions with 'and' or 'or'".into());
             let msg = format!("unexpected {} after a complete condition", p.describe(&t));
             Err(FilterError::new(t.offset, t.len, msg).hint(hint))
         }
@@ -98,8 +94,7 @@ impl Parser<'_> {
     }
 
     fn unclosed(open: usize) -> FilterError {
-        FilterError::new(open, 1, "unbalanced parenthesis: this '(' is never closed")
-            .hint("add the missing ')'")
+        FilterError::new(open, 1, "unbalanced parenthesis: this '(' is never closed").hint("add the missing ')'")
     }
 
     /// Goes one level deeper at `t` (a `not` or a `(`).
@@ -181,17 +176,11 @@ impl Parser<'_> {
                     None => String::new(),
                 };
                 let hint = match t.tok {
-                    Tok::RParen if after == " after '('" => {
-                        "empty parentheses; put a condition inside"
-                    }
-                    Tok::Kw(Kw::Op(_) | Kw::In) => {
-                        "a comparison needs a column on its left, e.g. statecode eq 0"
-                    }
+                    Tok::RParen if after == " after '('" => "empty parentheses; put a condition inside",
+                    Tok::Kw(Kw::Op(_) | Kw::In) => "a comparison needs a column on its left, e.g. statecode eq 0",
                     _ => CONDITION_HINT,
                 };
-                Err(self
-                    .found(&t, format!("expected a condition{after}"))
-                    .hint(hint))
+                Err(self.found(&t, format!("expected a condition{after}")).hint(hint))
             }
         }
     }
@@ -213,9 +202,7 @@ impl Parser<'_> {
                     "expected a comparison operator (eq, ne, gt, ge, lt, le) after column '{}'",
                     column.name
                 );
-                Err(self
-                    .found(&t, what)
-                    .maybe_hint(operator_hint(&t, &column.name)))
+                Err(self.found(&t, what).maybe_hint(operator_hint(&t, &column.name)))
             }
         }
     }
@@ -245,9 +232,7 @@ impl Parser<'_> {
                 } else {
                     format!("values are null, true, false, 'text', or unquoted {UNQUOTED_FORMS}")
                 };
-                Err(self
-                    .found(&t, format!("expected a value {context}"))
-                    .hint(hint))
+                Err(self.found(&t, format!("expected a value {context}")).hint(hint))
             }
         }
     }
@@ -318,18 +303,14 @@ impl Parser<'_> {
             _ => None,
         })?;
         let comma = format!("expected ',' after the column in {func}(...)");
-        self.call_part(open, &comma, &usage, |t| {
-            matches!(t, Tok::Comma).then_some(())
-        })?;
+        self.call_part(open, &comma, &usage, |t| matches!(t, Tok::Comma).then_some(()))?;
         let second = format!("the second argument of {func} must be quoted text");
         let (arg, _) = self.call_part(open, &second, &usage, |t| match t {
             Tok::Lit(Value::Text(s)) => Some(s.clone()),
             _ => None,
         })?;
         let close = format!("{func} takes two arguments; expected ')'");
-        self.call_part(open, &close, &usage, |t| {
-            matches!(t, Tok::RParen).then_some(())
-        })?;
+        self.call_part(open, &close, &usage, |t| matches!(t, Tok::RParen).then_some(()))?;
         let call = Expr::Func {
             func,
             column: Col::new(col, col_offset),
@@ -387,12 +368,10 @@ impl Parser<'_> {
                     value,
                 })
             }
-            Tok::Lit(_) => {
-                Err(
-                    FilterError::new(c.offset, c.len, format!("both sides of '{op}' are values"))
-                        .hint("one side must be a column, e.g. statecode eq 0"),
-                )
-            }
+            Tok::Lit(_) => Err(
+                FilterError::new(c.offset, c.len, format!("both sides of '{op}' are values"))
+                    .hint("one side must be a column, e.g. statecode eq 0"),
+            ),
             _ => Err(self
                 .found(&c, format!("expected a column name after '{op}'"))
                 .hint("compare a column with a value, e.g. statecode eq 0")),
@@ -456,9 +435,7 @@ fn operator_hint(t: &Token, column: &str) -> Option<String> {
         "between" => format!("use {column} ge low and {column} le high"),
         w if ops.contains(&w) => format!("operators are lowercase: write '{w}'"),
         w => {
-            let op = ops
-                .iter()
-                .find(|op| w.len() <= 3 && edit_distance(w, op) <= 1)?;
+            let op = ops.iter().find(|op| w.len() <= 3 && edit_distance(w, op) <= 1)?;
             format!("did you mean '{op}'?")
         }
     })
@@ -473,10 +450,7 @@ fn unknown_function(name: &str, offset: usize) -> FilterError {
     if lower == "substringof" {
         return err.hint("use contains(column, 'text')");
     }
-    match StrFunc::ALL
-        .iter()
-        .min_by_key(|f| edit_distance(&lower, f.name()))
-    {
+    match StrFunc::ALL.iter().min_by_key(|f| edit_distance(&lower, f.name())) {
         Some(f) if edit_distance(&lower, f.name()) <= 2 => err.hint(format!("did you mean '{f}'?")),
         _ => err.hint("the supported functions are startswith, endswith and contains"),
     }
@@ -490,9 +464,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut diag = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let next = (diag + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
+            let next = (diag + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
             diag = row[j + 1];
             row[j + 1] = next;
         }

@@ -122,24 +122,12 @@ mod tests {
                 "not(statecode eq 1)or d ge 2024-01-31",
                 "not (statecode eq 1) or d ge 2024-01-31",
             ),
-            (
-                "a eq 1 and (b eq 2 or c eq 3)",
-                "a eq 1 and (b eq 2 or c eq 3)",
-            ),
-            (
-                "(a eq 1 and b eq 2) or c eq 3",
-                "a eq 1 and b eq 2 or c eq 3",
-            ),
-            (
-                "a eq 1 or (b eq 2 or c eq 3)",
-                "a eq 1 or (b eq 2 or c eq 3)",
-            ),
+            ("a eq 1 and (b eq 2 or c eq 3)", "a eq 1 and (b eq 2 or c eq 3)"),
+            ("(a eq 1 and b eq 2) or c eq 3", "a eq 1 and b eq 2 or c eq 3"),
+            ("a eq 1 or (b eq 2 or c eq 3)", "a eq 1 or (b eq 2 or c eq 3)"),
             ("name eq 'O''Brien'", "name eq 'O''Brien'"),
             ("contains(name, '''')", "contains(name, '''')"),
-            (
-                "t lt 2024-02-01T12:00:00.5+02:00",
-                "t lt 2024-02-01T10:00:00.500Z",
-            ),
+            ("t lt 2024-02-01T12:00:00.5+02:00", "t lt 2024-02-01T10:00:00.500Z"),
             ("amount in (-12.50, 3, null)", "amount in (-12.50, 3, null)"),
             ("5 gt amount", "amount lt 5"),
             ("startswith(n,'x') eq false", "not (startswith(n, 'x'))"),

@@ -107,11 +107,9 @@ pub fn value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
         (any::<i64>(), 0u32..=28).prop_map(|(m, s)| Value::Decimal(Decimal::new(m, s))),
-        (-MAX_96_BITS..=MAX_96_BITS, 0u32..=28)
-            .prop_map(|(m, s)| Value::Decimal(Decimal::from_i128_with_scale(m, s))),
+        (-MAX_96_BITS..=MAX_96_BITS, 0u32..=28).prop_map(|(m, s)| Value::Decimal(Decimal::from_i128_with_scale(m, s))),
         text_value().prop_map(Value::Text),
-        (1i32..=3_652_059)
-            .prop_map(|d| Value::Date(NaiveDate::from_num_days_from_ce_opt(d).unwrap())),
+        (1i32..=3_652_059).prop_map(|d| Value::Date(NaiveDate::from_num_days_from_ce_opt(d).unwrap())),
         (-62_135_596_800i64..=253_402_300_799, 0u32..1_000_000_000)
             .prop_map(|(s, n)| Value::DateTime(DateTime::from_timestamp(s, n).unwrap())),
         any::<u128>().prop_map(|g| Value::Guid(Uuid::from_u128(g))),

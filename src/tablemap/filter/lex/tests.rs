@@ -15,9 +15,7 @@ fn literals_of_every_type() {
     assert_eq!(lit("true"), Value::Bool(true));
     assert_eq!(lit("-9223372036854775808"), Value::Int(i64::MIN));
     assert_eq!(lit("007"), Value::Int(7));
-    let Value::Decimal(d) = lit("-12.50") else {
-        panic!()
-    };
+    let Value::Decimal(d) = lit("-12.50") else { panic!() };
     assert_eq!((d.to_string(), d.scale()), ("-12.50".to_string(), 2));
     assert_eq!(
         lit("0.0000000000000000000000000001"),
@@ -28,18 +26,12 @@ fn literals_of_every_type() {
     assert_eq!(lit("''"), text(""));
     assert_eq!(lit("'Ünïcödé ✓'"), text("Ünïcödé ✓"));
     assert_eq!(lit("2024-02-29"), date("2024-02-29"));
-    assert_eq!(
-        lit("2024-02-01T12:30:00+02:00"),
-        datetime("2024-02-01T10:30:00Z")
-    );
+    assert_eq!(lit("2024-02-01T12:30:00+02:00"), datetime("2024-02-01T10:30:00Z"));
     assert_eq!(
         lit("2024-02-01T10:00:00.123456789Z"),
         datetime("2024-02-01T10:00:00.123456789Z")
     );
-    assert_eq!(
-        lit("2024-01-01T00:30:00-01:00"),
-        datetime("2024-01-01T01:30:00Z")
-    );
+    assert_eq!(lit("2024-01-01T00:30:00-01:00"), datetime("2024-01-01T01:30:00Z"));
     // GUIDs: case-insensitive, and ones that start like a date or with a hex letter.
     assert_eq!(lit(&G.to_uppercase()), guid(G));
     assert_eq!(
@@ -56,23 +48,11 @@ fn literals_of_every_type() {
 #[test]
 fn literals_keep_their_length_as_written() {
     let src = "c in (007, 'it''s', -1.50, 2024-02-01T12:30:00+02:00, null, '')";
-    let Expr::In { values, .. } = p(src) else {
-        panic!()
-    };
-    let spans: Vec<&str> = values
-        .iter()
-        .map(|v| &src[v.offset..v.offset + v.len])
-        .collect();
+    let Expr::In { values, .. } = p(src) else { panic!() };
+    let spans: Vec<&str> = values.iter().map(|v| &src[v.offset..v.offset + v.len]).collect();
     assert_eq!(
         spans,
-        [
-            "007",
-            "'it''s'",
-            "-1.50",
-            "2024-02-01T12:30:00+02:00",
-            "null",
-            "''"
-        ]
+        ["007", "'it''s'", "-1.50", "2024-02-01T12:30:00+02:00", "null", "''"]
     );
     let Expr::Cmp { value, op, .. } = p("'Ünï' gt c") else {
         panic!()
@@ -129,9 +109,7 @@ fn malformed_literals() {
     );
     assert_err(
         "d eq 2024-02-01T25:00:00Z",
-        &format!(
-            "'2024-02-01T25:00:00Z' is not a valid datetime (at byte 5); hint: {DATETIME_HINT}"
-        ),
+        &format!("'2024-02-01T25:00:00Z' is not a valid datetime (at byte 5); hint: {DATETIME_HINT}"),
     );
     assert_err(
         "d eq 2024-01",
@@ -141,10 +119,7 @@ fn malformed_literals() {
         "a eq 12abc",
         &format!("malformed value '12abc' (at byte 5); hint: {forms}"),
     );
-    assert_err(
-        "a eq 1.",
-        &format!("malformed value '1.' (at byte 5); hint: {forms}"),
-    );
+    assert_err("a eq 1.", &format!("malformed value '1.' (at byte 5); hint: {forms}"));
     assert_err(
         "a eq 1.2.3",
         &format!("malformed value '1.2.3' (at byte 5); hint: {forms}"),

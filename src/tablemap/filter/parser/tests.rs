@@ -21,10 +21,7 @@ fn parses_the_documented_examples() {
         and(
             Expr::In {
                 column: Col::new("msdyn_transactiontypecode", 0),
-                values: vec![
-                    Lit::new(Value::Int(192350000), 0),
-                    Lit::new(Value::Int(192350005), 0)
-                ],
+                values: vec![Lit::new(Value::Int(192350000), 0), Lit::new(Value::Int(192350005), 0)],
             },
             cmp("msdyn_amount", Lt, dec("-0.5"))
         )
@@ -49,10 +46,7 @@ fn parses_the_documented_examples() {
     assert_eq!(p("a gt 1"), cmp("a", Gt, Value::Int(1)));
     assert_eq!(p("a le 1"), cmp("a", Le, Value::Int(1)));
     assert_eq!(p("endswith(a,'x')"), func(StrFunc::EndsWith, "a", "x"));
-    assert_eq!(
-        p(" contains ( a , 'x' ) "),
-        func(StrFunc::Contains, "a", "x")
-    );
+    assert_eq!(p(" contains ( a , 'x' ) "), func(StrFunc::Contains, "a", "x"));
 }
 
 #[test]
@@ -77,10 +71,7 @@ fn not_binds_tighter_than_and_which_binds_tighter_than_or() {
         and(or(a.clone(), b.clone()), c.clone())
     );
     // left-associative
-    assert_eq!(
-        p("a eq 1 or b eq 2 or c eq 3"),
-        or(or(a.clone(), b.clone()), c.clone())
-    );
+    assert_eq!(p("a eq 1 or b eq 2 or c eq 3"), or(or(a.clone(), b.clone()), c.clone()));
     assert_eq!(p("a eq 1 and (b eq 2 and c eq 3)"), and(a, and(b, c)));
 }
 
@@ -88,25 +79,14 @@ fn not_binds_tighter_than_and_which_binds_tighter_than_or() {
 fn columns_and_literals_carry_their_offsets() {
     let src = "  amount gt 10 and code in (1, 'x') or startswith(name, 'A')";
     let e = p(src);
-    let cols: Vec<(&str, usize)> = e
-        .columns()
-        .iter()
-        .map(|c| (c.name.as_str(), c.offset))
-        .collect();
+    let cols: Vec<(&str, usize)> = e.columns().iter().map(|c| (c.name.as_str(), c.offset)).collect();
     assert_eq!(cols, vec![("amount", 2), ("code", 19), ("name", 50)]);
     let Expr::Or(l, _) = &e else { panic!() };
     let Expr::And(cmp, list) = &**l else { panic!() };
-    let Expr::Cmp { value, .. } = &**cmp else {
-        panic!()
-    };
+    let Expr::Cmp { value, .. } = &**cmp else { panic!() };
     assert_eq!(value.offset, 12);
-    let Expr::In { values, .. } = &**list else {
-        panic!()
-    };
-    assert_eq!(
-        values.iter().map(|v| v.offset).collect::<Vec<_>>(),
-        vec![28, 31]
-    );
+    let Expr::In { values, .. } = &**list else { panic!() };
+    assert_eq!(values.iter().map(|v| v.offset).collect::<Vec<_>>(), vec![28, 31]);
     // The same column twice is listed twice.
     assert_eq!(p("a eq 1 or a eq 2").columns().len(), 2);
 }
@@ -142,10 +122,7 @@ fn function_compared_with_a_boolean() {
 #[test]
 fn keywords_are_lowercase_and_reserved() {
     assert_eq!(p("Eq eq 1"), cmp("Eq", CmpOp::Eq, Value::Int(1)));
-    assert_eq!(
-        p("contains eq 1"),
-        cmp("contains", CmpOp::Eq, Value::Int(1))
-    );
+    assert_eq!(p("contains eq 1"), cmp("contains", CmpOp::Eq, Value::Int(1)));
     assert_err(
         "a eq 1 AND b eq 2",
         "unexpected 'AND' after a complete condition (at byte 7); hint: keywords are lowercase: write 'and'",
@@ -200,10 +177,7 @@ fn unbalanced_parentheses() {
         "a eq 1)",
         "unbalanced parenthesis: this ')' has no matching '(' (at byte 6); hint: remove it, or add the missing '(' earlier",
     );
-    assert_err(
-        "(a eq 1 b eq 2)",
-        "expected ')', 'and' or 'or', found 'b' (at byte 8)",
-    );
+    assert_err("(a eq 1 b eq 2)", "expected ')', 'and' or 'or', found 'b' (at byte 8)");
     assert_err(
         "()",
         "expected a condition after '(', found ')' (at byte 1); hint: empty parentheses; put a condition inside",
@@ -268,27 +242,19 @@ fn function_argument_errors() {
     let usage = "write startswith(column, 'text')";
     assert_err(
         "startswith('A', name)",
-        &format!(
-            "the first argument of startswith must be a column name, found 'A' (at byte 11); hint: {usage}"
-        ),
+        &format!("the first argument of startswith must be a column name, found 'A' (at byte 11); hint: {usage}"),
     );
     assert_err(
         "startswith(name 'A')",
-        &format!(
-            "expected ',' after the column in startswith(...), found 'A' (at byte 16); hint: {usage}"
-        ),
+        &format!("expected ',' after the column in startswith(...), found 'A' (at byte 16); hint: {usage}"),
     );
     assert_err(
         "startswith(name, 5)",
-        &format!(
-            "the second argument of startswith must be quoted text, found '5' (at byte 17); hint: {usage}"
-        ),
+        &format!("the second argument of startswith must be quoted text, found '5' (at byte 17); hint: {usage}"),
     );
     assert_err(
         "startswith(name, 'A', 'B')",
-        &format!(
-            "startswith takes two arguments; expected ')', found ',' (at byte 20); hint: {usage}"
-        ),
+        &format!("startswith takes two arguments; expected ')', found ',' (at byte 20); hint: {usage}"),
     );
 }
 
@@ -304,15 +270,11 @@ fn misplaced_or_missing_conditions() {
     );
     assert_err(
         "a eq 1 and",
-        &format!(
-            "expected a condition after 'and', found end of input (at byte 10); hint: {CONDITION_HINT}"
-        ),
+        &format!("expected a condition after 'and', found end of input (at byte 10); hint: {CONDITION_HINT}"),
     );
     assert_err(
         "not",
-        &format!(
-            "expected a condition after 'not', found end of input (at byte 3); hint: {CONDITION_HINT}"
-        ),
+        &format!("expected a condition after 'not', found end of input (at byte 3); hint: {CONDITION_HINT}"),
     );
     assert_err(
         "eq 1",
@@ -356,11 +318,7 @@ fn the_first_error_in_the_source_wins() {
 
 #[test]
 fn nesting_is_limited() {
-    let deep = format!(
-        "{}a eq 1{}",
-        "(".repeat(MAX_DEPTH + 1),
-        ")".repeat(MAX_DEPTH + 1)
-    );
+    let deep = format!("{}a eq 1{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
     assert_eq!(
         err(&deep).message,
         format!("the filter nests deeper than {MAX_DEPTH} levels")
@@ -405,11 +363,7 @@ fn parsing_errors_cover_the_offending_token() {
         assert_eq!((e.offset, e.len), (src.len(), 1), "{src}");
     }
     let e = err("   ");
-    assert_eq!(
-        (e.offset, e.len),
-        (0, 3),
-        "an empty filter covers all of it"
-    );
+    assert_eq!((e.offset, e.len), (0, 3), "an empty filter covers all of it");
     assert_eq!(err("").len, 1);
     let deep = format!("{}a eq 1", "not ".repeat(MAX_DEPTH + 1));
     assert_eq!(err(&deep).len, 3);

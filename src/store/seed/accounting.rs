@@ -1,0 +1,197 @@
+//! The accounting prerequisites: legal entities, currencies, exchange rates, fiscal periods,
+//! number sequences, parameters, line properties, posting setup and project categories. The
+//! synced entities are left empty: the sync engine fills them.
+
+use super::master::{CATEGORIES, COMPANY_NAMES, CURRENCY_NAMES, World};
+use super::{
+    COMPANIES, COMPANY_CURRENCY, CURRENCIES, Cells, FISCAL_MONTHS, SeedBatch, Table, exchange_rate, int, month_end,
+    month_start, rate, text,
+};
+use crate::value::Value;
+
+/// Integration journal grouping per company (the schema allows Days, Months, Years, All).
+const PERIOD_UNITS: [&str; 2] = ["Months", "Days"];
+const PARALLEL_TASKS: [i64; 2] = [4, 1];
+/// Number sequences per company: code, format after the company prefix, highest number.
+const SEQUENCES: [(&str, &str, Option<i64>); 3] = [
+    ("ProjVoucher", "PJV-######", Some(999_999)),
+    ("ProjJournal", "PJN-######", Some(999_999)),
+    ("ProjTransId", "PTR-#########", None),
+];
+/// Line properties: id, name, to be invoiced.
+const LINE_PROPERTIES: [(&str, &str, bool); 3] = [
+    ("Chargeable", "Chargeable", true),
+    ("NonCharge", "Non-chargeable", false),
+    ("Complimentary", "Complimentary", false),
+];
+/// Billing type -> line property.
+const LINE_PROPERTY_MAPPING: [(&str, &str); 5] = [
+    ("NotSpecified", "NonCharge"),
+    ("Chargeable", "Chargeable"),
+    ("NonChargeable", "NonCharge"),
+    ("Complimentary", "Complimentary"),
+    ("NotAvailable", "NonCharge"),
+];
+/// Posting setup: transaction type, class ('All' = fallback), debit and credit main account.
+const POSTING: [(&str, &str, &str, &str); 6] = [
+    ("Cost", "Time", "600100", "200400"),
+    ("Cost", "Expense", "600200", "200500"),
+    ("Cost", "Material", "600300", "140300"),
+    ("Cost", "All", "600900", "200900"),
+    ("UnbilledSales", "All", "130100", "400100"),
+    ("BilledSales", "All", "130200", "400200"),
+];
+/// The shared category transaction types a transaction category fans out to.
+const TRANSACTION_TYPES: [&str; 4] = ["Hour", "Expense", "Item", "Fee"];
+/// Project category for actuals without a transaction category.
+const DEFAULT_CATEGORY: &str = "CONSULT-HOUR";
+
+/// The project category id of a transaction category and a transaction type, e.g. TRAVEL-EXPENSE.
+pub(super) fn project_category_id(category: usize, transaction_type: &str) -> String {
+    format!("{}-{}", CATEGORIES[category].0, transaction_type.to_ascii_uppercase())
+}
+
+pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
+    let mut companies = Table::new("CompanyInfo");
+    let mut currencies = Table::new("Currency");
+    let mut rates = Table::new("ExchangeRate");
+    let mut periods = Table::new("LedgerFiscalPeriod");
+    let mut sequences = Table::new("NumberSequenceTable");
+    let mut parameters = Table::new("ProjParameters");
+    let mut properties = Table::new("ProjLineProperty");
+    let mut mapping = Table::new("ProjCDSLinePropertyMapping");
+    let mut posting = Table::new("ProjLedgerPostingSetup");
+    let mut categories = Table::new("ProjCategory");
+
+    for (i, &code) in CURRENCIES.iter().enumerate() {
+        currencies.push(vec![
+            ("CurrencyCode", text(code)),
+            ("Name", text(CURRENCY_NAMES[i].0)),
+            ("Precision", int(2)),
+            ("TransactionCurrencyId", Value::Guid(world.currency_ids[i])),
+        ]);
+    }
+    for m in 0..FISCAL_MONTHS {
+        for (from, &from_code) in CURRENCIES.iter().enumerate() {
+            for (to, &to_code) in CURRENCIES.iter().enumerate() {
+                let last = m + 1 == FISCAL_MONTHS;
+                rates.push(vec![
+                    ("FromCurrencyCode", text(from_code)),
+                    ("ToCurrencyCode", text(to_code)),
+                    ("ValidFrom", Value::Date(month_start(m))),
+                    ("ValidTo", if last { Value::Null } else { Value::Date(month_end(m)) }),
+                    ("Rate", rate(exchange_rate(from, to, m as usize))),
+                ]);
+            }
+        }
+    }
+    for (c, &company) in COMPANIES.iter().enumerate() {
+        companies.push(vec![
+            ("DataAreaId", text(company)),
+            ("Name", text(COMPANY_NAMES[c])),
+            ("AccountingCurrency", text(CURRENCIES[COMPANY_CURRENCY[c]])),
+            ("ReportingCurrency", text("USD")),
+            ("InIntegrationScope", Value::Bool(true)),
+        ]);
+        for m in 0..FISCAL_MONTHS {
+            periods.push(vec![
+                ("DataAreaId", text(company)),
+                ("StartDate", Value::Date(month_start(m))),
+                ("EndDate", Value::Date(month_end(m))),
+                ("Name", text(month_start(m).format("%Y-%m").to_string())),
+                ("Status", text(if m == 0 { "Closed" } else { "Open" })),
+            ]);
+        }
+        for &(code, format, highest) in &SEQUENCES {
+            sequences.push(vec![
+                ("DataAreaId", text(company)),
+                ("NumberSequenceCode", text(code)),
+                ("Format", text(format!("{company}-{format}"))),
+                ("NextNumber", int(1)),
+                ("Highest", highest.map_or(Value::Null, int)),
+            ]);
+        }
+        parameters.push(vec![
+            ("DataAreaId", text(company)),
+            ("IntegrationJournalPeriodUnit", text(PERIOD_UNITS[c])),
+            ("AutoSetAccountingDateToOpenPeriod", Value::Bool(true)),
+            ("DefaultProjectCategoryId", text(DEFAULT_CATEGORY)),
+            ("VoucherNumberSequenceCode", text(SEQUENCES[0].0)),
+            ("JournalNumberSequenceCode", text(SEQUENCES[1].0)),
+            ("TransIdNumberSequenceCode", text(SEQUENCES[2].0)),
+            ("TransferLinesWithPostingErrors", Value::Bool(true)),
+            ("BatchPostingLineThreshold", int(100)),
+            ("PostingParallelTasks", int(PARALLEL_TASKS[c])),
+        ]);
+        for &(id, name, invoiced) in &LINE_PROPERTIES {
+            properties.push(vec![
+                ("DataAreaId", text(company)),
+                ("LinePropertyId", text(id)),
+                ("Name", text(name)),
+                ("ToBeInvoiced", Value::Bool(invoiced)),
+            ]);
+        }
+        for &(billing, property) in &LINE_PROPERTY_MAPPING {
+            mapping.push(vec![
+                ("DataAreaId", text(company)),
+                ("BillingType", text(billing)),
+                ("LinePropertyId", text(property)),
+            ]);
+        }
+        for &(ttype, class, debit, credit) in &POSTING {
+            posting.push(vec![
+                ("DataAreaId", text(company)),
+                ("TransType", text(ttype)),
+                ("TransactionClassification", text(class)),
+                ("DebitMainAccount", text(debit)),
+                ("CreditMainAccount", text(credit)),
+            ]);
+        }
+        for (k, &id) in world.categories.iter().enumerate() {
+            for &ttype in &TRANSACTION_TYPES {
+                let cells: Cells = vec![
+                    ("DataAreaId", text(company)),
+                    ("CategoryId", text(project_category_id(k, ttype))),
+                    (
+                        "Name",
+                        text(format!("{} ({})", CATEGORIES[k].1, ttype.to_ascii_lowercase())),
+                    ),
+                    ("SharedCategoryId", Value::Guid(id)),
+                    ("TransactionType", text(ttype)),
+                ];
+                categories.push(cells);
+            }
+        }
+    }
+    [
+        companies, currencies, rates, periods, sequences, parameters, properties, mapping, posting, categories,
+    ]
+    .into_iter()
+    .map(Table::finish)
+    .collect()
+}
+
+/// Row counts of `tables`, computed from the constants.
+pub(super) fn counts() -> Vec<(&'static str, u64)> {
+    let companies = COMPANIES.len() as u64;
+    let currencies = CURRENCIES.len() as u64;
+    let months = u64::from(FISCAL_MONTHS);
+    vec![
+        ("CompanyInfo", companies),
+        ("Currency", currencies),
+        ("ExchangeRate", currencies * currencies * months),
+        ("LedgerFiscalPeriod", companies * months),
+        ("NumberSequenceTable", companies * SEQUENCES.len() as u64),
+        ("ProjParameters", companies),
+        ("ProjLineProperty", companies * LINE_PROPERTIES.len() as u64),
+        (
+            "ProjCDSLinePropertyMapping",
+            companies * LINE_PROPERTY_MAPPING.len() as u64,
+        ),
+        ("ProjLedgerPostingSetup", companies * POSTING.len() as u64),
+        (
+            "ProjCategory",
+            companies * (CATEGORIES.len() * TRANSACTION_TYPES.len()) as u64,
+        ),
+    ]
+}
