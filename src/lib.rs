@@ -5,6 +5,7 @@
 
 pub mod catalog_check;
 pub mod cli;
+pub mod config;
 pub mod store;
 pub mod tablemap;
 pub mod value;
