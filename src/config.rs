@@ -30,7 +30,7 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     pub url: String,
@@ -104,15 +104,6 @@ impl Default for Config {
             retry: RetryConfig::default(),
             alerts: AlertConfig::default(),
             log: LogConfig::default(),
-        }
-    }
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            url: String::new(),
-            max_writes_per_second: 0,
         }
     }
 }

@@ -38,11 +38,17 @@ async fn shipped_maps_fit_the_reference_schemas(backend: &str) {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps/projects.toml"))
         .unwrap()
         .replace("accounting = \"ProjectName\"", "accounting = \"ProjectNam\"")
-        .replace("[operational]\nentity = \"msdyn_projects\"", "[operational]\nentity = \"msdyn_projects\"\nfilter = \"statecod eq 0\"");
+        .replace(
+            "[operational]\nentity = \"msdyn_projects\"",
+            "[operational]\nentity = \"msdyn_projects\"\nfilter = \"statecod eq 0\"",
+        );
     let broken = tablemap::load_sources(vec![SourceFile::new("projects.toml", text.clone())]);
     assert!(broken.is_valid(), "still valid on its own: {:?}", broken.diagnostics);
     let problems = catalog_check::check(&broken, &stores).await.unwrap();
-    let messages: Vec<String> = problems.iter().map(|d| format!("{}:{} {}", d.line, d.column, d.message)).collect();
+    let messages: Vec<String> = problems
+        .iter()
+        .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+        .collect();
     let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
     assert!(
         messages.contains(&format!(
@@ -52,10 +58,17 @@ async fn shipped_maps_fit_the_reference_schemas(backend: &str) {
         "{messages:?}"
     );
     assert!(
-        messages.contains(&format!("{}:11 `msdyn_projects` has no column `statecod` in the operational store", line_of("statecod"))),
+        messages.contains(&format!(
+            "{}:11 `msdyn_projects` has no column `statecod` in the operational store",
+            line_of("statecod")
+        )),
         "{messages:?}"
     );
-    assert!(problems.iter().any(|d| d.hint.as_deref() == Some("did you mean `ProjectName`?")));
+    assert!(
+        problems
+            .iter()
+            .any(|d| d.hint.as_deref() == Some("did you mean `ProjectName`?"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +111,14 @@ async fn demo_data_seeds_completely_and_idempotently(backend: &str) {
     let _keep2 = other.keep_alive();
     load::seed(&other.store, Side::Operational, &opts).await.unwrap();
     let desc = op.store.describe("msdyn_actuals").await.unwrap();
-    let desc = desc.project(&["msdyn_amount", "msdyn_skipsync", "msdyn_transactiontypecode", "msdyn_documentdate"]).unwrap();
+    let desc = desc
+        .project(&[
+            "msdyn_amount",
+            "msdyn_skipsync",
+            "msdyn_transactiontypecode",
+            "msdyn_documentdate",
+        ])
+        .unwrap();
     let a = op.store.scan(&desc, None, 10_000).await.unwrap();
     let b = other.store.scan(&desc, None, 10_000).await.unwrap();
     assert_eq!(a, b);
@@ -128,7 +148,10 @@ fn store_commands_report_clearly() {
     let init = run(&["store", "init", "--side", "operational", "--url", &url]);
     assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
     let out = String::from_utf8_lossy(&init.stdout);
-    assert!(out.contains("operational store ready") && out.contains("change capture on 12 entities"), "{out}");
+    assert!(
+        out.contains("operational store ready") && out.contains("change capture on 12 entities"),
+        "{out}"
+    );
     let seeded = run(&["store", "seed", "--url", &url, "--scale", "50"]);
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     assert!(String::from_utf8_lossy(&seeded.stdout).contains("        50  msdyn_actuals"));
