@@ -184,6 +184,8 @@ pub struct StoreError {
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
+    /// How long the store asked us to wait before retrying (an HTTP `Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl StoreError {
@@ -192,6 +194,7 @@ impl StoreError {
             kind,
             message: message.into(),
             hint: None,
+            retry_after: None,
         }
     }
 
