@@ -163,11 +163,33 @@ impl Config {
             }
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
         }
+        // Only variables naming a configuration key: DUALSYNC_TEST_PG_URL and the like belong to
+        // other tools (the test suite) and must not make the configuration invalid.
+        const KEYS: [&str; 10] = [
+            "operational",
+            "accounting",
+            "state",
+            "maps",
+            "companies",
+            "demo",
+            "sync",
+            "retry",
+            "alerts",
+            "log",
+        ];
+        let env: std::collections::HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| {
+                let rest = k.strip_prefix("DUALSYNC_").unwrap_or_default().to_ascii_lowercase();
+                KEYS.iter()
+                    .any(|key| rest == *key || rest.starts_with(&format!("{key}__")))
+            })
+            .collect();
         builder = builder.add_source(
             config::Environment::with_prefix("DUALSYNC")
                 .prefix_separator("_")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .source(Some(env)),
         );
         let raw = builder.build().map_err(|e| e.to_string())?;
         let config: Config = raw.try_deserialize().map_err(|e| {
@@ -245,6 +267,17 @@ mod tests {
             c.accounting.url, "sqlite://data/accounting.db",
             "defaults fill the rest"
         );
+    }
+
+    #[test]
+    fn environment_overrides_only_configuration_keys() {
+        // Set for this process only; no other test reads these names.
+        unsafe {
+            std::env::set_var("DUALSYNC_ALERTS__MAX_ERRORS", "7");
+            std::env::set_var("DUALSYNC_TEST_SOMETHING_ELSE", "x");
+        }
+        let c = Config::load(None).unwrap();
+        assert_eq!(c.alerts.max_errors, 7);
     }
 
     #[test]

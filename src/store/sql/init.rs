@@ -2,15 +2,10 @@
 //! database created if missing), the side's schema from `migrations/`, and a marker that
 //! remembers which side the store is, so it cannot be initialized as the other one.
 
-use std::str::FromStr;
-
-use sqlx::ConnectOptions;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgConnectOptions;
 
-use super::catalog::quote;
-use super::conn::{Arg, Dialect, Pool, from_sqlx};
-use super::{SqlStore, dialect_of, redact};
+use super::SqlStore;
+use super::conn::{Arg, Dialect, Pool};
 use crate::store::{ErrorKind, Result, StoreError};
 use crate::tablemap::model::Side;
 use crate::value::{Value, ValueType};
@@ -22,9 +17,6 @@ static ACCOUNTING_POSTGRES: Migrator = sqlx::migrate!("migrations/accounting/pos
 
 /// Creates the store if needed and brings its schema up to date. Idempotent.
 pub async fn init(url: &str, side: Side) -> Result<SqlStore> {
-    if dialect_of(url)? == Dialect::Postgres {
-        create_pg_database(url).await?;
-    }
     let store = SqlStore::connect(url, true).await?;
     let pool = store.pool();
     pool.execute_script("CREATE TABLE IF NOT EXISTS _dualsync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -93,33 +85,4 @@ pub async fn recorded_side(pool: &Pool) -> Result<Option<String>> {
         Some(Value::Text(s)) => Some(s),
         _ => None,
     }))
-}
-
-/// Creates the PostgreSQL database named in the URL if it does not exist.
-async fn create_pg_database(url: &str) -> Result<()> {
-    let options = PgConnectOptions::from_str(url).map_err(from_sqlx)?;
-    let Some(database) = options.get_database().map(str::to_string) else {
-        return Ok(());
-    };
-    match options.connect().await {
-        Ok(conn) => {
-            drop(conn);
-            return Ok(());
-        }
-        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("3D000") => {}
-        Err(e) => {
-            let mut err = from_sqlx(e);
-            err.message = format!("cannot reach {}: {}", redact(url), err.message);
-            err.hint = Some("check that PostgreSQL runs and the URL (host, port, user) is right".into());
-            return Err(err);
-        }
-    }
-    let mut admin = options.database("postgres").connect().await.map_err(from_sqlx)?;
-    let sql = format!("CREATE DATABASE {}", quote(&database));
-    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await {
-        Ok(_) => Ok(()),
-        // Created meanwhile by someone else: fine.
-        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Ok(()),
-        Err(e) => Err(from_sqlx(e)),
-    }
 }

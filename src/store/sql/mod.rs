@@ -5,16 +5,13 @@
 pub mod capture;
 pub mod catalog;
 pub mod conn;
+pub mod connect;
 pub mod init;
 
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use self::catalog::quote;
 use self::conn::{Arg, Dialect, Pool};
@@ -72,44 +69,7 @@ impl SqlStore {
 
     pub(crate) async fn connect(url: &str, create: bool) -> Result<SqlStore> {
         let name = redact(url);
-        let unreachable = |e: sqlx::Error| {
-            let mut err = conn::from_sqlx(e);
-            err.message = format!("cannot open the store at {name}: {}", err.message);
-            if err.hint.is_none() || err.kind == ErrorKind::Transient {
-                err.hint = Some(match dialect_of(url) {
-                    Ok(Dialect::Sqlite) if !create => "create it first with `dualsync store init --url ...`".into(),
-                    _ => "check that the server runs and the URL (host, port, user, database) is right".into(),
-                });
-            }
-            err
-        };
-        let pool = match dialect_of(url)? {
-            Dialect::Sqlite => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(unreachable)?
-                    .create_if_missing(create)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await
-                    .map_err(unreachable)?;
-                Pool::Sqlite(pool)
-            }
-            Dialect::Postgres => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await
-                    .map_err(unreachable)?;
-                Pool::Postgres(pool)
-            }
-        };
+        let pool = connect::connect_pool(url, create, "the store").await?;
         let (watcher, watch) = capture::Watcher::spawn(&pool);
         Ok(SqlStore {
             pool,

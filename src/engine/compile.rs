@@ -1,0 +1,470 @@
+//! Compiled maps: a validated `TableMap` turned into the plain structures the engine runs —
+//! filters and skip rules parsed, directions resolved with the map default, value maps indexed
+//! both ways, defaults and constants read as values — plus the columns the engine reads and
+//! writes on each side, a checksum that tells an edited map, and the dependency order of a set
+//! of maps. Pure code, no I/O.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use crate::tablemap::filter::{self, Expr};
+use crate::tablemap::model::{ConflictPolicy, Direction, Entity, FanOut, FanOutKind, Field, FieldType, Side, TableMap};
+use crate::tablemap::validate::{dependencies, literal_value};
+use crate::value::Value;
+
+/// A map the engine can run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledMap {
+    pub name: String,
+    pub title: Option<String>,
+    /// Maps that must be synced first: `requires` plus the maps looked up (not this map itself).
+    pub requires: Vec<String>,
+    /// The side(s) on which records are created.
+    pub records: Direction,
+    /// Whether deletes are propagated (in the `records` direction).
+    pub deletes: bool,
+    pub conflict: ConflictPolicy,
+    pub initial_sync_master: Side,
+    pub operational: CompiledSide,
+    pub accounting: CompiledSide,
+    pub fields: Vec<CompiledField>,
+    pub skip: Vec<CompiledSkip>,
+    pub fan_out: Option<FanOut>,
+    /// A stable hash of the map as written (its JSON serialization), so the engine can tell an
+    /// edited map from the one it last ran.
+    pub checksum: String,
+}
+
+/// One side of a compiled map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledSide {
+    pub entity: String,
+    pub key: Vec<String>,
+    pub company: Option<String>,
+    pub filter: Option<Expr>,
+}
+
+/// One field mapping, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledField {
+    pub operational: Option<String>,
+    pub accounting: Option<String>,
+    pub field_type: FieldType,
+    /// The field's direction, resolved with the map default. For a constant: the side it writes.
+    pub direction: Direction,
+    /// Precision and scale of a decimal field.
+    pub decimal: Option<(u32, u32)>,
+    /// Option-set value map, operational code to accounting text.
+    pub to_accounting: Option<HashMap<i64, String>>,
+    /// The same value map backwards, accounting text to operational code.
+    pub to_operational: Option<HashMap<String, i64>>,
+    /// Written when the source value is null (as the map literal means it for this field).
+    pub default: Option<Value>,
+    /// Always written to the one column the field names.
+    pub constant: Option<Value>,
+    /// The map whose key links translate this column (a lookup).
+    pub lookup: Option<String>,
+}
+
+/// A skip-sync rule, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledSkip {
+    pub name: String,
+    /// The side whose records the rule reads (and skips).
+    pub side: Side,
+    pub when: Expr,
+}
+
+impl CompiledField {
+    /// The column on `side`, if any.
+    pub fn column(&self, side: Side) -> Option<&str> {
+        match side {
+            Side::Operational => self.operational.as_deref(),
+            Side::Accounting => self.accounting.as_deref(),
+        }
+    }
+
+    /// Whether this field writes a value into `target` when records flow there: a constant
+    /// writes to the side it names; any other field when its direction flows into `target`.
+    pub fn writes(&self, target: Side) -> bool {
+        if self.constant.is_some() {
+            return self.column(target).is_some();
+        }
+        self.column(target).is_some()
+            && self.column(target.other()).is_some()
+            && self.direction.flows_from(target.other())
+    }
+
+    /// Whether this field is an option set with a value map (codes become text on the accounting side).
+    pub fn has_value_map(&self) -> bool {
+        self.to_accounting.is_some()
+    }
+
+    /// A text naming the field for messages, e.g. `msdyn_amount -> Amount`.
+    pub fn describe(&self) -> String {
+        let symbol = if self.constant.is_some() {
+            "constant"
+        } else {
+            self.direction.symbol()
+        };
+        format!(
+            "{} {symbol} {}",
+            self.operational.as_deref().unwrap_or("(none)"),
+            self.accounting.as_deref().unwrap_or("(none)")
+        )
+    }
+}
+
+impl CompiledMap {
+    /// The entity, key, company and filter of one side.
+    pub fn side(&self, side: Side) -> &CompiledSide {
+        match side {
+            Side::Operational => &self.operational,
+            Side::Accounting => &self.accounting,
+        }
+    }
+
+    /// The accounting column a fan-out per value fills, if the map has one.
+    pub fn fan_out_column(&self) -> Option<&str> {
+        match &self.fan_out {
+            Some(FanOut {
+                per: FanOutKind::Value,
+                column,
+                ..
+            }) => column.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the map fans one operational record out to one accounting record per company in scope.
+    pub fn fans_out_per_company(&self) -> bool {
+        matches!(&self.fan_out, Some(f) if f.per == FanOutKind::Company)
+    }
+
+    /// Every column the engine must read on `side` to run the map: the key columns first, then
+    /// the company column, the fields' columns on that side (constants have no source and are
+    /// left out), then the columns the side's filter and skip rules read. No repeats.
+    pub fn columns(&self, side: Side) -> Vec<String> {
+        let s = self.side(side);
+        let mut out = Columns::default();
+        out.extend(s.key.iter().map(String::as_str));
+        out.extend(s.company.as_deref());
+        out.extend(
+            self.fields
+                .iter()
+                .filter(|f| f.constant.is_none())
+                .filter_map(|f| f.column(side)),
+        );
+        if let Some(expr) = &s.filter {
+            out.extend(expr.columns().into_iter().map(|c| c.name.as_str()));
+        }
+        for rule in self.skip.iter().filter(|r| r.side == side) {
+            out.extend(rule.when.columns().into_iter().map(|c| c.name.as_str()));
+        }
+        out.0
+    }
+
+    /// Every column the engine writes on `side`: the key columns first, then the company
+    /// column, the fan-out column (accounting side), then the columns of the fields that write
+    /// to `side`. No repeats. Records produced by the transform list their values in this order.
+    pub fn target_columns(&self, side: Side) -> Vec<String> {
+        let s = self.side(side);
+        let mut out = Columns::default();
+        out.extend(s.key.iter().map(String::as_str));
+        out.extend(s.company.as_deref());
+        if side == Side::Accounting {
+            out.extend(self.fan_out_column());
+        }
+        out.extend(
+            self.fields
+                .iter()
+                .filter(|f| f.writes(side))
+                .filter_map(|f| f.column(side)),
+        );
+        out.0
+    }
+
+    /// The field that maps key column `column` of `side` (not the company or fan-out column).
+    pub fn key_field(&self, side: Side, column: &str) -> Option<&CompiledField> {
+        self.fields.iter().find(|f| f.column(side) == Some(column))
+    }
+}
+
+/// An ordered list of column names without repeats.
+#[derive(Default)]
+struct Columns(Vec<String>);
+
+impl<'a> Extend<&'a str> for Columns {
+    fn extend<I: IntoIterator<Item = &'a str>>(&mut self, iter: I) {
+        for c in iter {
+            if !self.0.iter().any(|have| have == c) {
+                self.0.push(c.to_string());
+            }
+        }
+    }
+}
+
+/// Compiles one map. Maps given here have passed validation; anything the engine could not
+/// run is still reported as an error naming the map and the part, never a panic.
+pub fn compile(map: &TableMap) -> Result<CompiledMap, String> {
+    let name = &map.name;
+    let side = |s: Side, entity: &Entity| -> Result<CompiledSide, String> {
+        if entity.key.is_empty() {
+            return Err(format!("map \"{name}\": the {} key is empty", s.name()));
+        }
+        let filter = entity
+            .filter
+            .as_deref()
+            .map(|text| filter::parse(text).map_err(|e| format!("map \"{name}\": {} filter: {e}", s.name())))
+            .transpose()?;
+        Ok(CompiledSide {
+            entity: entity.entity.clone(),
+            key: entity.key.clone(),
+            company: entity.company.clone(),
+            filter,
+        })
+    };
+    let operational = side(Side::Operational, &map.operational)?;
+    let accounting = side(Side::Accounting, &map.accounting)?;
+    let fields = map
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| compile_field(map, f).map_err(|e| format!("map \"{name}\", field #{}: {e}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let skip = map
+        .skip
+        .iter()
+        .map(|rule| {
+            filter::parse(&rule.when)
+                .map(|when| CompiledSkip {
+                    name: rule.name.clone(),
+                    side: rule.side,
+                    when,
+                })
+                .map_err(|e| format!("map \"{name}\": skip rule \"{}\": {e}", rule.name))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(fan) = &map.fan_out {
+        match fan.per {
+            FanOutKind::Company if map.accounting.company.is_none() => {
+                return Err(format!(
+                    "map \"{name}\": fan-out per company needs an accounting company column"
+                ));
+            }
+            FanOutKind::Value if fan.column.is_none() || fan.values.is_empty() => {
+                return Err(format!(
+                    "map \"{name}\": fan-out per value needs `column` and a non-empty `values`"
+                ));
+            }
+            _ => {}
+        }
+    }
+    let compiled = CompiledMap {
+        name: map.name.clone(),
+        title: map.title.clone(),
+        requires: dependencies(map).into_iter().map(str::to_string).collect(),
+        records: map.records,
+        deletes: map.deletes,
+        conflict: map.conflict,
+        initial_sync_master: map.initial_sync_master,
+        operational,
+        accounting,
+        fields,
+        skip,
+        fan_out: map.fan_out.clone(),
+        checksum: checksum(map)?,
+    };
+    check_keys(&compiled)?;
+    Ok(compiled)
+}
+
+fn compile_field(map: &TableMap, f: &Field) -> Result<CompiledField, String> {
+    let direction = match (&f.constant, &f.operational, &f.accounting) {
+        (_, None, None) => return Err("the field names no column".into()),
+        (Some(_), Some(_), None) => Direction::ToOperational,
+        (Some(_), None, Some(_)) => Direction::ToAccounting,
+        (Some(_), Some(_), Some(_)) => {
+            return Err("a constant names columns on both sides; it must name only the column it writes".into());
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            return Err("the field names a column on one side only and has no constant".into());
+        }
+        (None, Some(_), Some(_)) => f.direction_or(map.direction),
+    };
+    let decimal = match (f.field_type, f.precision, f.scale) {
+        (FieldType::Decimal, Some(p), Some(s)) => Some((p, s)),
+        (FieldType::Decimal, _, _) => return Err("a decimal field needs `precision` and `scale`".into()),
+        _ => None,
+    };
+    let (to_accounting, to_operational) = match &f.values {
+        None => (None, None),
+        Some(values) => {
+            let mut forth = HashMap::new();
+            let mut back = HashMap::new();
+            for (code, text) in values {
+                let n: i64 = code
+                    .parse()
+                    .map_err(|_| format!("option-set code \"{code}\" is not a whole number"))?;
+                if let Some(other) = back.insert(text.clone(), n) {
+                    return Err(format!("codes {other} and {n} both map to \"{text}\""));
+                }
+                forth.insert(n, text.clone());
+            }
+            (Some(forth), Some(back))
+        }
+    };
+    let literal = |what: &str, lit: &Option<crate::tablemap::model::Literal>| {
+        lit.as_ref()
+            .map(|l| literal_value(f, l).map_err(|hint| format!("`{what}` does not fit the field's type: {hint}")))
+            .transpose()
+    };
+    Ok(CompiledField {
+        operational: f.operational.clone(),
+        accounting: f.accounting.clone(),
+        field_type: f.field_type,
+        direction,
+        decimal,
+        to_accounting,
+        to_operational,
+        default: literal("default", &f.default)?,
+        constant: literal("constant", &f.constant)?,
+        lookup: f.lookup.clone(),
+    })
+}
+
+/// Every key column of both sides is filled: by the company, by the fan-out, or by a field.
+fn check_keys(map: &CompiledMap) -> Result<(), String> {
+    for side in [Side::Operational, Side::Accounting] {
+        let s = map.side(side);
+        for key in &s.key {
+            let engine_filled = s.company.as_deref() == Some(key.as_str())
+                || (side == Side::Accounting && map.fan_out_column() == Some(key.as_str()));
+            if !engine_filled && map.key_field(side, key).is_none() {
+                return Err(format!(
+                    "map \"{}\": {} key column `{key}` is not mapped by any field",
+                    map.name,
+                    side.name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// FNV-1a, 64 bits: small, stable across platforms and releases, good enough to tell contents apart.
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// The checksum of a map: FNV-1a 64 of its JSON serialization (struct fields in declaration
+/// order, value maps sorted), as 16 hex digits. Comments and layout of the file do not count.
+fn checksum(map: &TableMap) -> Result<String, String> {
+    let json = serde_json::to_string(map).map_err(|e| format!("map \"{}\": cannot serialize it: {e}", map.name))?;
+    Ok(format!("{:016x}", fnv1a64(json.as_bytes())))
+}
+
+/// The names of `maps` in dependency order: every map after the maps it requires or looks up.
+/// Maps are taken in rounds (first those without dependencies, then those whose dependencies
+/// are all in earlier rounds, ...), each round by name. An error names a dependency cycle, an unknown dependency or a name
+/// used twice.
+pub fn order(maps: &[CompiledMap]) -> Result<Vec<String>, String> {
+    let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for m in maps {
+        if deps.contains_key(m.name.as_str()) {
+            return Err(format!("map name \"{}\" is used twice", m.name));
+        }
+        deps.insert(m.name.as_str(), BTreeSet::new());
+    }
+    for m in maps {
+        for r in m.requires.iter().filter(|r| **r != m.name) {
+            if !deps.contains_key(r.as_str()) {
+                return Err(format!(
+                    "map \"{}\" requires \"{r}\", which is not among the maps",
+                    m.name
+                ));
+            }
+            if let Some(d) = deps.get_mut(m.name.as_str()) {
+                d.insert(r.as_str());
+            }
+        }
+    }
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut out = Vec::with_capacity(maps.len());
+    while out.len() < deps.len() {
+        // One round: every map whose dependencies are all done, by name.
+        let ready: Vec<&str> = deps
+            .iter()
+            .filter(|(name, ds)| !done.contains(*name) && ds.iter().all(|d| done.contains(d)))
+            .map(|(name, _)| *name)
+            .collect();
+        if ready.is_empty() {
+            let left: BTreeMap<&str, &BTreeSet<&str>> = deps
+                .iter()
+                .filter(|(n, _)| !done.contains(*n))
+                .map(|(n, d)| (*n, d))
+                .collect();
+            return Err(format!(
+                "maps depend on each other in a cycle: {}",
+                find_cycle(&left).join(" -> ")
+            ));
+        }
+        for name in ready {
+            done.insert(name);
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The shortest dependency cycle among the maps left over (each has an unfinished
+/// dependency, so there is one), starting at the first map by name that lies on it.
+fn find_cycle<'a>(left: &BTreeMap<&'a str, &BTreeSet<&'a str>>) -> Vec<&'a str> {
+    let mut best: Vec<&str> = Vec::new();
+    for &start in left.keys() {
+        // Breadth-first from `start` back to `start`, remembering where each map was reached from.
+        let mut from: HashMap<&str, &str> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut closed = false;
+        while let Some(at) = queue.pop_front() {
+            for &d in left.get(at).into_iter().flat_map(|ds| ds.iter()) {
+                if d == start {
+                    from.insert(start, at);
+                    closed = true;
+                    break;
+                }
+                if left.contains_key(d) && !from.contains_key(d) {
+                    from.insert(d, at);
+                    queue.push_back(d);
+                }
+            }
+            if closed {
+                break;
+            }
+        }
+        if !closed {
+            continue;
+        }
+        // Walk back from `start` to itself, then turn it into dependent -> dependency order.
+        let mut cycle = vec![start];
+        let mut at = from.get(start).copied().unwrap_or(start);
+        while at != start && cycle.len() <= left.len() {
+            cycle.push(at);
+            at = from.get(at).copied().unwrap_or(start);
+        }
+        cycle.push(start);
+        cycle.reverse();
+        if best.is_empty() || cycle.len() < best.len() {
+            best = cycle;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+#[path = "transform/compile_tests.rs"]
+pub(crate) mod tests;

@@ -1,0 +1,208 @@
+//! Key links (which operational record is which accounting record, per map and fan-out part,
+//! with the hashes of the values last written each way) and change-feed cursors, and the
+//! batch commit that writes both in one transaction: the cursor advances only when the
+//! batch's links are stored.
+
+use std::collections::HashMap;
+
+use super::{CHUNK, Cols, StateStore, StateTx, int, marks, now, opt_text, text, time};
+use crate::store::{Cursor, Result};
+use crate::value::ValueType;
+
+/// One link: the operational record `operational_key` of `map` (in fan-out part `part`) is
+/// the accounting record `accounting_key`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Link {
+    pub map: String,
+    /// Canonical key text (`key_text`) of the operational record.
+    pub operational_key: String,
+    /// The fan-out part: empty when the map has no fan-out, otherwise the fan-out value
+    /// (e.g. the company) that this accounting record was made for.
+    pub part: String,
+    /// Canonical key text of the accounting record.
+    pub accounting_key: String,
+    pub company: Option<String>,
+    /// Hash of the values last written to the accounting side (echo and no-op suppression).
+    pub hash_to_accounting: Option<String>,
+    /// Hash of the values last written to the operational side.
+    pub hash_to_operational: Option<String>,
+}
+
+const LINK_SELECT: &str = "SELECT map, operational_key, part, accounting_key, company, hash_to_accounting, \
+                           hash_to_operational FROM links";
+const LINK_TYPES: [ValueType; 7] = [ValueType::Text; 7];
+
+fn link_of(mut c: Cols) -> Result<Link> {
+    Ok(Link {
+        map: c.text()?,
+        operational_key: c.text()?,
+        part: c.text()?,
+        accounting_key: c.text()?,
+        company: c.opt_text()?,
+        hash_to_accounting: c.opt_text()?,
+        hash_to_operational: c.opt_text()?,
+    })
+}
+
+impl StateStore {
+    /// The links of these operational records (every fan-out part), ordered by key and part.
+    pub async fn links_by_operational(&self, map: &str, operational_keys: &[String]) -> Result<Vec<Link>> {
+        self.links_by("operational_key", map, operational_keys).await
+    }
+
+    /// The links of these accounting records, ordered by operational key and part.
+    pub async fn links_by_accounting(&self, map: &str, accounting_keys: &[String]) -> Result<Vec<Link>> {
+        self.links_by("accounting_key", map, accounting_keys).await
+    }
+
+    async fn links_by(&self, column: &'static str, map: &str, keys: &[String]) -> Result<Vec<Link>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!("{LINK_SELECT} WHERE map = ? AND {column} IN ({})", marks(chunk.len()));
+            let mut args = vec![text(map)];
+            args.extend(chunk.iter().map(|k| text(k)));
+            for row in self.fetch(&sql, &args, &LINK_TYPES).await? {
+                out.push(link_of(row)?);
+            }
+        }
+        out.sort_by(|a, b| (&a.operational_key, &a.part).cmp(&(&b.operational_key, &b.part)));
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Inserts or replaces these links (each row becomes exactly the given link), in one
+    /// transaction. When a link appears twice, the last one wins.
+    pub async fn upsert_links(&self, links: &[Link]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        write_links(&mut tx, links).await?;
+        tx.commit().await
+    }
+
+    /// Deletes every link (all fan-out parts) of an operational record; how many there were.
+    pub async fn delete_links(&self, map: &str, operational_key: &str) -> Result<u64> {
+        self.execute(
+            "DELETE FROM links WHERE map = ? AND operational_key = ?",
+            &[text(map), text(operational_key)],
+        )
+        .await
+    }
+
+    /// Deletes the link of one fan-out part of an operational record; whether it existed.
+    pub async fn delete_link(&self, map: &str, operational_key: &str, part: &str) -> Result<bool> {
+        let n = self
+            .execute(
+                "DELETE FROM links WHERE map = ? AND operational_key = ? AND part = ?",
+                &[text(map), text(operational_key), text(part)],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// How many links a map has.
+    pub async fn count_links(&self, map: &str) -> Result<u64> {
+        self.count("SELECT COUNT(*) FROM links WHERE map = ?", &[text(map)])
+            .await
+    }
+
+    /// The change-feed position of `side` applied so far by `map`.
+    pub async fn get_cursor(&self, map: &str, side: &str) -> Result<Option<Cursor>> {
+        let row = self
+            .fetch_one(
+                "SELECT epoch, seq FROM cursors WHERE map = ? AND side = ?",
+                &[text(map), text(side)],
+                &[ValueType::Int, ValueType::Int],
+            )
+            .await?;
+        row.map(|mut c| {
+            Ok(Cursor {
+                epoch: c.int()?,
+                seq: c.int()?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records the change-feed position of `side` applied by `map` (it may move back: an
+    /// operator may rewind a map).
+    pub async fn set_cursor(&self, map: &str, side: &str, cursor: Cursor) -> Result<()> {
+        let mut tx = self.begin().await?;
+        write_cursor(&mut tx, map, side, cursor).await?;
+        tx.commit().await
+    }
+
+    /// Commits what one batch did, atomically: deletes the links of `deleted` (map,
+    /// operational key; every fan-out part), then upserts `links`, then sets the cursor
+    /// (map, side, position). Either all of it is stored or none of it.
+    pub async fn commit_batch(
+        &self,
+        links: &[Link],
+        deleted: &[(String, String)],
+        cursor: Option<(&str, &str, Cursor)>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for (map, key) in deleted {
+            tx.execute(
+                "DELETE FROM links WHERE map = ? AND operational_key = ?",
+                &[text(map), text(key)],
+            )
+            .await?;
+        }
+        write_links(&mut tx, links).await?;
+        if let Some((map, side, position)) = cursor {
+            write_cursor(&mut tx, map, side, position).await?;
+        }
+        tx.commit().await
+    }
+}
+
+async fn write_links(tx: &mut StateTx<'_>, links: &[Link]) -> Result<()> {
+    // One row per (map, operational key, part), the last given: PostgreSQL refuses a
+    // statement that would update the same row twice.
+    let mut last: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    for (i, l) in links.iter().enumerate() {
+        last.insert((&l.map, &l.operational_key, &l.part), i);
+    }
+    let unique: Vec<&Link> = links
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| last[&(l.map.as_str(), l.operational_key.as_str(), l.part.as_str())] == *i)
+        .map(|(_, l)| l)
+        .collect();
+    let at = now();
+    for chunk in unique.chunks(CHUNK) {
+        let tuples = vec![format!("({})", marks(8)); chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO links (map, operational_key, part, accounting_key, company, hash_to_accounting, \
+             hash_to_operational, updated_at) VALUES {tuples} \
+             ON CONFLICT (map, operational_key, part) DO UPDATE SET accounting_key = excluded.accounting_key, \
+             company = excluded.company, hash_to_accounting = excluded.hash_to_accounting, \
+             hash_to_operational = excluded.hash_to_operational, updated_at = excluded.updated_at"
+        );
+        let mut args = Vec::with_capacity(chunk.len() * 8);
+        for l in chunk {
+            args.extend([
+                text(&l.map),
+                text(&l.operational_key),
+                text(&l.part),
+                text(&l.accounting_key),
+                opt_text(l.company.as_deref()),
+                opt_text(l.hash_to_accounting.as_deref()),
+                opt_text(l.hash_to_operational.as_deref()),
+                time(at),
+            ]);
+        }
+        tx.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
+async fn write_cursor(tx: &mut StateTx<'_>, map: &str, side: &str, cursor: Cursor) -> Result<()> {
+    tx.execute(
+        "INSERT INTO cursors (map, side, epoch, seq, updated_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (map, side) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, \
+         updated_at = excluded.updated_at",
+        &[text(map), text(side), int(cursor.epoch), int(cursor.seq), time(now())],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Map states: what each map is doing (stopped, initial sync, running, paused, failed), the
+//! checksum of the map file it runs, and the counters the status command shows.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Cols, StateStore, count_arg, now, opt_text, text, time};
+use crate::store::{Cursor, Result};
+use crate::value::ValueType;
+
+text_enum! {
+    /// What a map is doing.
+    pub enum MapState ("map state") {
+        Stopped = "stopped",
+        InitialSync = "initial-sync",
+        Running = "running",
+        Paused = "paused",
+        Failed = "failed",
+    }
+}
+
+/// A map's state and counters, as the status command shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapStatus {
+    pub map: String,
+    pub state: MapState,
+    /// Checksum of the map file the map runs, once recorded.
+    pub checksum: Option<String>,
+    /// Why the map is in this state (the error of a failed map, the reason of a pause).
+    pub message: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    /// Records applied by live sync so far.
+    pub applied: u64,
+    pub last_applied_at: Option<DateTime<Utc>>,
+    /// The change-feed cursors of the map, by side name (from the cursors table).
+    pub cursors: BTreeMap<String, Cursor>,
+}
+
+const MAP_SELECT: &str = "SELECT map, state, checksum, message, updated_at, applied, last_applied_at FROM map_states";
+const MAP_TYPES: [ValueType; 7] = {
+    use ValueType::{DateTime, Int, Text};
+    [Text, Text, Text, Text, DateTime, Int, DateTime]
+};
+
+fn map_status_of(mut c: Cols) -> Result<MapStatus> {
+    Ok(MapStatus {
+        map: c.text()?,
+        state: c.parsed()?,
+        checksum: c.opt_text()?,
+        message: c.opt_text()?,
+        updated_at: c.time()?,
+        applied: c.count()?,
+        last_applied_at: c.opt_time()?,
+        cursors: BTreeMap::new(),
+    })
+}
+
+impl StateStore {
+    /// A map's state, or `None` for a map the engine never ran.
+    pub async fn get_map_state(&self, map: &str) -> Result<Option<MapStatus>> {
+        let sql = format!("{MAP_SELECT} WHERE map = ?");
+        let Some(row) = self.fetch_one(&sql, &[text(map)], &MAP_TYPES).await? else {
+            return Ok(None);
+        };
+        let mut status = map_status_of(row)?;
+        status.cursors = self
+            .cursors_where("WHERE map = ?", &[text(map)])
+            .await?
+            .remove(map)
+            .unwrap_or_default();
+        Ok(Some(status))
+    }
+
+    /// Every map's state, by map name.
+    pub async fn list_map_states(&self) -> Result<Vec<MapStatus>> {
+        let mut cursors = self.cursors_where("", &[]).await?;
+        let sql = format!("{MAP_SELECT} ORDER BY map");
+        let mut out = Vec::new();
+        for row in self.fetch(&sql, &[], &MAP_TYPES).await? {
+            let mut status = map_status_of(row)?;
+            status.cursors = cursors.remove(&status.map).unwrap_or_default();
+            out.push(status);
+        }
+        Ok(out)
+    }
+
+    async fn cursors_where(
+        &self,
+        condition: &str,
+        args: &[super::Arg],
+    ) -> Result<BTreeMap<String, BTreeMap<String, Cursor>>> {
+        let sql = format!("SELECT map, side, epoch, seq FROM cursors {condition}");
+        let mut out: BTreeMap<String, BTreeMap<String, Cursor>> = BTreeMap::new();
+        let types = [ValueType::Text, ValueType::Text, ValueType::Int, ValueType::Int];
+        for mut c in self.fetch(&sql, args, &types).await? {
+            let (map, side) = (c.text()?, c.text()?);
+            let cursor = Cursor {
+                epoch: c.int()?,
+                seq: c.int()?,
+            };
+            out.entry(map).or_default().insert(side, cursor);
+        }
+        Ok(out)
+    }
+
+    /// Sets what a map is doing and why (the message replaces the previous one).
+    pub async fn set_map_state(&self, map: &str, state: MapState, message: Option<&str>) -> Result<()> {
+        self.execute(
+            "INSERT INTO map_states (map, state, message, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (map) DO UPDATE SET state = excluded.state, message = excluded.message, \
+             updated_at = excluded.updated_at",
+            &[text(map), text(state.as_str()), opt_text(message), time(now())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records the checksum of the map file a map runs (a map not yet known is `stopped`).
+    pub async fn set_map_checksum(&self, map: &str, checksum: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO map_states (map, state, checksum, updated_at) VALUES (?, 'stopped', ?, ?) \
+             ON CONFLICT (map) DO UPDATE SET checksum = excluded.checksum, updated_at = excluded.updated_at",
+            &[text(map), text(checksum), time(now())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Adds `n` applied records to a map's counter and notes when (a map not yet known is
+    /// recorded as `running`).
+    pub async fn record_applied(&self, map: &str, n: u64, at: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "INSERT INTO map_states (map, state, updated_at, applied, last_applied_at) \
+             VALUES (?, 'running', ?, ?, ?) \
+             ON CONFLICT (map) DO UPDATE SET applied = map_states.applied + excluded.applied, \
+             last_applied_at = excluded.last_applied_at",
+            &[text(map), time(now()), count_arg(n), time(at)],
+        )
+        .await?;
+        Ok(())
+    }
+}

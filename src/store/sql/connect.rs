@@ -1,0 +1,121 @@
+//! Opening a connection pool for any SQL store dualsync uses (a reference store or the
+//! engine's state store): SQLite with WAL, `synchronous = NORMAL`, a busy timeout and foreign
+//! keys; PostgreSQL with a pool. With `create`, a missing SQLite file (and its folder) or
+//! PostgreSQL database is created first.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::catalog::quote;
+use super::conn::{Dialect, Pool, from_sqlx};
+use super::{dialect_of, redact};
+use crate::store::{ErrorKind, Result, StoreError};
+
+const ACQUIRE: Duration = Duration::from_secs(10);
+
+/// Opens `url`; `what` names the store in messages ("the operational store", "the state store").
+pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
+    let name = redact(url);
+    let unreachable = |e: sqlx::Error| {
+        let mut err = from_sqlx(e);
+        err.message = format!("cannot open {what} at {name}: {}", err.message);
+        err.hint = Some(match dialect_of(url) {
+            Ok(Dialect::Sqlite) if !create => "create it first with `dualsync store init --url ...`".into(),
+            _ => "check that the server runs and the URL (host, port, user, database or path) is right".into(),
+        });
+        err
+    };
+    match dialect_of(url)? {
+        Dialect::Sqlite => {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(unreachable)?
+                .create_if_missing(create)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if create
+                && !in_memory
+                && let Some(folder) = options.get_filename().parent()
+                && !folder.as_os_str().is_empty()
+                && !folder.exists()
+            {
+                std::fs::create_dir_all(folder).map_err(|e| {
+                    StoreError::new(
+                        ErrorKind::Permanent,
+                        format!("cannot create the folder {} of {what}: {e}", folder.display()),
+                    )
+                    .with_hint("create the folder, or point the URL at a writable place")
+                })?;
+            }
+            // An in-memory database lives as long as one of its connections: keep exactly one.
+            let pool_options = if in_memory {
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+            } else {
+                SqlitePoolOptions::new().max_connections(4)
+            };
+            let pool = pool_options
+                .acquire_timeout(ACQUIRE)
+                .connect_with(options)
+                .await
+                .map_err(unreachable)?;
+            Ok(Pool::Sqlite(pool))
+        }
+        Dialect::Postgres => {
+            if create {
+                create_pg_database(url, what).await?;
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(ACQUIRE)
+                .connect(url)
+                .await
+                .map_err(unreachable)?;
+            Ok(Pool::Postgres(pool))
+        }
+    }
+}
+
+/// Creates the PostgreSQL database named in the URL if it does not exist.
+async fn create_pg_database(url: &str, what: &str) -> Result<()> {
+    let name = redact(url);
+    let unreachable = |e: sqlx::Error| {
+        let mut err = from_sqlx(e);
+        err.message = format!("cannot reach {what} at {name}: {}", err.message);
+        err.with_hint("check that PostgreSQL runs and the URL (host, port, user) is right")
+    };
+    let options = PgConnectOptions::from_str(url).map_err(unreachable)?;
+    let Some(database) = options.get_database().map(str::to_string) else {
+        return Ok(());
+    };
+    match options.connect().await {
+        Ok(conn) => {
+            drop(conn);
+            return Ok(());
+        }
+        // 3D000: invalid_catalog_name, the database does not exist.
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("3D000") => {}
+        Err(e) => return Err(unreachable(e)),
+    }
+    let mut admin = options.database("postgres").connect().await.map_err(unreachable)?;
+    let sql = format!("CREATE DATABASE {}", quote(&database));
+    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await {
+        Ok(_) => Ok(()),
+        // 42P04: duplicate_database, created meanwhile by someone else.
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Ok(()),
+        Err(e) => {
+            let mut err = from_sqlx(e);
+            err.message = format!("cannot create the database of {what} at {name}: {}", err.message);
+            Err(err.with_hint("create the database by hand, or give the user the CREATEDB privilege"))
+        }
+    }
+}
