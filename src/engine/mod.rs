@@ -1,7 +1,114 @@
 //! The sync engine: executes compiled table maps between the operational and the accounting
-//! store — initial sync, live sync in both directions, links, retries and record errors.
+//! store — initial sync (`initial`), live sync in both directions (`live`), one batch at a time
+//! (`pipeline`), with links and record errors in the state store (`state`) and retries of
+//! transient store errors (`retry`).
 
 pub mod compile;
+pub mod initial;
+pub mod live;
+pub mod pipeline;
 pub mod retry;
 pub mod state;
 pub mod transform;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use self::compile::CompiledMap;
+use self::retry::RetryPolicy;
+use self::state::StateStore;
+use crate::store::Store;
+use crate::tablemap::model::Side;
+
+/// Writes to one store pass this limiter (no limit when built with 0 per second).
+pub struct Limiter(Option<(DefaultDirectRateLimiter, u32)>);
+
+impl Limiter {
+    pub fn per_second(n: u32) -> Limiter {
+        Limiter(NonZeroU32::new(n).map(|n| (RateLimiter::direct(Quota::per_second(n)), n.get())))
+    }
+
+    /// Waits until `n` more writes are allowed.
+    pub async fn until_n(&self, n: usize) {
+        let Some((limiter, burst)) = &self.0 else { return };
+        let mut left = u32::try_from(n).unwrap_or(u32::MAX);
+        while let Some(step) = NonZeroU32::new(left.min(*burst)) {
+            // Never more than the burst at once, so the request can always be granted.
+            let _ = limiter.until_n_ready(step).await;
+            left -= step.get();
+        }
+    }
+}
+
+/// Everything a sync needs: the two stores, the state store, the compiled maps in
+/// dependency order, and the settings.
+pub struct Engine {
+    pub operational: Arc<dyn Store>,
+    pub accounting: Arc<dyn Store>,
+    pub state: StateStore,
+    pub maps: Vec<CompiledMap>,
+    pub companies: Vec<String>,
+    pub retry: RetryPolicy,
+    pub batch_size: usize,
+    limits: [Limiter; 2],
+    /// Whether any record may be parked (then new links look for waiting children).
+    parked_any: AtomicBool,
+}
+
+impl Engine {
+    /// `maps` must be valid; they are compiled and put in dependency order.
+    pub fn new(
+        operational: Arc<dyn Store>,
+        accounting: Arc<dyn Store>,
+        state: StateStore,
+        maps: &[crate::tablemap::TableMap],
+        companies: Vec<String>,
+    ) -> Result<Engine, String> {
+        let compiled = maps.iter().map(compile::compile).collect::<Result<Vec<_>, _>>()?;
+        let order = compile::order(&compiled)?;
+        let mut by_order = Vec::with_capacity(compiled.len());
+        for name in order {
+            if let Some(m) = compiled.iter().find(|m| m.name == name) {
+                by_order.push(m.clone());
+            }
+        }
+        Ok(Engine {
+            operational,
+            accounting,
+            state,
+            maps: by_order,
+            companies,
+            retry: RetryPolicy::default(),
+            batch_size: 500,
+            limits: [Limiter::per_second(0), Limiter::per_second(0)],
+            parked_any: AtomicBool::new(true),
+        })
+    }
+
+    /// Limits writes per second to each store (0 = no limit).
+    pub fn with_write_limits(mut self, operational: u32, accounting: u32) -> Engine {
+        self.limits = [Limiter::per_second(operational), Limiter::per_second(accounting)];
+        self
+    }
+
+    pub fn map(&self, name: &str) -> Option<&CompiledMap> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+
+    pub fn store(&self, side: Side) -> &dyn Store {
+        match side {
+            Side::Operational => self.operational.as_ref(),
+            Side::Accounting => self.accounting.as_ref(),
+        }
+    }
+
+    fn limiter(&self, side: Side) -> &Limiter {
+        match side {
+            Side::Operational => &self.limits[0],
+            Side::Accounting => &self.limits[1],
+        }
+    }
+}

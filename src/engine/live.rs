@@ -1,0 +1,168 @@
+//! Live sync of one map in one direction: read the source side's change feed from the map's
+//! cursor, fetch the current state of the changed records, run them through the pipeline and
+//! commit the links together with the new cursor, so a crash replays at most one batch (and a
+//! replay changes nothing). A paused map leaves its changes in the feed; a store that is down
+//! pauses the map until it answers again. Records parked for a missing parent are synced when
+//! the parent's link appears.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use super::Engine;
+use super::compile::CompiledMap;
+use super::retry::retry;
+use super::state::{MapState, parse_key_text};
+use crate::store::{Key, Result};
+use crate::tablemap::model::Side;
+
+/// How long a map waits when its store is down before it tries again.
+const DOWN_PAUSE: Duration = Duration::from_secs(2);
+
+impl Engine {
+    /// One round of live sync of `map` from `from`: applies up to one batch of changes.
+    /// Returns how many change-feed entries it consumed (0 when there was nothing new).
+    pub async fn live_step(&self, map: &CompiledMap, from: Side) -> Result<usize> {
+        let side = from.name();
+        let store = self.store(from);
+        let cursor = match self.state.get_cursor(&map.name, side).await? {
+            Some(c) => c,
+            None => {
+                let head = retry(&self.retry, "head", || store.head()).await?;
+                self.state.set_cursor(&map.name, side, head).await?;
+                head
+            }
+        };
+        let changes = retry(&self.retry, "read changes", || store.changes(cursor, self.batch_size)).await?;
+        let Some(last) = changes.last().map(|c| c.cursor) else {
+            return Ok(0);
+        };
+        let entity = &map.side(from).entity;
+        // The latest entry per key decides; the record's current state is read by key.
+        let mut keys: Vec<Key> = Vec::new();
+        let mut seen: HashMap<Key, ()> = HashMap::new();
+        for c in changes.iter().filter(|c| &c.entity == entity) {
+            if seen.insert(c.key.clone(), ()).is_none() {
+                keys.push(c.key.clone());
+            }
+        }
+        let mut links = Vec::new();
+        let mut deleted_links = Vec::new();
+        let mut linked = Vec::new();
+        let mut applied = 0u64;
+        if !keys.is_empty() {
+            let full = retry(&self.retry, "describe", || store.describe(entity)).await?;
+            let cols = map.columns(from);
+            let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
+            let rows = retry(&self.retry, "read records", || store.get(&desc, &keys)).await?;
+            let present: std::collections::HashSet<Key> = rows.iter().map(|r| desc.key_of(r)).collect();
+            let deleted: Vec<Key> = keys.iter().filter(|k| !present.contains(*k)).cloned().collect();
+            let result = self.sync_batch(map, from, &desc, &rows, &deleted, true).await?;
+            applied = result.counts.written;
+            links = result.links;
+            deleted_links = result.deleted_links;
+            linked = result.linked;
+        }
+        self.state
+            .commit_batch(&links, &deleted_links, Some((&map.name, side, last)))
+            .await?;
+        if applied > 0 {
+            self.state.record_applied(&map.name, applied, Utc::now()).await?;
+        }
+        self.unpark_children(map, &linked).await?;
+        Ok(changes.len())
+    }
+
+    /// Syncs the records parked until one of `linked` (operational keys of `parent`) had a link.
+    pub async fn unpark_children(&self, parent: &CompiledMap, linked: &[String]) -> Result<()> {
+        if linked.is_empty() || !self.parked_any.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        let children: Vec<&CompiledMap> = self
+            .maps
+            .iter()
+            .filter(|m| m.fields.iter().any(|f| f.lookup.as_deref() == Some(&parent.name)))
+            .collect();
+        let mut waiting = 0;
+        for child in &children {
+            waiting += self.state.count_parked(&child.name).await?;
+        }
+        if waiting == 0 {
+            return Ok(());
+        }
+        let mut by_child: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for key in linked {
+            for p in self.state.take_parked_waiting_for(&parent.name, key).await? {
+                by_child.entry((p.map, p.side)).or_default().push(p.record_key);
+            }
+        }
+        for ((child_name, side), record_keys) in by_child {
+            let Some(child) = self.map(&child_name) else { continue };
+            let from = if side == Side::Accounting.name() {
+                Side::Accounting
+            } else {
+                Side::Operational
+            };
+            let store = self.store(from);
+            let full = retry(&self.retry, "describe", || store.describe(&child.side(from).entity)).await?;
+            let cols = child.columns(from);
+            let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
+            let types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
+            let keys: Vec<Key> = record_keys.iter().filter_map(|t| parse_key_text(t, &types)).collect();
+            let rows = retry(&self.retry, "read parked", || store.get(&desc, &keys)).await?;
+            let result = self.sync_batch(child, from, &desc, &rows, &[], true).await?;
+            self.state
+                .commit_batch(&result.links, &result.deleted_links, None)
+                .await?;
+            // A child may itself be a parent (a task's subtasks).
+            Box::pin(self.unpark_children(child, &result.linked)).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs live sync of every map in both directions until `stop` turns true. Store
+    /// failures pause the affected map until the store answers again.
+    pub async fn run_live(&self, mut stop: watch::Receiver<bool>) {
+        let mut wake_op = self.operational.watch();
+        let mut wake_acct = self.accounting.watch();
+        let mut failing: std::collections::HashSet<String> = std::collections::HashSet::new();
+        while !*stop.borrow() {
+            let mut busy = false;
+            for map in &self.maps {
+                if matches!(self.state.get_map_state(&map.name).await, Ok(Some(s)) if s.state == MapState::Paused) {
+                    continue;
+                }
+                for from in [Side::Operational, Side::Accounting] {
+                    match self.live_step(map, from).await {
+                        Ok(n) => {
+                            busy |= n > 0;
+                            if failing.remove(&map.name) {
+                                tracing::info!(map = %map.name, "store answers again; live sync resumed");
+                                let _ = self.state.set_map_state(&map.name, MapState::Running, None).await;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(map = %map.name, side = from.name(), error = %e, "live sync paused");
+                            failing.insert(map.name.clone());
+                            let _ = self
+                                .state
+                                .set_map_state(&map.name, MapState::Failed, Some(&e.to_string()))
+                                .await;
+                            tokio::time::sleep(DOWN_PAUSE).await;
+                        }
+                    }
+                }
+            }
+            if !busy {
+                tokio::select! {
+                    _ = wake_op.changed() => {}
+                    _ = wake_acct.changed() => {}
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}

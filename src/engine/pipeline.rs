@@ -1,0 +1,448 @@
+//! One batch of one map in one direction: source records (and deleted source keys) become
+//! writes on the other side. Lookups translate through prefetched links; a record whose
+//! values equal what was last written (the link's hash) or what the target already holds is
+//! not written again, which suppresses both no-ops and echoes of the engine's own writes.
+//! Skips, parked records and record errors are recorded in the state store. The caller
+//! commits the returned links together with its cursor or checkpoint.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+
+use super::Engine;
+use super::compile::CompiledMap;
+use super::retry::retry;
+use super::state::{Link, NewDeadLetter, Parked, SyncCounts, key_text, parse_key_text};
+use super::transform::{self, Outcome, RowView, Scope, TargetRecord};
+use crate::store::{EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
+use crate::tablemap::model::{FanOutKind, Side};
+use crate::value::{Value, ValueType};
+
+/// What a batch produced: links to commit, links to remove, and counts.
+#[derive(Debug, Default)]
+pub struct BatchResult {
+    pub links: Vec<Link>,
+    pub deleted_links: Vec<(String, String)>,
+    pub counts: SyncCounts,
+    /// Operational keys of records newly linked (children may wait for them).
+    pub linked: Vec<String>,
+}
+
+/// Lookup translations for one batch, fetched in one query per referenced map.
+struct Prefetched {
+    /// (map, source-side key text) -> the other side's single key value.
+    values: HashMap<(String, String), Value>,
+}
+
+impl transform::Links for Prefetched {
+    fn translate(&self, map: &str, _from: Side, key: &Value) -> Option<Value> {
+        self.values
+            .get(&(map.to_string(), key_text(std::slice::from_ref(key))))
+            .cloned()
+    }
+}
+
+/// The value types of a map's key on one side (the company column is text).
+fn key_types(map: &CompiledMap, side: Side) -> Vec<ValueType> {
+    let s = map.side(side);
+    s.key
+        .iter()
+        .map(|col| {
+            if s.company.as_deref() == Some(col) || (side == Side::Accounting && map.fan_out_column() == Some(col)) {
+                ValueType::Text
+            } else {
+                map.key_field(side, col)
+                    .map(|f| f.field_type.value_type(side, f.has_value_map()))
+                    .unwrap_or(ValueType::Text)
+            }
+        })
+        .collect()
+}
+
+impl Engine {
+    async fn prefetch(&self, map: &CompiledMap, from: Side, desc: &EntityDesc, rows: &[Row]) -> Result<Prefetched> {
+        let target = from.other();
+        let mut values = HashMap::new();
+        for field in map.fields.iter().filter(|f| f.lookup.is_some() && f.writes(target)) {
+            let (Some(parent_name), Some(col)) = (field.lookup.as_deref(), field.column(from)) else {
+                continue;
+            };
+            let Some(idx) = desc.index_of(col) else { continue };
+            let Some(parent) = self.map(parent_name) else { continue };
+            let mut texts: Vec<String> = rows
+                .iter()
+                .filter(|r| !r[idx].is_null())
+                .map(|r| key_text(std::slice::from_ref(&r[idx])))
+                .collect();
+            texts.sort();
+            texts.dedup();
+            if texts.is_empty() {
+                continue;
+            }
+            let links = match from {
+                Side::Operational => self.state.links_by_operational(parent_name, &texts).await?,
+                Side::Accounting => self.state.links_by_accounting(parent_name, &texts).await?,
+            };
+            // The single key column of the parent on the target side, besides its company.
+            let target_side = parent.side(target);
+            let Some(pos) = target_side
+                .key
+                .iter()
+                .position(|c| Some(c) != target_side.company.as_ref())
+            else {
+                continue;
+            };
+            let types = key_types(parent, target);
+            for link in links {
+                let (source_text, target_text) = match from {
+                    Side::Operational => (link.operational_key, link.accounting_key),
+                    Side::Accounting => (link.accounting_key, link.operational_key),
+                };
+                if let Some(key) = parse_key_text(&target_text, &types) {
+                    values.insert((parent_name.to_string(), source_text), key[pos].clone());
+                }
+            }
+        }
+        Ok(Prefetched { values })
+    }
+
+    /// Syncs `rows` (read from `from` with `desc`) and `deleted` source keys of `map`.
+    /// `live` also clears skip records and resolves dead letters of records that now sync.
+    pub async fn sync_batch(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        desc: &EntityDesc,
+        rows: &[Row],
+        deleted: &[Key],
+        live: bool,
+    ) -> Result<BatchResult> {
+        let target = from.other();
+        let mut out = BatchResult::default();
+        out.counts.read = rows.len() as u64;
+        let links = self.prefetch(map, from, desc, rows).await?;
+        let scope = Scope {
+            companies: &self.companies,
+        };
+        let side = from.name();
+
+        // Existing links of these source records.
+        let source_keys: Vec<String> = rows.iter().map(|r| key_text(&desc.key_of(r))).collect();
+        let existing = self.links_of(map, from, &source_keys).await?;
+
+        // Transform; collect the writes.
+        let mut writes: Vec<(usize, TargetRecord)> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let key = &source_keys[i];
+            match transform::transform(map, from, &RowView::new(desc, row), &links, &scope) {
+                Outcome::Records(records) => {
+                    if live {
+                        self.state.clear_skip(&map.name, side, key).await?;
+                    }
+                    writes.extend(records.into_iter().map(|r| (i, r)));
+                }
+                Outcome::OutOfScope => {}
+                Outcome::Skipped(rule) => {
+                    out.counts.skipped += 1;
+                    self.state.record_skip(&map.name, side, key, &rule).await?;
+                }
+                Outcome::WaitingForParent {
+                    map: parent,
+                    key: parent_key,
+                } => {
+                    out.counts.parked += 1;
+                    self.parked_any.store(true, std::sync::atomic::Ordering::SeqCst);
+                    self.state
+                        .park(&Parked {
+                            map: map.name.clone(),
+                            side: side.to_string(),
+                            record_key: key.clone(),
+                            waiting_for_map: parent.clone(),
+                            waiting_for_key: key_text(std::slice::from_ref(&parent_key)),
+                            parked_at: Utc::now(),
+                            reason: Some(format!("waiting for {parent} {parent_key}")),
+                        })
+                        .await?;
+                }
+                Outcome::Rejected { message, hint } => {
+                    out.counts.failed += 1;
+                    self.dead_letter(map, from, key, Some(payload(desc, row)), "rejected", &message, &hint)
+                        .await?;
+                }
+            }
+        }
+
+        // Leave out what was last written or what the target already holds.
+        let mut todo: Vec<(usize, TargetRecord, String)> = Vec::new();
+        for (i, rec) in writes {
+            let hash = transform::hash_values(&rec.values);
+            let part = self.part(map, &rec);
+            let last = existing
+                .get(&(source_keys[i].clone(), part))
+                .and_then(|l| match target {
+                    Side::Accounting => l.hash_to_accounting.clone(),
+                    Side::Operational => l.hash_to_operational.clone(),
+                });
+            if last.as_deref() == Some(hash.as_str()) {
+                out.counts.unchanged += 1;
+            } else {
+                todo.push((i, rec, hash));
+            }
+        }
+        if !todo.is_empty() {
+            let target_store = self.store(target);
+            let full = retry(&self.retry, "describe", || {
+                target_store.describe(&map.side(target).entity)
+            })
+            .await?;
+            // Records of one batch may write different column sets (fan-out, constants): group them.
+            let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+            for (n, (_, rec, _)) in todo.iter().enumerate() {
+                groups
+                    .entry(rec.values.iter().map(|(c, _)| c.clone()).collect())
+                    .or_default()
+                    .push(n);
+            }
+            for (columns, members) in groups {
+                let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+                let tdesc = full.project(&cols)?;
+                let to_row = |rec: &TargetRecord| -> Row {
+                    tdesc
+                        .columns
+                        .iter()
+                        .map(|c| rec.get(&c.name).cloned().unwrap_or(Value::Null))
+                        .collect()
+                };
+                let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
+                let current: HashMap<Key, Row> = retry(&self.retry, "read target", || target_store.get(&tdesc, &keys))
+                    .await?
+                    .into_iter()
+                    .map(|r| (tdesc.key_of(&r), r))
+                    .collect();
+                let mut ops = Vec::new();
+                let mut pending = Vec::new();
+                for &n in &members {
+                    let (i, rec, hash) = &todo[n];
+                    let row = to_row(rec);
+                    let same = current.get(&rec.key).is_some_and(|cur| same_values(cur, &row));
+                    if same {
+                        out.counts.unchanged += 1;
+                        out.links
+                            .push(self.link(map, from, &source_keys[*i], rec, hash, &existing));
+                    } else {
+                        ops.push(WriteOp::Upsert(row));
+                        pending.push(n);
+                    }
+                }
+                if ops.is_empty() {
+                    continue;
+                }
+                self.limiter(target).until_n(ops.len()).await;
+                let outcomes = retry(&self.retry, "write", || target_store.apply(&tdesc, &ops)).await?;
+                for (outcome, n) in outcomes.into_iter().zip(pending) {
+                    let (i, rec, hash) = &todo[n];
+                    match outcome {
+                        RowOutcome::Rejected { message } => {
+                            out.counts.failed += 1;
+                            let hint = format!(
+                                "the {} store refused the record; correct the value and retry it",
+                                target.name()
+                            );
+                            let body = serde_json::to_string(
+                                &rec.values.iter().map(|(c, v)| (c, v.to_string())).collect::<Vec<_>>(),
+                            )
+                            .ok();
+                            self.dead_letter(map, from, &source_keys[*i], body, "refused", &message, &hint)
+                                .await?;
+                        }
+                        _ => {
+                            out.counts.written += 1;
+                            if live {
+                                self.state
+                                    .resolve_dead_letters_for(&map.name, side, &source_keys[*i])
+                                    .await?;
+                            }
+                            out.links
+                                .push(self.link(map, from, &source_keys[*i], rec, hash, &existing));
+                        }
+                    }
+                }
+            }
+        }
+        out.linked = out.links.iter().map(|l| l.operational_key.clone()).collect();
+        if !deleted.is_empty() {
+            self.propagate_deletes(map, from, deleted, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    /// Existing links of source records, by (source key text, fan-out part).
+    async fn links_of(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        keys: &[String],
+    ) -> Result<HashMap<(String, String), Link>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let links = match from {
+            Side::Operational => self.state.links_by_operational(&map.name, keys).await?,
+            Side::Accounting => self.state.links_by_accounting(&map.name, keys).await?,
+        };
+        Ok(links
+            .into_iter()
+            .map(|l| {
+                let k = match from {
+                    Side::Operational => l.operational_key.clone(),
+                    Side::Accounting => l.accounting_key.clone(),
+                };
+                let part = if from == Side::Operational {
+                    l.part.clone()
+                } else {
+                    String::new()
+                };
+                ((k, part), l)
+            })
+            .collect())
+    }
+
+    /// The fan-out part of a target record: its company or fan-out value, or empty.
+    fn part(&self, map: &CompiledMap, rec: &TargetRecord) -> String {
+        match map.fan_out.as_ref().map(|f| f.per) {
+            Some(FanOutKind::Company) => rec.company.clone().unwrap_or_default(),
+            Some(FanOutKind::Value) => map
+                .fan_out_column()
+                .and_then(|c| rec.get(c))
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            None => String::new(),
+        }
+    }
+
+    /// The link recording that `rec` was written (or already matched) for a source record.
+    fn link(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        source_key: &str,
+        rec: &TargetRecord,
+        hash: &str,
+        existing: &HashMap<(String, String), Link>,
+    ) -> Link {
+        let target_key = key_text(&rec.key);
+        match from {
+            Side::Operational => {
+                let part = self.part(map, rec);
+                let old = existing.get(&(source_key.to_string(), part.clone()));
+                Link {
+                    map: map.name.clone(),
+                    operational_key: source_key.to_string(),
+                    part,
+                    accounting_key: target_key,
+                    company: rec.company.clone(),
+                    hash_to_accounting: Some(hash.to_string()),
+                    hash_to_operational: old.and_then(|l| l.hash_to_operational.clone()),
+                }
+            }
+            Side::Accounting => {
+                let old = existing.get(&(source_key.to_string(), String::new()));
+                Link {
+                    map: map.name.clone(),
+                    operational_key: target_key,
+                    part: old.map(|l| l.part.clone()).unwrap_or_default(),
+                    accounting_key: source_key.to_string(),
+                    company: rec.company.clone().or_else(|| old.and_then(|l| l.company.clone())),
+                    hash_to_accounting: old.and_then(|l| l.hash_to_accounting.clone()),
+                    hash_to_operational: Some(hash.to_string()),
+                }
+            }
+        }
+    }
+
+    /// Deletes the linked target records of deleted source records, when the map says so.
+    async fn propagate_deletes(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        deleted: &[Key],
+        out: &mut BatchResult,
+    ) -> Result<()> {
+        if !map.deletes || !map.records.flows_from(from) {
+            return Ok(());
+        }
+        let target = from.other();
+        let texts: Vec<String> = deleted.iter().map(|k| key_text(k)).collect();
+        let links: Vec<Link> = self.links_of(map, from, &texts).await?.into_values().collect();
+        if links.is_empty() {
+            return Ok(());
+        }
+        let store = self.store(target);
+        let full = retry(&self.retry, "describe", || store.describe(&map.side(target).entity)).await?;
+        let kdesc = full.project(&[])?;
+        let types: Vec<ValueType> = kdesc.columns.iter().map(|c| c.value_type).collect();
+        let mut ops = Vec::new();
+        for l in &links {
+            let text = if target == Side::Accounting {
+                &l.accounting_key
+            } else {
+                &l.operational_key
+            };
+            if let Some(k) = parse_key_text(text, &types) {
+                ops.push(WriteOp::Delete(k));
+            }
+            out.deleted_links.push((map.name.clone(), l.operational_key.clone()));
+        }
+        self.limiter(target).until_n(ops.len()).await;
+        retry(&self.retry, "delete", || store.apply(&kdesc, &ops)).await?;
+        out.counts.written += ops.len() as u64;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn dead_letter(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        key: &str,
+        payload: Option<String>,
+        kind: &str,
+        message: &str,
+        hint: &str,
+    ) -> Result<()> {
+        tracing::warn!(map = %map.name, side = from.name(), key, error = message, "record error");
+        self.state
+            .add_dead_letter(&NewDeadLetter {
+                map: map.name.clone(),
+                side: from.name().to_string(),
+                record_key: key.to_string(),
+                payload,
+                error_kind: kind.to_string(),
+                message: message.to_string(),
+                hint: Some(hint.to_string()),
+                at: Utc::now(),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether the target already holds these values (decimals compare by value: 12.5 = 12.5000).
+fn same_values(current: &Row, wanted: &Row) -> bool {
+    current.len() == wanted.len()
+        && current
+            .iter()
+            .zip(wanted)
+            .all(|(a, b)| a == b || a.compare(b) == Some(std::cmp::Ordering::Equal))
+}
+
+/// A source row as JSON text, for the dead-letter list.
+fn payload(desc: &EntityDesc, row: &Row) -> String {
+    let map: BTreeMap<&str, String> = desc
+        .columns
+        .iter()
+        .zip(row)
+        .map(|(c, v)| (c.name.as_str(), v.to_string()))
+        .collect();
+    serde_json::to_string(&map).unwrap_or_default()
+}
