@@ -23,6 +23,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the sync daemon: initial sync of maps that never synced, then live sync in both
+    /// directions until SIGTERM or Ctrl-C (exit 0 after the current batch).
+    Run(ConfigArg),
+    /// Run the initial sync of the named maps (default: every map that has not finished one),
+    /// in dependency order, printing a summary per map.
+    InitialSync {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// A map to sync (repeatable); a finished map named here is synced again.
+        #[arg(long = "map", value_name = "NAME")]
+        maps: Vec<String>,
+        /// Only this company (legal entity), instead of the configured ones (repeatable).
+        #[arg(long = "company", value_name = "X")]
+        companies: Vec<String>,
+    },
+    /// Show every map's state, links, live applies, skipped and parked records and open errors.
+    Status(ConfigArg),
     /// Check table-map files and report every problem at once (exit 0 valid, 1 invalid, 2 usage).
     ///
     /// With --operational and/or --accounting, also check that every entity and column the
@@ -43,6 +60,23 @@ pub enum Command {
     /// Create, migrate and fill the reference stores.
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+/// Where the configuration is.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The configuration file (TOML); `DUALSYNC_...` environment variables override it.
+    #[arg(long, value_name = "FILE", default_value = "deploy/dualsync.toml")]
+    config: PathBuf,
+}
+
+impl ConfigArg {
+    fn load(&self) -> Result<crate::config::Config, ExitCode> {
+        crate::config::Config::load(Some(&self.config)).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(USAGE)
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +156,53 @@ async fn run(command: Command) -> ExitCode {
             let schema = tablemap::json_schema();
             println!("{}", serde_json::to_string_pretty(&schema).expect("schema serializes"));
             ExitCode::SUCCESS
+        }
+        Command::Run(c) => {
+            let config = match c.load() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            crate::daemon::init_logging(&config);
+            match crate::daemon::run(&config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::InitialSync {
+            config,
+            maps,
+            companies,
+        } => {
+            let mut config = match config.load() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            if !companies.is_empty() {
+                config.companies = companies;
+            }
+            crate::daemon::init_logging(&config);
+            let result = async {
+                let loaded = crate::daemon::load_maps(&config)?;
+                let engine = crate::daemon::build_engine(&config, &loaded).await?;
+                crate::daemon::initial_sync(&engine, &maps).await
+            };
+            match result.await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Status(c) => {
+            let config = match c.load() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match crate::daemon::status(&config).await {
+                Ok(table) => {
+                    print!("{table}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
         }
         Command::Store(StoreCommand::Init(args)) => store_init(args).await,
         Command::Store(StoreCommand::Seed(args)) => store_seed(args).await,

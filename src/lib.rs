@@ -6,6 +6,7 @@
 pub mod catalog_check;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod store;
 pub mod tablemap;

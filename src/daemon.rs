@@ -1,0 +1,244 @@
+//! `dualsync run` and the commands that act on a running installation: wiring the
+//! configuration, the stores, the state store and the maps into an `Engine`; first-start demo
+//! set-up; initial sync of maps that never synced; live sync until SIGTERM or Ctrl-C; and the
+//! status report read from the state store.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::{Config, LogFormat};
+use crate::engine::Engine;
+use crate::engine::state::{CheckpointStatus, StateStore};
+use crate::store::seed::{SeedOptions, load};
+use crate::store::sql::{SqlStore, init};
+use crate::store::{Store, StoreError};
+use crate::tablemap::{self, TableMap, model::Side};
+
+/// Why the daemon could not start, as shown to the operator.
+pub type StartError = String;
+
+/// Sets up logging as configured (human or JSON lines on stderr).
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => builder.try_init(),
+    };
+}
+
+/// Loads and validates the maps; invalid maps are printed with every problem.
+pub fn load_maps(config: &Config) -> Result<Vec<TableMap>, StartError> {
+    let loaded = tablemap::load(std::slice::from_ref(&config.maps)).map_err(|e| e.to_string())?;
+    if !loaded.is_valid() {
+        for d in &loaded.diagnostics {
+            eprintln!("{d}\n");
+        }
+        return Err(format!(
+            "the maps in {} are invalid; fix them (dualsync validate)",
+            config.maps.display()
+        ));
+    }
+    Ok(loaded.maps().cloned().collect())
+}
+
+fn entities(maps: &[TableMap], side: Side) -> Vec<&str> {
+    let mut v: Vec<&str> = maps
+        .iter()
+        .map(|m| match side {
+            Side::Operational => m.operational.entity.as_str(),
+            Side::Accounting => m.accounting.entity.as_str(),
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Whether none of the maps' operational entities holds a record yet.
+async fn is_empty(store: &dyn Store, maps: &[TableMap]) -> Result<bool, StoreError> {
+    for entity in entities(maps, Side::Operational) {
+        let desc = store.describe(entity).await?.project(&[])?;
+        if !store.scan(&desc, None, 1).await?.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Opens (with `demo`: creates, migrates and seeds) both stores and the state store.
+pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, StartError> {
+    for folder in config.sqlite_folders() {
+        std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    }
+    let open = |url: String, side: Side| async move {
+        let store = if config.demo {
+            init::init(&url, side).await
+        } else {
+            SqlStore::open(&url).await
+        };
+        store.map_err(|e| format!("{} store: {e}", side.name()))
+    };
+    let op = open(config.operational.url.clone(), Side::Operational).await?;
+    let acct = open(config.accounting.url.clone(), Side::Accounting).await?;
+    for (side, store) in [(Side::Operational, &op), (Side::Accounting, &acct)] {
+        store
+            .install_capture(&entities(maps, side))
+            .await
+            .map_err(|e| format!("{} store: {e}", side.name()))?;
+    }
+    if config.demo && is_empty(&op, maps).await.map_err(|e| e.to_string())? {
+        tracing::info!("the operational store is empty: seeding the demo data");
+        let opts = SeedOptions::default();
+        let a = load::seed(&op, Side::Operational, &opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        let b = load::seed(&acct, Side::Accounting, &opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            operational_rows = a.total(),
+            accounting_rows = b.total(),
+            "demo data seeded"
+        );
+    }
+    let state = StateStore::open(&config.state.url)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    let mut engine = Engine::new(Arc::new(op), Arc::new(acct), state, maps, config.companies.clone())?
+        .with_write_limits(
+            config.operational.max_writes_per_second,
+            config.accounting.max_writes_per_second,
+        );
+    engine.retry = (&config.retry).into();
+    engine.batch_size = config.sync.batch_size;
+    Ok(engine)
+}
+
+/// Initial sync of `names` (all maps that have not finished one when empty), in dependency order.
+pub async fn initial_sync(engine: &Engine, names: &[String]) -> Result<(), StartError> {
+    let maps: Vec<String> = engine
+        .maps
+        .iter()
+        .map(|m| m.name.clone())
+        .filter(|n| names.is_empty() || names.contains(n))
+        .collect();
+    for name in names {
+        if engine.map(name).is_none() {
+            return Err(format!("there is no map named \"{name}\""));
+        }
+    }
+    for name in maps {
+        let done =
+            matches!(engine.state.get_checkpoint(&name).await, Ok(Some(c)) if c.status == CheckpointStatus::Done);
+        if done && names.is_empty() {
+            continue;
+        }
+        if done {
+            // Asked for by name: run it again (records already in sync count as unchanged).
+            engine.state.clear_checkpoint(&name).await.map_err(|e| e.to_string())?;
+        }
+        tracing::info!(map = %name, "initial sync started");
+        let mut last_log = std::time::Instant::now();
+        let counts = engine
+            .initial_sync(&name, &mut |c| {
+                if last_log.elapsed().as_secs() >= 2 {
+                    tracing::info!(map = %name, read = c.read, written = c.written, "initial sync progress");
+                    last_log = std::time::Instant::now();
+                }
+            })
+            .await
+            .map_err(|e| format!("initial sync of {name}: {e}"))?;
+        tracing::info!(
+            map = %name, read = counts.read, written = counts.written, unchanged = counts.unchanged,
+            skipped = counts.skipped, parked = counts.parked, failed = counts.failed, "initial sync done"
+        );
+        println!(
+            "{name:<26} read {:>8}  written {:>8}  unchanged {:>8}  skipped {:>6}  parked {:>6}  failed {:>6}",
+            counts.read, counts.written, counts.unchanged, counts.skipped, counts.parked, counts.failed
+        );
+    }
+    Ok(())
+}
+
+/// The daemon: initial sync of maps that never synced, then live sync until SIGTERM/Ctrl-C.
+pub async fn run(config: &Config) -> Result<(), StartError> {
+    let maps = load_maps(config)?;
+    let engine = build_engine(config, &maps).await?;
+    tracing::info!(maps = engine.maps.len(), "dualsync started");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stopping: finishing the current batch");
+        let _ = stop_tx.send(true);
+    });
+    let mut stop = stop_rx.clone();
+    tokio::select! {
+        r = initial_sync(&engine, &[]) => r?,
+        _ = stop.changed() => return Ok(()),
+    }
+    engine.run_live(stop_rx).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The status table: per map its state, links, live applies, parked records, open errors.
+pub async fn status(config: &Config) -> Result<String, StartError> {
+    let state = StateStore::open(&config.state.url)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    let maps = load_maps(config)?;
+    let states = state.list_map_states().await.map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7}  {}\n",
+        "map", "state", "links", "applied", "skipped", "parked", "errors", "last applied"
+    );
+    for m in &maps {
+        let s = states.iter().find(|s| s.map == m.name);
+        let e = |r: Result<u64, StoreError>| r.map_err(|e| e.to_string());
+        let skipped: u64 = state
+            .count_skipped_by_rule(&m.name)
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        out.push_str(&format!(
+            "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7}  {}\n",
+            m.name,
+            s.map(|s| s.state.as_str()).unwrap_or("stopped"),
+            e(state.count_links(&m.name).await)?,
+            s.map(|s| s.applied).unwrap_or(0),
+            skipped,
+            e(state.count_parked(&m.name).await)?,
+            e(state.count_open_dead_letters(Some(&m.name)).await)?,
+            s.and_then(|s| s.last_applied_at)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "-".into()),
+        ));
+        if let Some(msg) = s.and_then(|s| s.message.as_deref()) {
+            out.push_str(&format!("    {msg}\n"));
+        }
+    }
+    Ok(out)
+}
