@@ -296,15 +296,8 @@ async fn store_init(args: InitArgs) -> ExitCode {
         }
         return fail("the maps are invalid, so change capture was not installed; fix them and run again");
     }
-    let mut entities: Vec<&str> = loaded
-        .maps()
-        .map(|m| match side {
-            Side::Operational => m.operational.entity.as_str(),
-            Side::Accounting => m.accounting.entity.as_str(),
-        })
-        .collect();
-    entities.sort();
-    entities.dedup();
+    let maps: Vec<_> = loaded.maps().cloned().collect();
+    let entities = crate::daemon::entities(&maps, side);
     if let Err(e) = store.install_capture(&entities).await {
         return fail(e);
     }

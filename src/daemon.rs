@@ -46,7 +46,8 @@ pub fn load_maps(config: &Config) -> Result<Vec<TableMap>, StartError> {
     Ok(loaded.maps().cloned().collect())
 }
 
-fn entities(maps: &[TableMap], side: Side) -> Vec<&str> {
+/// The entities the maps use on one side, sorted, each once.
+pub fn entities(maps: &[TableMap], side: Side) -> Vec<&str> {
     let mut v: Vec<&str> = maps
         .iter()
         .map(|m| match side {
