@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::daemon::set_paused;
 use crate::store::Store;
 use crate::store::seed::{SeedOptions, load};
 use crate::store::sql::{SqlStore, init};
@@ -40,6 +41,21 @@ pub enum Command {
     },
     /// Show every map's state, links, live applies, skipped and parked records and open errors.
     Status(ConfigArg),
+    /// Pause a map: its changes wait in the change log until it is resumed.
+    Pause {
+        map: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Resume a paused map: the waiting changes are caught up in order.
+    Resume {
+        map: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// The dead-letter list: records that failed permanently, with the reason and a hint.
+    #[command(subcommand)]
+    Errors(ErrorsCommand),
     /// Check table-map files and report every problem at once (exit 0 valid, 1 invalid, 2 usage).
     ///
     /// With --operational and/or --accounting, also check that every entity and column the
@@ -60,6 +76,32 @@ pub enum Command {
     /// Create, migrate and fill the reference stores.
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ErrorsCommand {
+    /// List open record errors (all, resolved ones too, with --all).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Show one record error in full.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Sync the record of an error again (or of every open error with --all).
+    Retry {
+        #[arg(required_unless_present = "all")]
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 /// Where the configuration is.
@@ -204,8 +246,38 @@ async fn run(command: Command) -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Pause { map, config } => report(config, |c| async move { set_paused(&c, &map, true).await }).await,
+        Command::Resume { map, config } => report(config, |c| async move { set_paused(&c, &map, false).await }).await,
+        Command::Errors(ErrorsCommand::List { all, config }) => {
+            report(config, |c| async move { crate::daemon::errors_list(&c, all).await }).await
+        }
+        Command::Errors(ErrorsCommand::Show { id, config }) => {
+            report(config, |c| async move { crate::daemon::errors_show(&c, id).await }).await
+        }
+        Command::Errors(ErrorsCommand::Retry { id, config, .. }) => {
+            report(config, |c| async move { crate::daemon::errors_retry(&c, id).await }).await
+        }
         Command::Store(StoreCommand::Init(args)) => store_init(args).await,
         Command::Store(StoreCommand::Seed(args)) => store_seed(args).await,
+    }
+}
+
+/// Loads the configuration, runs `task` with it and prints its report (or its error).
+async fn report<F, Fut>(config: ConfigArg, task: F) -> ExitCode
+where
+    F: FnOnce(crate::config::Config) -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
+    let config = match config.load() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match task(config).await {
+        Ok(text) => {
+            print!("{}", if text.ends_with('\n') { text } else { text + "\n" });
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, LogFormat};
 use crate::engine::Engine;
-use crate::engine::state::{CheckpointStatus, StateStore};
+use crate::engine::state::{CheckpointStatus, DeadLetterStatus, MapState, StateStore};
 use crate::store::seed::{SeedOptions, load};
 use crate::store::sql::{SqlStore, init};
 use crate::store::{Store, StoreError};
@@ -117,6 +117,7 @@ pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, 
         );
     engine.retry = (&config.retry).into();
     engine.batch_size = config.sync.batch_size;
+    engine.park_timeout = config.park_timeout();
     Ok(engine)
 }
 
@@ -242,4 +243,137 @@ pub async fn status(config: &Config) -> Result<String, StartError> {
         }
     }
     Ok(out)
+}
+
+/// Pauses or resumes a map. A paused map's changes wait in the change log and are caught up in
+/// order when it is resumed; a running daemon sees the new state at its next round.
+pub async fn set_paused(config: &Config, map: &str, paused: bool) -> Result<String, StartError> {
+    let maps = load_maps(config)?;
+    if !maps.iter().any(|m| m.name == map) {
+        let names: Vec<&str> = maps.iter().map(|m| m.name.as_str()).collect();
+        return Err(format!("there is no map named \"{map}\" (maps: {})", names.join(", ")));
+    }
+    let state = StateStore::open(&config.state.url)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    let (new, message) = if paused {
+        (MapState::Paused, Some("paused by an operator"))
+    } else {
+        (MapState::Running, None)
+    };
+    state
+        .set_map_state(map, new, message)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{map}: {}", new.as_str()))
+}
+
+/// The dead-letter list (open ones, or all with `all`), a line each.
+pub async fn errors_list(config: &Config, all: bool) -> Result<String, StartError> {
+    let state = StateStore::open(&config.state.url)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    let status = if all { None } else { Some(DeadLetterStatus::Open) };
+    let letters = state.list_dead_letters(None, status).await.map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "{:>6}  {:<24} {:<12} {:<9} {:>8}  {}\n",
+        "id", "map", "side", "status", "attempts", "error"
+    );
+    for l in &letters {
+        out.push_str(&format!(
+            "{:>6}  {:<24} {:<12} {:<9} {:>8}  {}\n",
+            l.id,
+            l.map,
+            l.side,
+            l.status.as_str(),
+            l.attempts,
+            l.message
+        ));
+    }
+    out.push_str(&format!(
+        "{} record error{}\n",
+        letters.len(),
+        if letters.len() == 1 { "" } else { "s" }
+    ));
+    Ok(out)
+}
+
+/// One dead letter in full: the record, its payload, the error and what to do.
+pub async fn errors_show(config: &Config, id: i64) -> Result<String, StartError> {
+    let state = StateStore::open(&config.state.url)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    let l = state
+        .get_dead_letter(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no record error {id}; see `dualsync errors list --all`"))?;
+    Ok(format!(
+        "error {}\n  map:      {}\n  side:     {} (where the record was read)\n  record:   {}\n  kind:     {}\n  \
+         message:  {}\n  hint:     {}\n  attempts: {}\n  first:    {}\n  last:     {}\n  status:   {}\n  payload:  {}\n",
+        l.id,
+        l.map,
+        l.side,
+        l.record_key,
+        l.error_kind,
+        l.message,
+        l.hint.as_deref().unwrap_or("-"),
+        l.attempts,
+        l.first_seen.to_rfc3339(),
+        l.last_seen.to_rfc3339(),
+        l.status.as_str(),
+        l.payload.as_deref().unwrap_or("-"),
+    ))
+}
+
+/// Syncs the records of open dead letters again (`id`, or all open ones). A record that now
+/// syncs resolves its letter; one that fails again stays open with one more attempt.
+pub async fn errors_retry(config: &Config, id: Option<i64>) -> Result<String, StartError> {
+    let maps = load_maps(config)?;
+    let engine = build_engine(config, &maps).await?;
+    let letters = match id {
+        Some(id) => vec![
+            engine
+                .state
+                .get_dead_letter(id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("there is no record error {id}; see `dualsync errors list --all`"))?,
+        ],
+        None => engine
+            .state
+            .list_dead_letters(None, Some(DeadLetterStatus::Open))
+            .await
+            .map_err(|e| e.to_string())?,
+    };
+    let mut tried = 0;
+    for l in &letters {
+        let Some(map) = engine.map(&l.map).cloned() else {
+            continue;
+        };
+        let from = if l.side == Side::Accounting.name() {
+            Side::Accounting
+        } else {
+            Side::Operational
+        };
+        engine
+            .state
+            .set_dead_letter_status(l.id, DeadLetterStatus::Retrying)
+            .await
+            .map_err(|e| e.to_string())?;
+        engine
+            .resync(&map, from, std::slice::from_ref(&l.record_key))
+            .await
+            .map_err(|e| e.to_string())?;
+        tried += 1;
+    }
+    let open = engine
+        .state
+        .count_open_dead_letters(None)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "retried {tried} record error{}; {open} still open\n",
+        if tried == 1 { "" } else { "s" }
+    ))
 }

@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use common::TestStore;
 use dualsync::engine::Engine;
-use dualsync::engine::state::StateStore;
+use dualsync::engine::state::{MapState, StateStore};
 use dualsync::store::seed::{self, SeedOptions, load};
 use dualsync::store::{Store, WriteOp};
 use dualsync::tablemap::{self, model::Side};
 use dualsync::value::Value;
 use rust_decimal::Decimal;
 use std::str::FromStr;
+use uuid::Uuid;
 
 async fn count(store: &dyn Store, entity: &str) -> u64 {
     let desc = store.describe(entity).await.unwrap().project(&[]).unwrap();
@@ -31,14 +32,24 @@ async fn count(store: &dyn Store, entity: &str) -> u64 {
     }
 }
 
-async fn engine_end_to_end(backend: &str) {
-    let op = TestStore::new(backend, &format!("engine_{backend}_op"), Side::Operational).await;
-    let acct = TestStore::new(backend, &format!("engine_{backend}_acct"), Side::Accounting).await;
-    let _keep = (op.keep_alive(), acct.keep_alive());
+/// Seeded stores with capture, and an engine over them.
+struct Setup {
+    op: TestStore,
+    acct: TestStore,
+    _state_dir: tempfile::TempDir,
+    engine: Engine,
+    op_store: Arc<dualsync::store::sql::SqlStore>,
+    acct_store: Arc<dualsync::store::sql::SqlStore>,
+    opts: SeedOptions,
+}
+
+async fn setup(backend: &str, name: &str) -> Setup {
+    let op = TestStore::new(backend, &format!("{name}_{backend}_op"), Side::Operational).await;
+    let acct = TestStore::new(backend, &format!("{name}_{backend}_acct"), Side::Accounting).await;
     let state_dir = tempfile::tempdir().unwrap();
     let state_url = match backend {
         "sqlite" => format!("sqlite://{}", state_dir.path().join("state.db").display()),
-        _ => common::fresh_pg_database("engine_state").await,
+        _ => common::fresh_pg_database(&format!("{name}_state")).await,
     };
     let opts = SeedOptions { actuals: 300, seed: 3 };
     load::seed(&op.store, Side::Operational, &opts).await.unwrap();
@@ -64,6 +75,28 @@ async fn engine_end_to_end(backend: &str) {
     let state = StateStore::open(&state_url).await.unwrap();
     let companies = vec!["USPM".to_string(), "DEMF".to_string()];
     let engine = Engine::new(op_store.clone(), acct_store.clone(), state, &maps, companies).unwrap();
+    Setup {
+        op,
+        acct,
+        _state_dir: state_dir,
+        engine,
+        op_store,
+        acct_store,
+        opts,
+    }
+}
+
+async fn engine_end_to_end(backend: &str) {
+    let Setup {
+        op,
+        acct,
+        _state_dir,
+        engine,
+        op_store,
+        acct_store,
+        opts,
+    } = setup(backend, "engine").await;
+    let _keep = (op.keep_alive(), acct.keep_alive());
 
     // Initial sync, parents first.
     let names: Vec<String> = engine.maps.iter().map(|m| m.name.clone()).collect();
@@ -176,4 +209,181 @@ async fn engine_end_to_end_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_end_to_end_postgres() {
     engine_end_to_end("postgres").await;
+}
+
+async fn parked_errors_and_pause(backend: &str) {
+    let Setup {
+        op,
+        acct,
+        _state_dir,
+        mut engine,
+        op_store,
+        acct_store,
+        ..
+    } = setup(backend, "faults").await;
+    let _keep = (op.keep_alive(), acct.keep_alive());
+    let names: Vec<String> = engine.maps.iter().map(|m| m.name.clone()).collect();
+    for name in &names {
+        engine.initial_sync(name, &mut |_| {}).await.unwrap();
+    }
+    let tasks_map = engine.map("project-tasks").unwrap().clone();
+    let tasks = op_store.describe("msdyn_projecttasks").await.unwrap();
+    let template = op_store.scan(&tasks, None, 1).await.unwrap().remove(0);
+    let task = |id: u128, parent: Option<u128>| {
+        let mut r = template.clone();
+        r[tasks.index_of("msdyn_projecttaskid").unwrap()] = Value::Guid(uuid::Uuid::from_u128(id));
+        r[tasks.index_of("msdyn_parenttask").unwrap()] = parent
+            .map(|p| Value::Guid(uuid::Uuid::from_u128(p)))
+            .unwrap_or(Value::Null);
+        r
+    };
+    let in_staging = |id: u128| {
+        let acct_store = acct_store.clone();
+        async move {
+            let d = acct_store.describe("ProjCDSTaskEntity").await.unwrap();
+            let i = d.index_of("TaskId").unwrap();
+            acct_store
+                .scan(&d, None, 100_000)
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r[i] == Value::Guid(uuid::Uuid::from_u128(id)))
+        }
+    };
+
+    // A child that arrives before its parent is parked, then synced when the parent comes.
+    if backend == "postgres" {
+        op_store
+            .execute_script(
+                "ALTER TABLE msdyn_projecttasks DROP CONSTRAINT IF EXISTS msdyn_projecttasks_msdyn_parenttask_fkey",
+            )
+            .await
+            .unwrap();
+    } else {
+        // SQLite enforces the parent FK per connection; write the child through a connection without it.
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&op.url)
+            .unwrap()
+            .foreign_keys(false);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let child = Uuid::from_u128(0xc1).to_string();
+        let parent = Uuid::from_u128(0xa1).to_string();
+        sqlx::query("INSERT INTO msdyn_projecttasks (msdyn_projecttaskid, msdyn_project, msdyn_company, msdyn_subject, msdyn_parenttask) \
+                     SELECT ?, msdyn_project, msdyn_company, 'child', ? FROM msdyn_projecttasks LIMIT 1")
+            .bind(child).bind(parent).execute(&pool).await.unwrap();
+    }
+    if backend == "postgres" {
+        op_store
+            .apply(&tasks, &[WriteOp::Upsert(task(0xc1, Some(0xa1)))])
+            .await
+            .unwrap();
+    }
+    while engine.live_step(&tasks_map, Side::Operational).await.unwrap() > 0 {}
+    assert_eq!(engine.state.count_parked("project-tasks").await.unwrap(), 1);
+    assert!(!in_staging(0xc1).await, "the child waits");
+    op_store
+        .apply(&tasks, &[WriteOp::Upsert(task(0xa1, None))])
+        .await
+        .unwrap();
+    while engine.live_step(&tasks_map, Side::Operational).await.unwrap() > 0 {}
+    assert!(
+        in_staging(0xa1).await && in_staging(0xc1).await,
+        "parent, then the parked child"
+    );
+    assert_eq!(engine.state.count_parked("project-tasks").await.unwrap(), 0);
+
+    // A parent that never comes: after the timeout the child is a record error naming it.
+    engine.park_timeout = std::time::Duration::ZERO;
+    if backend == "postgres" {
+        op_store
+            .apply(&tasks, &[WriteOp::Upsert(task(0xc2, Some(0xdead)))])
+            .await
+            .unwrap();
+        while engine.live_step(&tasks_map, Side::Operational).await.unwrap() > 0 {}
+        assert_eq!(engine.expire_parked().await.unwrap(), 1);
+        let letters = engine
+            .state
+            .list_dead_letters(Some("project-tasks"), None)
+            .await
+            .unwrap();
+        assert!(letters[0].message.contains("never arrived"), "{letters:?}");
+    }
+
+    // An unmapped option-set code is a record error; the others go on.
+    let actuals_map = engine.map("actuals").unwrap().clone();
+    let actuals = op_store.describe("msdyn_actuals").await.unwrap();
+    let mut bad = op_store.scan(&actuals, None, 1).await.unwrap().remove(0);
+    let class = actuals.index_of("msdyn_transactionclassification").unwrap();
+    bad[actuals.index_of("msdyn_actualid").unwrap()] = Value::Guid(Uuid::from_u128(0xbad));
+    bad[actuals.index_of("msdyn_skipsync").unwrap()] = Value::Bool(false);
+    bad[class] = Value::Int(42);
+    op_store.apply(&actuals, &[WriteOp::Upsert(bad.clone())]).await.unwrap();
+    while engine.live_step(&actuals_map, Side::Operational).await.unwrap() > 0 {}
+    let open = engine.state.list_dead_letters(Some("actuals"), None).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].message.contains("42"), "{:?}", open[0]);
+    // Fixed at the source, the retried record syncs and its error is resolved.
+    bad[class] = Value::Int(192350000);
+    op_store.apply(&actuals, &[WriteOp::Upsert(bad)]).await.unwrap();
+    engine
+        .resync(
+            &actuals_map,
+            Side::Operational,
+            std::slice::from_ref(&open[0].record_key),
+        )
+        .await
+        .unwrap();
+    assert_eq!(engine.state.count_open_dead_letters(Some("actuals")).await.unwrap(), 0);
+
+    // A paused map leaves its changes in the feed; resumed, it catches up.
+    while engine.live_step(&actuals_map, Side::Operational).await.unwrap() > 0 {}
+    engine
+        .state
+        .set_map_state("actuals", MapState::Paused, Some("test"))
+        .await
+        .unwrap();
+    let mut row = op_store.scan(&actuals, None, 1).await.unwrap().remove(0);
+    row[actuals.index_of("msdyn_actualid").unwrap()] = Value::Guid(Uuid::from_u128(0x9a));
+    row[actuals.index_of("msdyn_skipsync").unwrap()] = Value::Bool(false);
+    row[class] = Value::Int(192350000);
+    op_store.apply(&actuals, &[WriteOp::Upsert(row)]).await.unwrap();
+    let engine = Arc::new(engine);
+    let run = |engine: Arc<Engine>| async move {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let live = tokio::spawn(async move { engine.run_live(rx).await });
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        stop.send(true).unwrap();
+        live.await.unwrap();
+    };
+    let staged = |id: u128| {
+        let acct_store = acct_store.clone();
+        async move {
+            let d = acct_store.describe("ProjCDSActualsImport").await.unwrap();
+            let i = d.index_of("ActualId").unwrap();
+            acct_store
+                .scan(&d, None, 100_000)
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r[i] == Value::Guid(Uuid::from_u128(id)))
+        }
+    };
+    run(engine.clone()).await;
+    assert!(!staged(0x9a).await, "paused: the change waits");
+    engine
+        .state
+        .set_map_state("actuals", MapState::Running, None)
+        .await
+        .unwrap();
+    run(engine.clone()).await;
+    assert!(staged(0x9a).await, "resumed: caught up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_errors_and_pause_sqlite() {
+    parked_errors_and_pause("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_errors_and_pause_postgres() {
+    parked_errors_and_pause("postgres").await;
 }

@@ -105,21 +105,62 @@ impl Engine {
             } else {
                 Side::Operational
             };
-            let store = self.store(from);
-            let full = retry(&self.retry, "describe", || store.describe(&child.side(from).entity)).await?;
-            let cols = child.columns(from);
-            let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
-            let types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
-            let keys: Vec<Key> = record_keys.iter().filter_map(|t| parse_key_text(t, &types)).collect();
-            let rows = retry(&self.retry, "read parked", || store.get(&desc, &keys)).await?;
-            let result = self.sync_batch(child, from, &desc, &rows, &[], true).await?;
-            self.state
-                .commit_batch(&result.links, &result.deleted_links, None)
-                .await?;
-            // A child may itself be a parent (a task's subtasks).
-            Box::pin(self.unpark_children(child, &result.linked)).await?;
+            self.resync(child, from, &record_keys).await?;
         }
         Ok(())
+    }
+
+    /// Syncs the records of `map` on side `from` with these key texts again (parked records
+    /// whose parent arrived, dead letters an operator retries), committing their links.
+    pub async fn resync(&self, map: &CompiledMap, from: Side, record_keys: &[String]) -> Result<()> {
+        let store = self.store(from);
+        let full = retry(&self.retry, "describe", || store.describe(&map.side(from).entity)).await?;
+        let cols = map.columns(from);
+        let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
+        let keys: Vec<Key> = record_keys.iter().filter_map(|t| parse_key_text(t, &types)).collect();
+        let rows = retry(&self.retry, "read records", || store.get(&desc, &keys)).await?;
+        let present: std::collections::HashSet<Key> = rows.iter().map(|r| desc.key_of(r)).collect();
+        let deleted: Vec<Key> = keys.iter().filter(|k| !present.contains(*k)).cloned().collect();
+        let result = self.sync_batch(map, from, &desc, &rows, &deleted, true).await?;
+        self.state
+            .commit_batch(&result.links, &result.deleted_links, None)
+            .await?;
+        // A record may itself be a parent (a task's subtasks).
+        Box::pin(self.unpark_children(map, &result.linked)).await
+    }
+
+    /// Records that waited longer than `park_timeout` for their parent become dead letters
+    /// naming the parent they waited for. Returns how many.
+    pub async fn expire_parked(&self) -> Result<usize> {
+        let timeout = chrono::Duration::from_std(self.park_timeout).unwrap_or(chrono::Duration::MAX);
+        let expired = self.state.parked_older_than(Utc::now() - timeout).await?;
+        for p in &expired {
+            self.state.unpark(&p.map, &p.side, &p.record_key).await?;
+            let message = format!(
+                "the parent record {} of map {} never arrived (waited {} s)",
+                p.waiting_for_key,
+                p.waiting_for_map,
+                self.park_timeout.as_secs()
+            );
+            self.state
+                .add_dead_letter(&super::state::NewDeadLetter {
+                    map: p.map.clone(),
+                    side: p.side.clone(),
+                    record_key: p.record_key.clone(),
+                    payload: None,
+                    error_kind: "missing-parent".into(),
+                    message: message.clone(),
+                    hint: Some(format!(
+                        "create or sync the {} record, then `dualsync errors retry`",
+                        p.waiting_for_map
+                    )),
+                    at: Utc::now(),
+                })
+                .await?;
+            tracing::warn!(map = %p.map, key = %p.record_key, "{message}");
+        }
+        Ok(expired.len())
     }
 
     /// Runs live sync of every map in both directions until `stop` turns true. Store
@@ -128,7 +169,14 @@ impl Engine {
         let mut wake_op = self.operational.watch();
         let mut wake_acct = self.accounting.watch();
         let mut failing: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut last_expiry = std::time::Instant::now();
         while !*stop.borrow() {
+            if last_expiry.elapsed() >= Duration::from_secs(10) {
+                last_expiry = std::time::Instant::now();
+                if let Err(e) = self.expire_parked().await {
+                    tracing::error!(error = %e, "checking parked records failed");
+                }
+            }
             let mut busy = false;
             for map in &self.maps {
                 if matches!(self.state.get_map_state(&map.name).await, Ok(Some(s)) if s.state == MapState::Paused) {

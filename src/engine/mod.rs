@@ -53,6 +53,8 @@ pub struct Engine {
     pub companies: Vec<String>,
     pub retry: RetryPolicy,
     pub batch_size: usize,
+    /// How long a record may wait for its parent before it becomes a record error.
+    pub park_timeout: std::time::Duration,
     limits: [Limiter; 2],
     /// Whether any record may be parked (then new links look for waiting children).
     parked_any: AtomicBool,
@@ -83,6 +85,7 @@ impl Engine {
             companies,
             retry: RetryPolicy::default(),
             batch_size: 500,
+            park_timeout: std::time::Duration::from_secs(3600),
             limits: [Limiter::per_second(0), Limiter::per_second(0)],
             parked_any: AtomicBool::new(true),
         })
