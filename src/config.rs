@@ -65,7 +65,7 @@ pub struct RetryConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertConfig {
-    /// This many record errors of one map within the window pause the map.
+    /// This many record errors of one map within the window pause the map (0 = never).
     pub max_errors: u32,
     pub window_seconds: u64,
 }

@@ -118,6 +118,8 @@ pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, 
     engine.retry = (&config.retry).into();
     engine.batch_size = config.sync.batch_size;
     engine.park_timeout = config.park_timeout();
+    engine.alert_max_errors = u64::from(config.alerts.max_errors);
+    engine.alert_window = std::time::Duration::from_secs(config.alerts.window_seconds);
     Ok(engine)
 }
 

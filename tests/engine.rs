@@ -321,6 +321,18 @@ async fn parked_errors_and_pause(backend: &str) {
     let open = engine.state.list_dead_letters(Some("actuals"), None).await.unwrap();
     assert_eq!(open.len(), 1);
     assert!(open[0].message.contains("42"), "{:?}", open[0]);
+    // The alert rule: enough errors within the window pause the map, with the reason.
+    engine.alert_max_errors = 1;
+    assert!(engine.check_alert(&actuals_map).await.unwrap());
+    let status = engine.state.get_map_state("actuals").await.unwrap().unwrap();
+    assert_eq!(status.state, MapState::Paused);
+    assert!(status.message.unwrap().starts_with("alert: 1 record errors"));
+    engine
+        .state
+        .set_map_state("actuals", MapState::Running, None)
+        .await
+        .unwrap();
+    engine.alert_max_errors = 100;
     // Fixed at the source, the retried record syncs and its error is resolved.
     bad[class] = Value::Int(192350000);
     op_store.apply(&actuals, &[WriteOp::Upsert(bad)]).await.unwrap();

@@ -163,6 +163,32 @@ impl Engine {
         Ok(expired.len())
     }
 
+    /// The alert rule: a map with `alert_max_errors` record errors within `alert_window` is
+    /// paused, with the reason, and an alert is logged. Returns whether it paused the map.
+    pub async fn check_alert(&self, map: &CompiledMap) -> Result<bool> {
+        if self.alert_max_errors == 0 {
+            return Ok(false);
+        }
+        let window = chrono::Duration::from_std(self.alert_window).unwrap_or(chrono::Duration::MAX);
+        let recent = self
+            .state
+            .count_recent_dead_letters(Some(&map.name), Utc::now() - window)
+            .await?;
+        if recent < self.alert_max_errors {
+            return Ok(false);
+        }
+        let message = format!(
+            "alert: {recent} record errors within {} s; paused (see `dualsync errors list`, then `dualsync resume {}`)",
+            self.alert_window.as_secs(),
+            map.name
+        );
+        tracing::error!(map = %map.name, errors = recent, "{message}");
+        self.state
+            .set_map_state(&map.name, MapState::Paused, Some(&message))
+            .await?;
+        Ok(true)
+    }
+
     /// Runs live sync of every map in both directions until `stop` turns true. Store
     /// failures pause the affected map until the store answers again.
     pub async fn run_live(&self, mut stop: watch::Receiver<bool>) {
@@ -186,6 +212,9 @@ impl Engine {
                     match self.live_step(map, from).await {
                         Ok(n) => {
                             busy |= n > 0;
+                            if n > 0 && matches!(self.check_alert(map).await, Ok(true)) {
+                                break;
+                            }
                             if failing.remove(&map.name) {
                                 tracing::info!(map = %map.name, "store answers again; live sync resumed");
                                 let _ = self.state.set_map_state(&map.name, MapState::Running, None).await;

@@ -55,6 +55,9 @@ pub struct Engine {
     pub batch_size: usize,
     /// How long a record may wait for its parent before it becomes a record error.
     pub park_timeout: std::time::Duration,
+    /// This many record errors of one map within `alert_window` pause the map (0 = never).
+    pub alert_max_errors: u64,
+    pub alert_window: std::time::Duration,
     limits: [Limiter; 2],
     /// Whether any record may be parked (then new links look for waiting children).
     parked_any: AtomicBool,
@@ -86,6 +89,8 @@ impl Engine {
             retry: RetryPolicy::default(),
             batch_size: 500,
             park_timeout: std::time::Duration::from_secs(3600),
+            alert_max_errors: 100,
+            alert_window: std::time::Duration::from_secs(300),
             limits: [Limiter::per_second(0), Limiter::per_second(0)],
             parked_any: AtomicBool::new(true),
         })
