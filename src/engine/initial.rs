@@ -63,6 +63,8 @@ impl Engine {
             progress(&checkpoint.counts);
             after = Some(last_key);
         }
+        // Children parked for parents of this same map (a task tree) whose retry a crash cut short.
+        self.sweep_parked(map).await?;
         // Live sync starts where the copy started, on both sides.
         for (side, head) in [
             (Side::Operational, checkpoint.head_operational),

@@ -94,7 +94,7 @@ impl Engine {
         }
         let mut by_child: HashMap<(String, String), Vec<String>> = HashMap::new();
         for key in linked {
-            for p in self.state.take_parked_waiting_for(&parent.name, key).await? {
+            for p in self.state.parked_waiting_for(&parent.name, key).await? {
                 by_child.entry((p.map, p.side)).or_default().push(p.record_key);
             }
         }
@@ -126,8 +126,51 @@ impl Engine {
         self.state
             .commit_batch(&result.links, &result.deleted_links, None)
             .await?;
+        // Only now, with their links committed, do synced records stop waiting.
+        for key in &result.synced {
+            self.state.unpark(&map.name, from.name(), key).await?;
+        }
         // A record may itself be a parent (a task's subtasks).
         Box::pin(self.unpark_children(map, &result.linked)).await
+    }
+
+    /// Syncs again every parked record of `map` whose parent is linked by now. Heals what a
+    /// crash between a parent's commit and its children's retry left waiting.
+    pub async fn sweep_parked(&self, map: &CompiledMap) -> Result<()> {
+        let far = Utc::now() + chrono::Duration::days(36_500);
+        let parked: Vec<_> = self
+            .state
+            .parked_older_than(far)
+            .await?
+            .into_iter()
+            .filter(|p| p.map == map.name)
+            .collect();
+        let mut by_side: HashMap<String, Vec<String>> = HashMap::new();
+        for p in parked {
+            let key = std::slice::from_ref(&p.waiting_for_key);
+            let linked = !self
+                .state
+                .links_by_operational(&p.waiting_for_map, key)
+                .await?
+                .is_empty()
+                || !self
+                    .state
+                    .links_by_accounting(&p.waiting_for_map, key)
+                    .await?
+                    .is_empty();
+            if linked {
+                by_side.entry(p.side).or_default().push(p.record_key);
+            }
+        }
+        for (side, keys) in by_side {
+            let from = if side == Side::Accounting.name() {
+                Side::Accounting
+            } else {
+                Side::Operational
+            };
+            self.resync(map, from, &keys).await?;
+        }
+        Ok(())
     }
 
     /// Records that waited longer than `park_timeout` for their parent become dead letters
@@ -199,6 +242,11 @@ impl Engine {
         while !*stop.borrow() {
             if last_expiry.elapsed() >= Duration::from_secs(10) {
                 last_expiry = std::time::Instant::now();
+                for map in &self.maps {
+                    if let Err(e) = self.sweep_parked(map).await {
+                        tracing::error!(map = %map.name, error = %e, "retrying parked records failed");
+                    }
+                }
                 if let Err(e) = self.expire_parked().await {
                     tracing::error!(error = %e, "checking parked records failed");
                 }

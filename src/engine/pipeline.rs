@@ -26,6 +26,8 @@ pub struct BatchResult {
     pub counts: SyncCounts,
     /// Operational keys of records newly linked (children may wait for them).
     pub linked: Vec<String>,
+    /// Source keys of the records that are now in sync (written, or already equal).
+    pub synced: Vec<String>,
 }
 
 /// Lookup translations for one batch, fetched in one query per referenced map.
@@ -132,6 +134,7 @@ impl Engine {
 
         // Transform; collect the writes.
         let mut writes: Vec<(usize, TargetRecord)> = Vec::new();
+        let mut synced: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
         for (i, row) in rows.iter().enumerate() {
             let key = &source_keys[i];
             match transform::transform(map, from, &RowView::new(desc, row), &links, &scope) {
@@ -139,6 +142,7 @@ impl Engine {
                     if live {
                         self.state.clear_skip(&map.name, side, key).await?;
                     }
+                    synced.insert(i);
                     writes.extend(records.into_iter().map(|r| (i, r)));
                 }
                 Outcome::OutOfScope => {}
@@ -244,6 +248,7 @@ impl Engine {
                     match outcome {
                         RowOutcome::Rejected { message } => {
                             out.counts.failed += 1;
+                            synced.remove(i);
                             let hint = format!(
                                 "the {} store refused the record; correct the value and retry it",
                                 target.name()
@@ -270,6 +275,7 @@ impl Engine {
             }
         }
         out.linked = out.links.iter().map(|l| l.operational_key.clone()).collect();
+        out.synced = synced.into_iter().map(|i| source_keys[i].clone()).collect();
         if !deleted.is_empty() {
             self.propagate_deletes(map, from, deleted, &mut out).await?;
         }

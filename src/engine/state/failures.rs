@@ -285,6 +285,20 @@ impl StateStore {
         Ok(out)
     }
 
+    /// The records waiting for this parent, left parked: the engine removes each one only
+    /// once it has synced, so a crash in between loses none.
+    pub async fn parked_waiting_for(&self, parent_map: &str, parent_key: &str) -> Result<Vec<Parked>> {
+        let sql = format!(
+            "SELECT {PARKED_COLUMNS} FROM parked WHERE waiting_for_map = ? AND waiting_for_key = ? \
+             ORDER BY parked_at, map, side, record_key"
+        );
+        self.fetch(&sql, &[text(parent_map), text(parent_key)], &PARKED_TYPES)
+            .await?
+            .into_iter()
+            .map(parked_of)
+            .collect()
+    }
+
     /// Records parked before `before` (oldest first): candidates for a dead letter.
     pub async fn parked_older_than(&self, before: DateTime<Utc>) -> Result<Vec<Parked>> {
         let sql = format!(
