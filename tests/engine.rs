@@ -17,6 +17,7 @@ use dualsync::store::{Store, WriteOp};
 use dualsync::tablemap::{self, model::Side};
 use dualsync::value::Value;
 use rust_decimal::Decimal;
+use sqlx::Connection;
 use std::str::FromStr;
 use uuid::Uuid;
 
@@ -398,4 +399,53 @@ async fn parked_errors_and_pause_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parked_errors_and_pause_postgres() {
     parked_errors_and_pause("postgres").await;
+}
+
+/// SQLite only: the accounting file is locked by another program for longer than the busy
+/// timeout; live sync retries (backoff) and delivers the change once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_store_is_waited_for_and_nothing_is_lost() {
+    let Setup {
+        op,
+        acct,
+        _state_dir,
+        mut engine,
+        op_store,
+        acct_store,
+        ..
+    } = setup("sqlite", "locked").await;
+    let _keep = (op.keep_alive(), acct.keep_alive());
+    for name in engine.maps.iter().map(|m| m.name.clone()).collect::<Vec<_>>() {
+        engine.initial_sync(&name, &mut |_| {}).await.unwrap();
+    }
+    engine.retry = dualsync::engine::retry::RetryPolicy {
+        initial: std::time::Duration::from_millis(200),
+        max: std::time::Duration::from_secs(1),
+        attempts: 8,
+    };
+    let actuals_map = engine.map("actuals").unwrap().clone();
+    let actuals = op_store.describe("msdyn_actuals").await.unwrap();
+    let mut row = op_store.scan(&actuals, None, 1).await.unwrap().remove(0);
+    row[actuals.index_of("msdyn_actualid").unwrap()] = Value::Guid(Uuid::from_u128(0x10c));
+    row[actuals.index_of("msdyn_skipsync").unwrap()] = Value::Bool(false);
+    row[actuals.index_of("msdyn_transactionclassification").unwrap()] = Value::Int(192350000);
+    op_store.apply(&actuals, &[WriteOp::Upsert(row)]).await.unwrap();
+
+    // Another program holds the write lock for 7 s (the busy timeout is 5 s).
+    let mut locker = sqlx::SqliteConnection::connect(&acct.url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut locker).await.unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        sqlx::query("COMMIT").execute(&mut locker).await.unwrap();
+    });
+    while engine.live_step(&actuals_map, Side::Operational).await.unwrap() > 0 {}
+    release.await.unwrap();
+    let d = acct_store.describe("ProjCDSActualsImport").await.unwrap();
+    let i = d.index_of("ActualId").unwrap();
+    let rows = acct_store.scan(&d, None, 100_000).await.unwrap();
+    assert!(
+        rows.iter().any(|r| r[i] == Value::Guid(Uuid::from_u128(0x10c))),
+        "delivered after the lock"
+    );
+    assert_eq!(engine.state.count_open_dead_letters(None).await.unwrap(), 0);
 }
