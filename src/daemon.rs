@@ -353,11 +353,7 @@ pub async fn errors_retry(config: &Config, id: Option<i64>) -> Result<String, St
         let Some(map) = engine.map(&l.map).cloned() else {
             continue;
         };
-        let from = if l.side == Side::Accounting.name() {
-            Side::Accounting
-        } else {
-            Side::Operational
-        };
+        let from = Side::from_name(&l.side);
         engine
             .state
             .set_dead_letter_status(l.id, DeadLetterStatus::Retrying)

@@ -100,11 +100,7 @@ impl Engine {
         }
         for ((child_name, side), record_keys) in by_child {
             let Some(child) = self.map(&child_name) else { continue };
-            let from = if side == Side::Accounting.name() {
-                Side::Accounting
-            } else {
-                Side::Operational
-            };
+            let from = Side::from_name(&side);
             self.resync(child, from, &record_keys).await?;
         }
         Ok(())
@@ -163,11 +159,7 @@ impl Engine {
             }
         }
         for (side, keys) in by_side {
-            let from = if side == Side::Accounting.name() {
-                Side::Accounting
-            } else {
-                Side::Operational
-            };
+            let from = Side::from_name(&side);
             self.resync(map, from, &keys).await?;
         }
         Ok(())

@@ -3,8 +3,6 @@
 //! team relies on: a decimal that does not fit the column's precision and scale is refused,
 //! never rounded.
 
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 
 use super::Column;
@@ -67,14 +65,10 @@ pub fn fit_decimal(d: Decimal, precision: u32, scale: u32) -> Result<Decimal, St
     Ok(out)
 }
 
-/// Parses a decimal from text, exactly.
-pub fn parse_decimal(s: &str) -> Option<Decimal> {
-    Decimal::from_str(s).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     fn col(ty: ValueType, decimal: Option<(u32, u32)>) -> Column {
         Column {

@@ -134,6 +134,16 @@ impl Side {
         }
     }
 
+    /// The side a stored name (`operational`, `accounting`) stands for; anything else is
+    /// taken as operational, the side records are read from by default.
+    pub fn from_name(name: &str) -> Side {
+        if name == Side::Accounting.name() {
+            Side::Accounting
+        } else {
+            Side::Operational
+        }
+    }
+
     pub fn other(self) -> Side {
         match self {
             Side::Operational => Side::Accounting,
