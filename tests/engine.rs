@@ -6,86 +6,20 @@
 
 mod common;
 
-use std::path::Path;
+use common::engine::{Setup, count, setup};
+
 use std::sync::Arc;
 
-use common::TestStore;
 use dualsync::engine::Engine;
-use dualsync::engine::state::{MapState, StateStore};
-use dualsync::store::seed::{self, SeedOptions, load};
+use dualsync::engine::state::MapState;
+use dualsync::store::seed;
 use dualsync::store::{Store, WriteOp};
-use dualsync::tablemap::{self, model::Side};
+use dualsync::tablemap::model::Side;
 use dualsync::value::Value;
 use rust_decimal::Decimal;
 use sqlx::Connection;
 use std::str::FromStr;
 use uuid::Uuid;
-
-async fn count(store: &dyn Store, entity: &str) -> u64 {
-    let desc = store.describe(entity).await.unwrap().project(&[]).unwrap();
-    let mut n = 0;
-    let mut after = None;
-    loop {
-        let page = store.scan(&desc, after.as_ref(), 5000).await.unwrap();
-        let Some(last) = page.last() else { return n };
-        after = Some(desc.key_of(last));
-        n += page.len() as u64;
-    }
-}
-
-/// Seeded stores with capture, and an engine over them.
-struct Setup {
-    op: TestStore,
-    acct: TestStore,
-    _state_dir: tempfile::TempDir,
-    engine: Engine,
-    op_store: Arc<dualsync::store::sql::SqlStore>,
-    acct_store: Arc<dualsync::store::sql::SqlStore>,
-    opts: SeedOptions,
-}
-
-async fn setup(backend: &str, name: &str) -> Setup {
-    let op = TestStore::new(backend, &format!("{name}_{backend}_op"), Side::Operational).await;
-    let acct = TestStore::new(backend, &format!("{name}_{backend}_acct"), Side::Accounting).await;
-    let state_dir = tempfile::tempdir().unwrap();
-    let state_url = match backend {
-        "sqlite" => format!("sqlite://{}", state_dir.path().join("state.db").display()),
-        _ => common::fresh_pg_database(&format!("{name}_state")).await,
-    };
-    let opts = SeedOptions { actuals: 300, seed: 3 };
-    load::seed(&op.store, Side::Operational, &opts).await.unwrap();
-    load::seed(&acct.store, Side::Accounting, &opts).await.unwrap();
-
-    let loaded = tablemap::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps")]).unwrap();
-    let maps: Vec<_> = loaded.maps().cloned().collect();
-    for (side, store) in [(Side::Operational, &op.store), (Side::Accounting, &acct.store)] {
-        let entities: Vec<&str> = maps
-            .iter()
-            .map(|m| {
-                if side == Side::Operational {
-                    m.operational.entity.as_str()
-                } else {
-                    m.accounting.entity.as_str()
-                }
-            })
-            .collect();
-        store.install_capture(&entities).await.unwrap();
-    }
-    let op_store = Arc::new(dualsync::store::sql::SqlStore::open(&op.url).await.unwrap());
-    let acct_store = Arc::new(dualsync::store::sql::SqlStore::open(&acct.url).await.unwrap());
-    let state = StateStore::open(&state_url).await.unwrap();
-    let companies = vec!["USPM".to_string(), "DEMF".to_string()];
-    let engine = Engine::new(op_store.clone(), acct_store.clone(), state, &maps, companies).unwrap();
-    Setup {
-        op,
-        acct,
-        _state_dir: state_dir,
-        engine,
-        op_store,
-        acct_store,
-        opts,
-    }
-}
 
 async fn engine_end_to_end(backend: &str) {
     let Setup {
@@ -96,7 +30,7 @@ async fn engine_end_to_end(backend: &str) {
         op_store,
         acct_store,
         opts,
-    } = setup(backend, "engine").await;
+    } = setup(backend, "engine", |_| {}).await;
     let _keep = (op.keep_alive(), acct.keep_alive());
 
     // Initial sync, parents first.
@@ -221,7 +155,7 @@ async fn parked_errors_and_pause(backend: &str) {
         op_store,
         acct_store,
         ..
-    } = setup(backend, "faults").await;
+    } = setup(backend, "faults", |_| {}).await;
     let _keep = (op.keep_alive(), acct.keep_alive());
     let names: Vec<String> = engine.maps.iter().map(|m| m.name.clone()).collect();
     for name in &names {
@@ -413,7 +347,7 @@ async fn a_locked_store_is_waited_for_and_nothing_is_lost() {
         op_store,
         acct_store,
         ..
-    } = setup("sqlite", "locked").await;
+    } = setup("sqlite", "locked", |_| {}).await;
     let _keep = (op.keep_alive(), acct.keep_alive());
     for name in engine.maps.iter().map(|m| m.name.clone()).collect::<Vec<_>>() {
         engine.initial_sync(&name, &mut |_| {}).await.unwrap();

@@ -98,6 +98,7 @@ fn link(map: &str, op: &str, part: &str, acct: &str) -> Link {
         company: (!part.is_empty()).then(|| part.to_string()),
         hash_to_accounting: Some(format!("h-{op}-{part}")),
         hash_to_operational: None,
+        agreed: Some(format!("{{\"accounting\":{{\"Hours\":\"{op}\"}}}}")),
     }
 }
 

@@ -3,11 +3,15 @@
 //! batch the links and a checkpoint (the last key copied, the counts) are saved, so a crash
 //! resumes after the last saved key; records copied twice are recognized as unchanged. The
 //! change-feed heads recorded at the start become the live cursors, so nothing that changed
-//! during the copy is missed.
+//! during the copy is missed. A second pass over the accounting records brings the values that
+//! flow back (two-way fields, posted attributes) to records present on both sides; where both
+//! sides hold a two-way value, the map's `initial_sync_master` decides.
 
 use chrono::Utc;
 
 use super::Engine;
+use super::compile::CompiledMap;
+use super::conflict::Settle;
 use super::retry::retry;
 use super::state::{Checkpoint, CheckpointStatus, MapState, SyncCounts, key_text, parse_key_text};
 use crate::store::{Result, StoreError};
@@ -23,45 +27,30 @@ impl Engine {
                 format!("there is no map named \"{name}\""),
             )
         })?;
-        let from = Side::Operational;
         let mut checkpoint = match self.state.get_checkpoint(name).await? {
             Some(c) if c.status == CheckpointStatus::Done => return Ok(c.counts),
             Some(c) => c,
             None => {
                 let head_op = retry(&self.retry, "head", || self.operational.head()).await.ok();
                 let head_acct = retry(&self.retry, "head", || self.accounting.head()).await.ok();
-                let c = Checkpoint::start(name, from.name(), head_op, head_acct);
+                let c = Checkpoint::start(name, Side::Operational.name(), head_op, head_acct);
                 self.state.save_checkpoint(&c).await?;
                 c
             }
         };
         self.state.set_map_state(name, MapState::InitialSync, None).await?;
-        let store = self.store(from);
-        let full = retry(&self.retry, "describe", || store.describe(&map.side(from).entity)).await?;
-        let cols = map.columns(from);
-        let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
-        let key_types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
-        let mut after = checkpoint
-            .last_key
-            .as_deref()
-            .and_then(|t| parse_key_text(t, &key_types));
+        let passes = passes(map);
+        let mut pass = passes
+            .iter()
+            .position(|s| s.name() == checkpoint.side)
+            .unwrap_or_default();
         loop {
-            let rows = retry(&self.retry, "scan", || {
-                store.scan(&desc, after.as_ref(), self.batch_size)
-            })
-            .await?;
-            let Some(last) = rows.last() else { break };
-            let last_key = desc.key_of(last);
-            let result = self.sync_batch(map, from, &desc, &rows, &[], false).await?;
-            self.state
-                .commit_batch(&result.links, &result.deleted_links, None)
-                .await?;
-            self.unpark_children(map, &result.linked).await?;
-            checkpoint.counts = add(checkpoint.counts, result.counts);
-            checkpoint.last_key = Some(key_text(&last_key));
+            self.copy(map, passes[pass], &mut checkpoint, progress).await?;
+            pass += 1;
+            let Some(next) = passes.get(pass) else { break };
+            checkpoint.side = next.name().to_string();
+            checkpoint.last_key = None;
             self.state.save_checkpoint(&checkpoint).await?;
-            progress(&checkpoint.counts);
-            after = Some(last_key);
         }
         // Children parked for parents of this same map (a task tree) whose retry a crash cut short.
         self.sweep_parked(map).await?;
@@ -81,6 +70,61 @@ impl Engine {
         self.state.save_checkpoint(&checkpoint).await?;
         self.state.set_map_state(name, MapState::Running, None).await?;
         Ok(checkpoint.counts)
+    }
+
+    /// One pass of an initial sync: every record of side `from`, in key order from the
+    /// checkpoint's last key, through the pipeline; the checkpoint is saved after each batch.
+    async fn copy(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        checkpoint: &mut Checkpoint,
+        progress: &mut dyn FnMut(&SyncCounts),
+    ) -> Result<()> {
+        let store = self.store(from);
+        let full = retry(&self.retry, "describe", || store.describe(&map.side(from).entity)).await?;
+        let cols = map.columns(from);
+        let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let key_types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
+        let mut after = checkpoint
+            .last_key
+            .as_deref()
+            .and_then(|t| parse_key_text(t, &key_types));
+        let settle = Settle::Master(map.initial_sync_master);
+        loop {
+            let rows = retry(&self.retry, "scan", || {
+                store.scan(&desc, after.as_ref(), self.batch_size)
+            })
+            .await?;
+            let Some(last) = rows.last() else { return Ok(()) };
+            let last_key = desc.key_of(last);
+            let result = self.sync_batch(map, from, &desc, &rows, &[], &settle).await?;
+            self.state
+                .commit_batch(&result.links, &result.deleted_links, None)
+                .await?;
+            self.unpark_children(map, &result.linked).await?;
+            checkpoint.counts = add(checkpoint.counts, result.counts);
+            checkpoint.last_key = Some(key_text(&last_key));
+            self.state.save_checkpoint(checkpoint).await?;
+            progress(&checkpoint.counts);
+            after = Some(last_key);
+        }
+    }
+}
+
+/// The sides an initial sync copies from, in order: the operational records, then the
+/// accounting records when any field flows from them (two-way fields, written-back
+/// attributes), so values the accounting side holds reach records present on both sides.
+fn passes(map: &CompiledMap) -> Vec<Side> {
+    let keys = &map.operational.key;
+    let back = map
+        .fields
+        .iter()
+        .any(|f| f.writes(Side::Operational) && f.operational.as_ref().is_some_and(|c| !keys.contains(c)));
+    if back {
+        vec![Side::Operational, Side::Accounting]
+    } else {
+        vec![Side::Operational]
     }
 }
 

@@ -8,11 +8,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::Engine;
 use super::compile::CompiledMap;
+use super::conflict::Settle;
 use super::retry::retry;
 use super::state::{MapState, parse_key_text};
 use crate::store::{Key, Result};
@@ -42,11 +43,13 @@ impl Engine {
         let entity = &map.side(from).entity;
         // The latest entry per key decides; the record's current state is read by key.
         let mut keys: Vec<Key> = Vec::new();
-        let mut seen: HashMap<Key, ()> = HashMap::new();
+        let mut changed_at: HashMap<Key, DateTime<Utc>> = HashMap::new();
         for c in changes.iter().filter(|c| &c.entity == entity) {
-            if seen.insert(c.key.clone(), ()).is_none() {
+            if !changed_at.contains_key(&c.key) {
                 keys.push(c.key.clone());
             }
+            let at = changed_at.entry(c.key.clone()).or_insert(DateTime::<Utc>::MIN_UTC);
+            *at = (*at).max(c.at.unwrap_or(DateTime::<Utc>::MIN_UTC));
         }
         let mut links = Vec::new();
         let mut deleted_links = Vec::new();
@@ -59,7 +62,10 @@ impl Engine {
             let rows = retry(&self.retry, "read records", || store.get(&desc, &keys)).await?;
             let present: std::collections::HashSet<Key> = rows.iter().map(|r| desc.key_of(r)).collect();
             let deleted: Vec<Key> = keys.iter().filter(|k| !present.contains(*k)).cloned().collect();
-            let result = self.sync_batch(map, from, &desc, &rows, &deleted, true).await?;
+            let settle = Settle::Live {
+                changed_at: &changed_at,
+            };
+            let result = self.sync_batch(map, from, &desc, &rows, &deleted, &settle).await?;
             applied = result.counts.written;
             links = result.links;
             deleted_links = result.deleted_links;
@@ -118,7 +124,9 @@ impl Engine {
         let rows = retry(&self.retry, "read records", || store.get(&desc, &keys)).await?;
         let present: std::collections::HashSet<Key> = rows.iter().map(|r| desc.key_of(r)).collect();
         let deleted: Vec<Key> = keys.iter().filter(|k| !present.contains(*k)).cloned().collect();
-        let result = self.sync_batch(map, from, &desc, &rows, &deleted, true).await?;
+        let result = self
+            .sync_batch(map, from, &desc, &rows, &deleted, &Settle::live())
+            .await?;
         self.state
             .commit_batch(&result.links, &result.deleted_links, None)
             .await?;

@@ -4,6 +4,7 @@
 //! transient store errors (`retry`).
 
 pub mod compile;
+pub mod conflict;
 pub mod initial;
 pub mod live;
 pub mod pipeline;

@@ -2,20 +2,22 @@
 //! writes on the other side. Lookups translate through prefetched links; a record whose
 //! values equal what was last written (the link's hash) or what the target already holds is
 //! not written again, which suppresses both no-ops and echoes of the engine's own writes.
+//! Two-way fields changed on the target are kept, and conflicts settled (`conflict`).
 //! Skips, parked records and record errors are recorded in the state store. The caller
 //! commits the returned links together with its cursor or checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::Engine;
 use super::compile::CompiledMap;
+use super::conflict::{self, Agreed, Decision, Settle};
 use super::retry::retry;
 use super::state::{Link, NewDeadLetter, Parked, SyncCounts, key_text, parse_key_text};
 use super::transform::{self, Outcome, RowView, Scope, TargetRecord};
 use crate::store::{EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
-use crate::tablemap::model::{FanOutKind, Side};
+use crate::tablemap::model::{ConflictPolicy, FanOutKind, Side};
 use crate::value::{Value, ValueType};
 
 /// What a batch produced: links to commit, links to remove, and counts.
@@ -109,7 +111,8 @@ impl Engine {
     }
 
     /// Syncs `rows` (read from `from` with `desc`) and `deleted` source keys of `map`.
-    /// `live` also clears skip records and resolves dead letters of records that now sync.
+    /// Live sync (`Settle::Live`) also clears skip records and resolves dead letters of
+    /// records that now sync.
     pub async fn sync_batch(
         &self,
         map: &CompiledMap,
@@ -117,8 +120,9 @@ impl Engine {
         desc: &EntityDesc,
         rows: &[Row],
         deleted: &[Key],
-        live: bool,
+        settle: &Settle<'_>,
     ) -> Result<BatchResult> {
+        let live = matches!(settle, Settle::Live { .. });
         let target = from.other();
         let mut out = BatchResult::default();
         out.counts.read = rows.len() as u64;
@@ -135,8 +139,14 @@ impl Engine {
         // Transform; collect the writes.
         let mut writes: Vec<(usize, TargetRecord)> = Vec::new();
         let mut synced: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+        // Where records are created only from the other side, only linked records are updated.
+        let linked_only = !map.records.flows_from(from);
+        let linked: std::collections::HashSet<&str> = existing.keys().map(|(k, _)| k.as_str()).collect();
         for (i, row) in rows.iter().enumerate() {
             let key = &source_keys[i];
+            if linked_only && !linked.contains(key.as_str()) {
+                continue;
+            }
             match transform::transform(map, from, &RowView::new(desc, row), &links, &scope) {
                 Outcome::Records(records) => {
                     if live {
@@ -226,16 +236,37 @@ impl Engine {
                 let mut ops = Vec::new();
                 let mut pending = Vec::new();
                 for &n in &members {
-                    let (i, rec, hash) = &todo[n];
-                    let row = to_row(rec);
-                    let same = current.get(&rec.key).is_some_and(|cur| same_values(cur, &row));
-                    if same {
+                    let (i, rec, _) = &todo[n];
+                    let cur = current.get(&rec.key);
+                    if cur.is_none() && !map.records.flows_from(from) {
+                        // Records are created only from the other side: nothing to update here.
+                        synced.remove(i);
+                        continue;
+                    }
+                    let mut row = to_row(rec);
+                    let old = existing.get(&(source_keys[*i].clone(), self.part(map, rec)));
+                    let mut agreed = Agreed::parse(old.and_then(|l| l.agreed.as_deref()));
+                    self.settle(
+                        map,
+                        from,
+                        &tdesc,
+                        cur,
+                        &mut row,
+                        &mut agreed,
+                        settle,
+                        &desc.key_of(&rows[*i]),
+                    )
+                    .await?;
+                    record_source(map, from, desc, &rows[*i], &mut agreed);
+                    let agreed = agreed.to_json();
+                    if cur.is_some_and(|cur| same_values(cur, &row)) {
                         out.counts.unchanged += 1;
+                        let (_, rec, hash) = &todo[n];
                         out.links
-                            .push(self.link(map, from, &source_keys[*i], rec, hash, &existing));
+                            .push(self.link(map, from, &source_keys[*i], rec, hash, agreed, &existing));
                     } else {
                         ops.push(WriteOp::Upsert(row));
-                        pending.push(n);
+                        pending.push((n, agreed));
                     }
                 }
                 if ops.is_empty() {
@@ -243,7 +274,7 @@ impl Engine {
                 }
                 self.limiter(target).until_n(ops.len()).await;
                 let outcomes = retry(&self.retry, "write", || target_store.apply(&tdesc, &ops)).await?;
-                for (outcome, n) in outcomes.into_iter().zip(pending) {
+                for (outcome, (n, agreed)) in outcomes.into_iter().zip(pending) {
                     let (i, rec, hash) = &todo[n];
                     match outcome {
                         RowOutcome::Rejected { message } => {
@@ -268,7 +299,7 @@ impl Engine {
                                     .await?;
                             }
                             out.links
-                                .push(self.link(map, from, &source_keys[*i], rec, hash, &existing));
+                                .push(self.link(map, from, &source_keys[*i], rec, hash, agreed, &existing));
                         }
                     }
                 }
@@ -327,6 +358,7 @@ impl Engine {
     }
 
     /// The link recording that `rec` was written (or already matched) for a source record.
+    #[allow(clippy::too_many_arguments)]
     fn link(
         &self,
         map: &CompiledMap,
@@ -334,6 +366,7 @@ impl Engine {
         source_key: &str,
         rec: &TargetRecord,
         hash: &str,
+        agreed: Option<String>,
         existing: &HashMap<(String, String), Link>,
     ) -> Link {
         let target_key = key_text(&rec.key);
@@ -349,6 +382,7 @@ impl Engine {
                     company: rec.company.clone(),
                     hash_to_accounting: Some(hash.to_string()),
                     hash_to_operational: old.and_then(|l| l.hash_to_operational.clone()),
+                    agreed,
                 }
             }
             Side::Accounting => {
@@ -361,9 +395,116 @@ impl Engine {
                     company: rec.company.clone().or_else(|| old.and_then(|l| l.company.clone())),
                     hash_to_accounting: old.and_then(|l| l.hash_to_accounting.clone()),
                     hash_to_operational: Some(hash.to_string()),
+                    agreed,
                 }
             }
         }
+    }
+
+    /// Settles the two-way columns of `row` (about to be written to the target) against what
+    /// the target holds (`current`, None when it has no such record yet), and records in
+    /// `agreed` what the target holds afterwards. Conflicts are logged.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        tdesc: &EntityDesc,
+        current: Option<&Row>,
+        row: &mut Row,
+        agreed: &mut Agreed,
+        settle: &Settle<'_>,
+        source_key: &Key,
+    ) -> Result<()> {
+        let target = from.other();
+        let columns = conflict::two_way_columns(map, target);
+        let mut target_at: Option<Option<DateTime<Utc>>> = None;
+        for (idx, column) in tdesc.columns.iter().enumerate() {
+            if !columns.contains(&column.name.as_str()) {
+                continue;
+            }
+            let Some(cur) = current else {
+                agreed
+                    .side_mut(target)
+                    .insert(column.name.clone(), conflict::canonical(&row[idx]));
+                continue;
+            };
+            let decision = match settle {
+                Settle::Master(master) => {
+                    if *master == target {
+                        Decision::Keep
+                    } else {
+                        Decision::Write
+                    }
+                }
+                Settle::Live { changed_at } => {
+                    match conflict::decide(&row[idx], &cur[idx], agreed.side(target).get(&column.name)) {
+                        Decision::Conflict => {
+                            if map.conflict == ConflictPolicy::LatestWins && target_at.is_none() {
+                                target_at = Some(self.last_change_at(map, target, &tdesc.key_of(row)).await?);
+                            }
+                            let source_at = changed_at.get(source_key).copied();
+                            let winner = conflict::policy_winner(map.conflict, from, source_at, target_at.flatten());
+                            tracing::warn!(
+                                map = %map.name,
+                                key = %key_text(source_key),
+                                column = %column.name,
+                                from = from.name(),
+                                source_value = %row[idx],
+                                target_value = %cur[idx],
+                                policy = ?map.conflict,
+                                "conflict: the field changed on both sides; the {} value wins",
+                                winner.name()
+                            );
+                            if winner == from {
+                                Decision::Write
+                            } else {
+                                Decision::Keep
+                            }
+                        }
+                        decision => decision,
+                    }
+                }
+            };
+            match decision {
+                Decision::Write => {
+                    agreed
+                        .side_mut(target)
+                        .insert(column.name.clone(), conflict::canonical(&row[idx]));
+                }
+                Decision::Keep | Decision::Conflict => {
+                    row[idx] = cur[idx].clone();
+                    // In live sync the target's own change has not reached the source yet: the
+                    // agreed value stays, so the change still counts as one (initial sync: the
+                    // master's value is the agreed one).
+                    let last = agreed.side(target).get(&column.name).is_some();
+                    if !last || matches!(settle, Settle::Master(_)) {
+                        agreed
+                            .side_mut(target)
+                            .insert(column.name.clone(), conflict::canonical(&cur[idx]));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When `side` last changed the record `key` of `map` after the map's cursor, from the
+    /// change feed (scanning at most a few batches ahead); None when not found.
+    async fn last_change_at(&self, map: &CompiledMap, side: Side, key: &Key) -> Result<Option<DateTime<Utc>>> {
+        let store = self.store(side);
+        let mut cursor = self.state.get_cursor(&map.name, side.name()).await?.unwrap_or_default();
+        let entity = &map.side(side).entity;
+        let mut latest = None;
+        for _ in 0..8 {
+            let changes = retry(&self.retry, "read changes", || store.changes(cursor, self.batch_size)).await?;
+            let Some(last) = changes.last() else { break };
+            cursor = last.cursor;
+            for c in changes.iter().filter(|c| &c.entity == entity && &c.key == key) {
+                latest = latest.max(c.at);
+            }
+        }
+        Ok(latest)
     }
 
     /// Deletes the linked target records of deleted source records, when the map says so.
@@ -440,6 +581,17 @@ fn same_values(current: &Row, wanted: &Row) -> bool {
             .iter()
             .zip(wanted)
             .all(|(a, b)| a == b || a.compare(b) == Some(std::cmp::Ordering::Equal))
+}
+
+/// Records the source record's two-way values as what its side holds now.
+fn record_source(map: &CompiledMap, from: Side, desc: &EntityDesc, row: &Row, agreed: &mut Agreed) {
+    for column in conflict::two_way_columns(map, from) {
+        if let Some(idx) = desc.index_of(column) {
+            agreed
+                .side_mut(from)
+                .insert(column.to_string(), conflict::canonical(&row[idx]));
+        }
+    }
 }
 
 /// A source row as JSON text, for the dead-letter list.

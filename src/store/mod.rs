@@ -163,6 +163,8 @@ pub struct Change {
     pub entity: String,
     pub op: ChangeOp,
     pub key: Key,
+    /// When the source system made the change, when it says (the `latest-wins` policy).
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// How a failure should be handled.

@@ -3,6 +3,8 @@
 //! test body against both.
 #![allow(dead_code)]
 
+pub mod engine;
+
 use std::str::FromStr;
 
 use dualsync::store::sql::{SqlStore, init::init};

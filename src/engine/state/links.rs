@@ -26,11 +26,14 @@ pub struct Link {
     pub hash_to_accounting: Option<String>,
     /// Hash of the values last written to the operational side.
     pub hash_to_operational: Option<String>,
+    /// The two-way fields' values as each side held them at the last sync (JSON of
+    /// `engine::conflict::Agreed`), for telling conflicts from one-sided changes.
+    pub agreed: Option<String>,
 }
 
 const LINK_SELECT: &str = "SELECT map, operational_key, part, accounting_key, company, hash_to_accounting, \
-                           hash_to_operational FROM links";
-const LINK_TYPES: [ValueType; 7] = [ValueType::Text; 7];
+                           hash_to_operational, agreed FROM links";
+const LINK_TYPES: [ValueType; 8] = [ValueType::Text; 8];
 
 fn link_of(mut c: Cols) -> Result<Link> {
     Ok(Link {
@@ -41,6 +44,7 @@ fn link_of(mut c: Cols) -> Result<Link> {
         company: c.opt_text()?,
         hash_to_accounting: c.opt_text()?,
         hash_to_operational: c.opt_text()?,
+        agreed: c.opt_text()?,
     })
 }
 
@@ -170,15 +174,16 @@ async fn write_links(tx: &mut StateTx<'_>, links: &[Link]) -> Result<()> {
         .collect();
     let at = now();
     for chunk in unique.chunks(CHUNK) {
-        let tuples = vec![format!("({})", marks(8)); chunk.len()].join(", ");
+        let tuples = vec![format!("({})", marks(9)); chunk.len()].join(", ");
         let sql = format!(
             "INSERT INTO links (map, operational_key, part, accounting_key, company, hash_to_accounting, \
-             hash_to_operational, updated_at) VALUES {tuples} \
+             hash_to_operational, agreed, updated_at) VALUES {tuples} \
              ON CONFLICT (map, operational_key, part) DO UPDATE SET accounting_key = excluded.accounting_key, \
              company = excluded.company, hash_to_accounting = excluded.hash_to_accounting, \
-             hash_to_operational = excluded.hash_to_operational, updated_at = excluded.updated_at"
+             hash_to_operational = excluded.hash_to_operational, agreed = excluded.agreed, \
+             updated_at = excluded.updated_at"
         );
-        let mut args = Vec::with_capacity(chunk.len() * 8);
+        let mut args = Vec::with_capacity(chunk.len() * 9);
         for l in chunk {
             args.extend([
                 text(&l.map),
@@ -188,6 +193,7 @@ async fn write_links(tx: &mut StateTx<'_>, links: &[Link]) -> Result<()> {
                 opt_text(l.company.as_deref()),
                 opt_text(l.hash_to_accounting.as_deref()),
                 opt_text(l.hash_to_operational.as_deref()),
+                opt_text(l.agreed.as_deref()),
                 time(at),
             ]);
         }

@@ -152,6 +152,8 @@ pub struct RawChange {
     pub entity: String,
     pub op: String,
     pub key: String,
+    /// `changed_at` as RFC 3339 text.
+    pub at: String,
 }
 
 impl RawChange {
@@ -181,6 +183,7 @@ impl RawChange {
             entity: self.entity,
             op,
             key,
+            at: chrono::DateTime::parse_from_rfc3339(&self.at).ok().map(|t| t.to_utc()),
         })
     }
 }
@@ -239,7 +242,10 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
     };
     let (sql, args) = match pool.dialect() {
         Dialect::Sqlite => (
-            format!("SELECT 0, seq, entity, op, key FROM _dualsync_changes WHERE seq > ? ORDER BY seq LIMIT {limit}"),
+            format!(
+                "SELECT 0, seq, entity, op, key, changed_at FROM _dualsync_changes WHERE seq > ? \
+                 ORDER BY seq LIMIT {limit}"
+            ),
             vec![Arg {
                 value: Value::Int(after.seq),
                 ty: ValueType::Int,
@@ -247,7 +253,8 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
         ),
         Dialect::Postgres => (
             format!(
-                "SELECT txid, seq, entity, op::text, key FROM _dualsync_changes \
+                "SELECT txid, seq, entity, op::text, key, \
+                 to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM _dualsync_changes \
                                   WHERE (txid, seq) > ($1, $2) AND txid < $3 ORDER BY txid, seq LIMIT {limit}"
             ),
             vec![
@@ -272,22 +279,25 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
         ValueType::Text,
         ValueType::Text,
         ValueType::Text,
+        ValueType::Text,
     ];
     let rows = pool.fetch(&sql, &args, &types).await.map_err(missing_log)?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| match <[Value; 5]>::try_from(r).ok()? {
+        .filter_map(|r| match <[Value; 6]>::try_from(r).ok()? {
             [
                 Value::Int(epoch),
                 Value::Int(seq),
                 Value::Text(entity),
                 Value::Text(op),
                 Value::Text(key),
+                Value::Text(at),
             ] => Some(RawChange {
                 cursor: Cursor { epoch, seq },
                 entity,
                 op,
                 key,
+                at,
             }),
             _ => None,
         })
