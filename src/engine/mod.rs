@@ -73,19 +73,11 @@ impl Engine {
         maps: &[crate::tablemap::TableMap],
         companies: Vec<String>,
     ) -> Result<Engine, String> {
-        let compiled = maps.iter().map(compile::compile).collect::<Result<Vec<_>, _>>()?;
-        let order = compile::order(&compiled)?;
-        let mut by_order = Vec::with_capacity(compiled.len());
-        for name in order {
-            if let Some(m) = compiled.iter().find(|m| m.name == name) {
-                by_order.push(m.clone());
-            }
-        }
         Ok(Engine {
             operational,
             accounting,
             state,
-            maps: by_order,
+            maps: compile_ordered(maps)?,
             companies,
             retry: RetryPolicy::default(),
             batch_size: 500,
@@ -95,6 +87,12 @@ impl Engine {
             limits: [Limiter::per_second(0), Limiter::per_second(0)],
             parked_any: AtomicBool::new(true),
         })
+    }
+
+    /// Replaces the maps (valid ones): compiled and put in dependency order.
+    pub fn set_maps(&mut self, maps: &[crate::tablemap::TableMap]) -> Result<(), String> {
+        self.maps = compile_ordered(maps)?;
+        Ok(())
     }
 
     /// Limits writes per second to each store (0 = no limit).
@@ -120,4 +118,17 @@ impl Engine {
             Side::Accounting => &self.limits[1],
         }
     }
+}
+
+/// Valid maps compiled and put in dependency order (parents first).
+fn compile_ordered(maps: &[crate::tablemap::TableMap]) -> Result<Vec<CompiledMap>, String> {
+    let compiled = maps.iter().map(compile::compile).collect::<Result<Vec<_>, _>>()?;
+    let order = compile::order(&compiled)?;
+    let mut by_order = Vec::with_capacity(compiled.len());
+    for name in order {
+        if let Some(m) = compiled.iter().find(|m| m.name == name) {
+            by_order.push(m.clone());
+        }
+    }
+    Ok(by_order)
 }

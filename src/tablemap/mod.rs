@@ -76,7 +76,7 @@ pub fn directions(map: &TableMap) -> String {
 }
 
 /// The map files a path stands for: the file itself, or the `*.toml` files of a folder.
-fn map_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+pub fn map_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }

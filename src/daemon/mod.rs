@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+pub mod reload;
+
 use crate::config::{Config, LogFormat};
 use crate::engine::Engine;
 use crate::engine::state::{CheckpointStatus, DeadLetterStatus, MapState, StateStore};
@@ -170,40 +172,97 @@ pub async fn initial_sync(engine: &Engine, names: &[String]) -> Result<(), Start
 }
 
 /// The daemon: initial sync of maps that never synced, then live sync until SIGTERM/Ctrl-C.
+/// Edited map files (or SIGHUP) reload the maps between batches.
 pub async fn run(config: &Config) -> Result<(), StartError> {
     let maps = load_maps(config)?;
-    let engine = build_engine(config, &maps).await?;
+    let mut engine = build_engine(config, &maps).await?;
+    let maps = reload::load_checked(&config.maps, &engine).await.map_err(|problems| {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        format!(
+            "the maps in {} do not fit the stores; fix them (dualsync validate --operational URL --accounting URL)",
+            config.maps.display()
+        )
+    })?;
+    reload::adopt(&mut engine, &maps).await?;
     tracing::info!(maps = engine.maps.len(), "dualsync started");
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("stopping: finishing the current batch");
-        let _ = stop_tx.send(true);
-    });
-    let mut stop = stop_rx.clone();
-    tokio::select! {
-        r = initial_sync(&engine, &[]) => r?,
-        _ = stop.changed() => return Ok(()),
+    let (stop_tx, mut stop) = watch::channel(false);
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(1);
+    tokio::spawn(signals(stop_tx, reload_tx.clone()));
+    tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
+    loop {
+        tokio::select! {
+            r = initial_sync(&engine, &[]) => r?,
+            _ = stop.changed() => return Ok(()),
+        }
+        // Live sync until a stop or a reload: either lets the current batch finish.
+        let why = {
+            let (round_tx, round_rx) = watch::channel(false);
+            let live = engine.run_live(round_rx);
+            tokio::pin!(live);
+            let why = tokio::select! {
+                _ = &mut live => None,
+                _ = stop.changed() => None,
+                why = reload_rx.recv() => why,
+            };
+            let _ = round_tx.send(true);
+            live.await;
+            why
+        };
+        match why {
+            Some(why) => {
+                tracing::info!(reason = why, "reloading the map files");
+                reload::reload(&mut engine, &config.maps).await;
+            }
+            None => break,
+        }
     }
-    engine.run_live(stop_rx).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and Ctrl-C stop the daemon; SIGHUP reloads the maps.
+async fn signals(stop: watch::Sender<bool>, reload: tokio::sync::mpsc::Sender<&'static str>) {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            tracing::error!("cannot listen for signals: stop the daemon with SIGKILL");
+            return std::future::pending().await;
         };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = tokio::signal::ctrl_c() => break,
+                _ = hup.recv() => {
+                    let _ = reload.try_send("SIGHUP");
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    {
+        let _ = reload;
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stopping: finishing the current batch");
+    let _ = stop.send(true);
+}
+
+/// Asks for a reload whenever a map file is edited, added or removed.
+async fn watch_maps(path: std::path::PathBuf, reload: tokio::sync::mpsc::Sender<&'static str>) {
+    let mut last = reload::fingerprint(&path);
+    loop {
+        tokio::time::sleep(reload::POLL).await;
+        let now = reload::fingerprint(&path);
+        if now != last {
+            last = now;
+            if reload.send("map files edited").await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// The status table: per map its state, links, live applies, parked records, open errors.

@@ -1,0 +1,128 @@
+//! Map files edited while the daemon runs. The map folder is polled for edits (and SIGHUP asks
+//! for a reload at once). A valid edit replaces the running maps without a restart: maps that
+//! are new or whose definition changed get an initial sync (records already in sync count as
+//! unchanged; live cursors stay), removed maps stop. An invalid edit — one the validator or
+//! the stores' catalogs refuse — is rejected with every message, and the previous maps keep
+//! running.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
+
+use super::{StartError, entities};
+use crate::catalog_check;
+use crate::engine::Engine;
+use crate::engine::state::MapState;
+use crate::store::Store;
+use crate::tablemap::{self, TableMap, model::Side};
+
+/// How often the map folder is checked for edits.
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A hash of every map file's path and content; it changes when a file is edited, added or
+/// removed. Unreadable files hash as absent (the reload then reports them).
+pub fn fingerprint(path: &Path) -> u64 {
+    let mut h = DefaultHasher::new();
+    for file in tablemap::map_files(path).unwrap_or_default() {
+        file.hash(&mut h);
+        std::fs::read(&file).unwrap_or_default().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Loads the maps and checks them, including against both stores' catalogs. `Err` holds
+/// every problem, each a rendered diagnostic naming the file, line and column.
+pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<TableMap>, Vec<String>> {
+    let loaded = tablemap::load(&[path.to_path_buf()]).map_err(|e| vec![e.to_string()])?;
+    if !loaded.is_valid() {
+        return Err(loaded.diagnostics.iter().map(|d| d.to_string()).collect());
+    }
+    let stores: [(Side, &dyn Store); 2] = [
+        (Side::Operational, engine.operational.as_ref()),
+        (Side::Accounting, engine.accounting.as_ref()),
+    ];
+    match catalog_check::check(&loaded, &stores).await {
+        Ok(problems) if problems.is_empty() => Ok(loaded.maps().cloned().collect()),
+        Ok(problems) => Err(problems.iter().map(|d| d.to_string()).collect()),
+        Err(e) => Err(vec![format!("the maps could not be checked against the stores: {e}")]),
+    }
+}
+
+/// Makes `maps` the engine's maps: capture on their entities, the compiled maps in dependency
+/// order, and for each map whose definition differs from the one last run, its initial-sync
+/// checkpoint cleared so the next initial sync applies the new definition to every record.
+/// Maps no longer present are marked stopped. Returns the names of new or edited maps.
+pub async fn adopt(engine: &mut Engine, maps: &[TableMap]) -> Result<Vec<String>, StartError> {
+    for (side, store) in [
+        (Side::Operational, engine.operational.clone()),
+        (Side::Accounting, engine.accounting.clone()),
+    ] {
+        store
+            .install_capture(&entities(maps, side))
+            .await
+            .map_err(|e| format!("{} store: {e}", side.name()))?;
+    }
+    let removed: Vec<String> = engine
+        .maps
+        .iter()
+        .map(|m| m.name.clone())
+        .filter(|n| !maps.iter().any(|m| &m.name == n))
+        .collect();
+    engine.set_maps(maps)?;
+    let err = |e: crate::store::StoreError| e.to_string();
+    let mut changed = Vec::new();
+    for map in &engine.maps {
+        let known = engine.state.get_map_state(&map.name).await.map_err(err)?;
+        let last = known.as_ref().and_then(|s| s.checksum.clone());
+        if last.as_deref() == Some(map.checksum.as_str()) {
+            continue;
+        }
+        if last.is_some() {
+            tracing::info!(map = %map.name, "the map was edited: its records are synced again with the new definition");
+            engine.state.clear_checkpoint(&map.name).await.map_err(err)?;
+        }
+        if known.is_none() || last.is_some() {
+            changed.push(map.name.clone());
+        }
+        engine
+            .state
+            .set_map_checksum(&map.name, &map.checksum)
+            .await
+            .map_err(err)?;
+    }
+    for name in removed {
+        tracing::info!(map = %name, "the map was removed from the map folder: stopped");
+        engine
+            .state
+            .set_map_state(&name, MapState::Stopped, Some("removed from the map folder"))
+            .await
+            .map_err(err)?;
+    }
+    Ok(changed)
+}
+
+/// Reloads the maps after an edit: adopts them when valid, otherwise logs every problem and
+/// keeps the running maps. Returns whether the new maps were adopted.
+pub async fn reload(engine: &mut Engine, path: &Path) -> bool {
+    match load_checked(path, engine).await {
+        Ok(maps) => match adopt(engine, &maps).await {
+            Ok(changed) => {
+                tracing::info!(maps = engine.maps.len(), changed = ?changed, "map files reloaded");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the edited maps could not be put in place; the previous maps keep running");
+                false
+            }
+        },
+        Err(problems) => {
+            for p in &problems {
+                tracing::error!("{p}");
+            }
+            tracing::error!(
+                problems = problems.len(),
+                "map edit rejected: the previous maps keep running (fix the files, `dualsync validate` shows the problems)"
+            );
+            false
+        }
+    }
+}

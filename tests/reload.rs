@@ -1,0 +1,206 @@
+//! Map files edited while `dualsync run` runs (SQLite): an invalid edit is rejected with the
+//! validator's message naming the file and line, and the previous map keeps syncing; a valid
+//! edit (a new skip rule) takes effect without a restart; SIGHUP reloads at once; SIGTERM
+//! still ends the daemon with exit code 0.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dualsync::store::sql::SqlStore;
+use dualsync::store::{Store, WriteOp};
+use dualsync::value::Value;
+use rust_decimal::Decimal;
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+const SIGHUP: i32 = 1;
+const SIGTERM: i32 = 15;
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The log lines the daemon wrote so far, and how many mention `text`.
+fn mentions(log: &Mutex<Vec<String>>, text: &str) -> usize {
+    log.lock().unwrap().iter().filter(|l| l.contains(text)).count()
+}
+
+/// Sets the hours of the `n`th resource assignment and returns its id.
+async fn set_hours(op: &SqlStore, n: usize, hours: i64) -> Value {
+    let desc = op.describe("msdyn_resourceassignments").await.unwrap();
+    let row = op.scan(&desc, None, n + 1).await.unwrap().remove(n);
+    let id = row[desc.index_of("msdyn_resourceassignmentid").unwrap()].clone();
+    let d = desc.project(&["msdyn_hours"]).unwrap();
+    op.apply(
+        &d,
+        &[WriteOp::Upsert(vec![id.clone(), Value::Decimal(Decimal::from(hours))])],
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// The staging row's hours of a resource assignment.
+async fn staged_hours(acct: &SqlStore, id: &Value) -> Option<Decimal> {
+    let desc = acct.describe("ProjCDSEstimateHoursImport").await.unwrap();
+    let desc = desc.project(&["ResourceAssignmentId", "Hours"]).unwrap();
+    let (ic, hc) = (desc.index_of("ResourceAssignmentId")?, desc.index_of("Hours")?);
+    let mut after = None;
+    loop {
+        let page = acct.scan(&desc, after.as_ref(), 1000).await.unwrap();
+        let last = page.last()?;
+        if let Some(r) = page.iter().find(|r| &r[ic] == id) {
+            return match &r[hc] {
+                Value::Decimal(h) => Some(h.normalize()),
+                _ => None,
+            };
+        }
+        after = Some(desc.key_of(last));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_edits_are_reloaded_and_invalid_ones_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_dualsync");
+    let maps = dir.path().join("maps");
+    std::fs::create_dir(&maps).unwrap();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, maps.join(p.file_name().unwrap())).unwrap();
+    }
+    let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    for (side, db) in [("operational", "op.db"), ("accounting", "acct.db")] {
+        for args in [
+            vec!["store", "init", "--side", side, "--url", &url(db)],
+            vec!["store", "seed", "--url", &url(db), "--scale", "200", "--seed", "5"],
+        ] {
+            let out = Command::new(bin).args(&args).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    let config = dir.path().join("dualsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "maps = \"{}\"\ncompanies = [\"USPM\", \"DEMF\"]\n[operational]\nurl = \"{}\"\n[accounting]\nurl = \"{}\"\n\
+             [state]\nurl = \"{}\"\n[log]\nformat = \"json\"\n",
+            maps.display(),
+            url("op.db"),
+            url("acct.db"),
+            url("state.db")
+        ),
+    )
+    .unwrap();
+    let mut daemon = Command::new(bin)
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let log = log.clone();
+        let stderr = daemon.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log.lock().unwrap().push(line);
+            }
+        })
+    };
+    let status = || {
+        let out = Command::new(bin)
+            .args(["status", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    wait_for("every map running", Duration::from_secs(120), || {
+        let s = status();
+        s.lines().skip(1).filter(|l| l.contains(" running ")).count() == 13
+    });
+    let op = SqlStore::open(&url("op.db")).await.unwrap();
+    let acct = SqlStore::open(&url("acct.db")).await.unwrap();
+
+    // An invalid edit is rejected with the validator's message; the old map keeps running.
+    let file = maps.join("hour-estimates.toml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        original.replacen("direction = \">\"", "direction = \"sideways\"", 1),
+    )
+    .unwrap();
+    wait_for("the rejection", Duration::from_secs(30), || {
+        mentions(&log, "map edit rejected") > 0
+    });
+    assert!(
+        mentions(&log, "hour-estimates.toml:9:") > 0,
+        "the message names the file and line:\n{}",
+        log.lock().unwrap().join("\n")
+    );
+    let id = set_hours(&op, 0, 17).await;
+    let mut synced = false;
+    for _ in 0..100 {
+        if staged_hours(&acct, &id).await == Some(Decimal::from(17)) {
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(synced, "the previous hour-estimates map keeps syncing");
+
+    // A valid edit takes effect without a restart: a new skip rule.
+    let reloads = mentions(&log, "map files reloaded");
+    let edited = format!(
+        "{original}\n[[skip]]\nname = \"huge-estimates\"\nside = \"operational\"\nwhen = \"msdyn_hours gt 1000\"\n"
+    );
+    std::fs::write(&file, edited).unwrap();
+    wait_for("the reload", Duration::from_secs(30), || {
+        mentions(&log, "map files reloaded") > reloads
+    });
+    let huge = set_hours(&op, 1, 5000).await;
+    let normal = set_hours(&op, 2, 9).await;
+    let mut synced = false;
+    for _ in 0..100 {
+        if staged_hours(&acct, &normal).await == Some(Decimal::from(9)) {
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(synced, "estimates keep syncing after the reload");
+    assert_ne!(
+        staged_hours(&acct, &huge).await,
+        Some(Decimal::from(5000)),
+        "the new skip rule keeps the huge estimate out"
+    );
+    let s = status();
+    let line = s.lines().find(|l| l.starts_with("hour-estimates ")).unwrap();
+    assert!(
+        line.split_whitespace().nth(4).unwrap().parse::<u64>().unwrap() >= 1,
+        "status counts the skipped estimate: {line}"
+    );
+
+    // SIGHUP reloads at once.
+    let reloads = mentions(&log, "map files reloaded");
+    unsafe { libc_kill(daemon.id() as i32, SIGHUP) };
+    wait_for("the SIGHUP reload", Duration::from_secs(30), || {
+        mentions(&log, "map files reloaded") > reloads
+    });
+    assert!(mentions(&log, "SIGHUP") > 0);
+
+    unsafe { libc_kill(daemon.id() as i32, SIGTERM) };
+    let exit = daemon.wait().unwrap();
+    reader.join().unwrap();
+    assert!(exit.success(), "exit code 0 after SIGTERM, got {exit:?}");
+}
