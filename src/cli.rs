@@ -225,8 +225,10 @@ async fn run(command: Command) -> ExitCode {
             crate::daemon::init_logging(&config);
             let result = async {
                 let loaded = crate::daemon::load_maps(&config)?;
-                let engine = crate::daemon::build_engine(&config, &loaded).await?;
-                crate::daemon::initial_sync(&engine, &maps).await
+                let mut engine = crate::daemon::build_engine(&config, &loaded).await?;
+                crate::daemon::reload::adopt(&mut engine, &loaded).await?;
+                let progress = crate::daemon::progress_wanted(&config);
+                crate::daemon::initial_sync(&engine, &maps, progress).await
             };
             match result.await {
                 Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+pub mod progress;
 pub mod reload;
 
 use crate::config::{Config, LogFormat};
@@ -126,7 +127,8 @@ pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, 
 }
 
 /// Initial sync of `names` (all maps that have not finished one when empty), in dependency order.
-pub async fn initial_sync(engine: &Engine, names: &[String]) -> Result<(), StartError> {
+/// With `show_progress`, a progress bar is drawn on standard error (see `progress_wanted`).
+pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool) -> Result<(), StartError> {
     let maps: Vec<String> = engine
         .maps
         .iter()
@@ -149,16 +151,29 @@ pub async fn initial_sync(engine: &Engine, names: &[String]) -> Result<(), Start
             engine.state.clear_checkpoint(&name).await.map_err(|e| e.to_string())?;
         }
         tracing::info!(map = %name, "initial sync started");
+        let mut bar = match show_progress {
+            true => Some(progress::Progress::new(
+                &name,
+                engine.initial_sync_total(&name).await.unwrap_or(0),
+            )),
+            false => None,
+        };
         let mut last_log = std::time::Instant::now();
         let counts = engine
-            .initial_sync(&name, &mut |c| {
-                if last_log.elapsed().as_secs() >= 2 {
+            .initial_sync(&name, &mut |c| match bar.as_mut() {
+                Some(bar) => bar.update(c),
+                None if last_log.elapsed().as_secs() >= 2 => {
                     tracing::info!(map = %name, read = c.read, written = c.written, "initial sync progress");
                     last_log = std::time::Instant::now();
                 }
+                None => {}
             })
             .await
-            .map_err(|e| format!("initial sync of {name}: {e}"))?;
+            .map_err(|e| format!("initial sync of {name}: {e}"));
+        if let Some(bar) = bar.as_mut() {
+            bar.finish();
+        }
+        let counts = counts?;
         tracing::info!(
             map = %name, read = counts.read, written = counts.written, unchanged = counts.unchanged,
             skipped = counts.skipped, parked = counts.parked, failed = counts.failed, "initial sync done"
@@ -193,7 +208,7 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
     loop {
         tokio::select! {
-            r = initial_sync(&engine, &[]) => r?,
+            r = initial_sync(&engine, &[], progress_wanted(config)) => r?,
             _ = stop.changed() => return Ok(()),
         }
         // Live sync until a stop or a reload: either lets the current batch finish.
@@ -220,6 +235,12 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Whether to draw progress bars: standard error is a terminal and the log is for humans.
+pub fn progress_wanted(config: &Config) -> bool {
+    use std::io::IsTerminal;
+    config.log.format == LogFormat::Human && std::io::stderr().is_terminal()
 }
 
 /// SIGTERM and Ctrl-C stop the daemon; SIGHUP reloads the maps.

@@ -72,6 +72,17 @@ impl Engine {
         Ok(checkpoint.counts)
     }
 
+    /// How many records the initial sync of `name` reads in all its passes (for progress).
+    pub async fn initial_sync_total(&self, name: &str) -> Result<u64> {
+        let Some(map) = self.map(name) else { return Ok(0) };
+        let mut total = 0;
+        for side in passes(map) {
+            let store = self.store(side);
+            total += retry(&self.retry, "count", || store.count(&map.side(side).entity)).await?;
+        }
+        Ok(total)
+    }
+
     /// One pass of an initial sync: every record of side `from`, in key order from the
     /// checkpoint's last key, through the pipeline; the checkpoint is saved after each batch.
     async fn copy(

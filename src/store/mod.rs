@@ -253,6 +253,9 @@ pub trait Store: Send + Sync {
     /// The records with these keys (missing ones are left out), in no particular order.
     async fn get(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Vec<Row>>;
 
+    /// How many records an entity holds (progress reporting; a connector may estimate).
+    async fn count(&self, entity: &str) -> Result<u64>;
+
     /// Applies the writes in order, atomically: either the batch commits (rows the store
     /// rejects are left out and reported) or nothing does and the error is returned.
     async fn apply(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>>;

@@ -554,6 +554,21 @@ impl Store for SqlStore {
         capture::head(&self.pool).await
     }
 
+    async fn count(&self, entity: &str) -> Result<u64> {
+        let desc = self.describe(entity).await?;
+        let sql = format!("SELECT COUNT(*) FROM {}", quote(&desc.name));
+        match self
+            .pool
+            .fetch(&sql, &[], &[ValueType::Int])
+            .await?
+            .first()
+            .map(|r| &r[0])
+        {
+            Some(crate::value::Value::Int(n)) => Ok(u64::try_from(*n).unwrap_or(0)),
+            _ => Ok(0),
+        }
+    }
+
     fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
         self.watch.clone()
     }
