@@ -9,8 +9,7 @@ mod common;
 
 use std::str::FromStr;
 
-use common::engine::{Setup, setup};
-use dualsync::engine::Engine;
+use common::engine::{Setup, quiesce, setup};
 use dualsync::store::{EntityDesc, Store, WriteOp};
 use dualsync::tablemap::model::{ConflictPolicy, Side};
 use dualsync::value::Value;
@@ -24,21 +23,6 @@ fn dec(s: &str) -> Value {
 
 fn date(s: &str) -> Value {
     Value::Date(chrono::NaiveDate::from_str(s).unwrap())
-}
-
-/// Live-syncs every map both ways until both feeds are drained.
-async fn quiesce(engine: &Engine) {
-    loop {
-        let mut n = 0;
-        for map in &engine.maps {
-            for side in [Side::Operational, Side::Accounting] {
-                n += engine.live_step(map, side).await.unwrap();
-            }
-        }
-        if n == 0 {
-            return;
-        }
-    }
 }
 
 /// One resource assignment and its hour-estimate staging row.

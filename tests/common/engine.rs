@@ -77,3 +77,18 @@ pub async fn setup(backend: &str, name: &str, edit: impl FnOnce(&mut Vec<TableMa
         opts,
     }
 }
+
+/// Live-syncs every map both ways until both feeds are drained.
+pub async fn quiesce(engine: &Engine) {
+    loop {
+        let mut n = 0;
+        for map in &engine.maps {
+            for side in [Side::Operational, Side::Accounting] {
+                n += engine.live_step(map, side).await.unwrap();
+            }
+        }
+        if n == 0 {
+            return;
+        }
+    }
+}
