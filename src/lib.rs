@@ -3,6 +3,7 @@
 //! shared value type (`value`), the stores dualsync reads and writes (`store`), the check of
 //! maps against store catalogs (`catalog_check`) and the command-line surface (`cli`).
 
+pub mod accounting;
 pub mod catalog_check;
 pub mod cli;
 pub mod config;

@@ -156,7 +156,7 @@ impl StateStore {
     /// The SQL text for this store's dialect: `?` placeholders become `$1`, `$2`, ... on
     /// PostgreSQL. (The state store's SQL has no `?` inside literals.)
     fn sql<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        dialect_sql(self.dialect(), text)
+        self.dialect().sql(text)
     }
 
     async fn fetch(&self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Cols>> {
@@ -218,23 +218,6 @@ impl StateTx<'_> {
     async fn commit(self) -> Result<()> {
         self.tx.commit().await.map_err(|e| self.store.context(e))
     }
-}
-
-fn dialect_sql(dialect: Dialect, text: &str) -> Cow<'_, str> {
-    if dialect == Dialect::Sqlite || !text.contains('?') {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut n = 0;
-    for c in text.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&dialect.param(n));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// `?, ?, ?` for `n` parameters.
@@ -380,9 +363,9 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_for_postgres() {
         let q = "SELECT a FROM t WHERE b = ? AND c IN (?, ?)";
-        assert_eq!(dialect_sql(Dialect::Sqlite, q), q);
+        assert_eq!(Dialect::Sqlite.sql(q), q);
         assert_eq!(
-            dialect_sql(Dialect::Postgres, q),
+            Dialect::Postgres.sql(q),
             "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"
         );
         assert_eq!(marks(3), "?, ?, ?");

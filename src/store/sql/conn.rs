@@ -29,6 +29,25 @@ impl Dialect {
             Dialect::Postgres => format!("${n}"),
         }
     }
+
+    /// SQL text written with `?` placeholders, for this dialect: `$1`, `$2`, ... on
+    /// PostgreSQL. (For SQL written by dualsync itself, with no `?` inside literals.)
+    pub fn sql(self, text: &str) -> std::borrow::Cow<'_, str> {
+        if self == Dialect::Sqlite || !text.contains('?') {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut n = 0;
+        for c in text.chars() {
+            if c == '?' {
+                n += 1;
+                out.push_str(&self.param(n));
+            } else {
+                out.push(c);
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
 }
 
 /// A value to bind, with the type of the column it goes to.

@@ -80,12 +80,14 @@ impl SqlStore {
         })
     }
 
-    pub fn dialect(&self) -> Dialect {
-        self.pool.dialect()
+    /// The connection pool, for processes that run their own SQL on this store (the
+    /// accounting processes of `crate::accounting`).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
-    pub(crate) fn pool(&self) -> &Pool {
-        &self.pool
+    pub fn dialect(&self) -> Dialect {
+        self.pool.dialect()
     }
 
     /// The catalog's description of an entity, cached.

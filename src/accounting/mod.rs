@@ -1,0 +1,9 @@
+//! The accounting system's own processes, for accounting stores that are databases (the
+//! reference store): staging tables become forecasts (`forecasts`), actuals become integration
+//! journal lines (`import`), and journals are posted to the project subledger and the general
+//! ledger (`post`), which writes the posted attributes back onto the staging rows. Each run is
+//! recorded in the job log (`joblog`). A real ERP does this itself; then these stay off.
+
+pub mod db;
+pub mod joblog;
+pub mod numbers;
