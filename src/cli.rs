@@ -76,6 +76,45 @@ pub enum Command {
     /// Create, migrate and fill the reference stores.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// The integration journal on an accounting store that is a database: import actuals from
+    /// the staging table, post journals, and read the job log.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Import from staging table: one journal line per actual not yet in a journal.
+    Import {
+        /// Only this legal entity.
+        #[arg(long, value_name = "X")]
+        company: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Post journals (named, or every open one with --all): valid lines to the project
+    /// subledger and the general ledger; lines with errors to a new journal.
+    Post {
+        #[arg(value_name = "JOURNAL", required_unless_present = "all")]
+        journals: Vec<String>,
+        #[arg(long, conflicts_with = "journals")]
+        all: bool,
+        /// With --all: only this legal entity.
+        #[arg(long, value_name = "X", requires = "all")]
+        company: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// List the journals with their status and line counts.
+    List(ConfigArg),
+    /// The job log: the latest runs of the accounting processes, each with its errors.
+    Log {
+        /// How many runs.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,6 +297,33 @@ async fn run(command: Command) -> ExitCode {
         }
         Command::Errors(ErrorsCommand::Retry { id, config, .. }) => {
             report(config, |c| async move { crate::daemon::errors_retry(&c, id).await }).await
+        }
+        Command::Journal(JournalCommand::Import { company, config }) => {
+            report(config, |c| async move {
+                crate::accounting::commands::import(&c, company).await
+            })
+            .await
+        }
+        Command::Journal(JournalCommand::Post {
+            journals,
+            company,
+            config,
+            ..
+        }) => {
+            report(config, |c| async move {
+                crate::accounting::commands::post(&c, journals, company).await
+            })
+            .await
+        }
+        Command::Journal(JournalCommand::List(config)) => {
+            report(config, |c| async move { crate::accounting::commands::list(&c).await }).await
+        }
+        Command::Journal(JournalCommand::Log { limit, config }) => {
+            report(
+                config,
+                |c| async move { crate::accounting::commands::log(&c, limit).await },
+            )
+            .await
         }
         Command::Store(StoreCommand::Init(args)) => store_init(args).await,
         Command::Store(StoreCommand::Seed(args)) => store_seed(args).await,

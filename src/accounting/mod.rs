@@ -4,6 +4,10 @@
 //! ledger (`post`), which writes the posted attributes back onto the staging rows. Each run is
 //! recorded in the job log (`joblog`). A real ERP does this itself; then these stay off.
 
+pub mod commands;
 pub mod db;
+pub mod import;
 pub mod joblog;
 pub mod numbers;
+pub mod post;
+pub mod setup;

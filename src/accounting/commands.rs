@@ -1,0 +1,88 @@
+//! The `dualsync journal ...` commands: open the configured accounting store, run a process,
+//! and report what it did (its job-log summary) or the journals and the job log.
+
+use super::db::Db;
+use super::joblog;
+use super::post::{self, Journals};
+use crate::config::Config;
+use crate::store::sql::SqlStore;
+
+async fn open(config: &Config) -> Result<Db, String> {
+    let store = SqlStore::open(&config.accounting.url)
+        .await
+        .map_err(|e| format!("accounting store: {e}"))?;
+    let db = Db::new(&store);
+    // The processes need the reference schema's process tables (accounting migration 0002).
+    if db
+        .fetch("SELECT 1 FROM \"ProjCDSJobLog\" WHERE 1 = 0", &[], &[])
+        .await
+        .is_err()
+    {
+        let url = crate::store::sql::redact(&config.accounting.url);
+        return Err(format!(
+            "the accounting store at {url} lacks the tables of the accounting processes; bring its schema up to date \
+             with `dualsync store init --side accounting --url {url}`"
+        ));
+    }
+    Ok(db)
+}
+
+pub async fn import(config: &Config, company: Option<String>) -> Result<String, String> {
+    let db = open(config).await?;
+    let summary = super::import::import(&db, company.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{summary}\n(see `dualsync journal log` for each error)"))
+}
+
+pub async fn post(config: &Config, journals: Vec<String>, company: Option<String>) -> Result<String, String> {
+    let db = open(config).await?;
+    let which = if journals.is_empty() {
+        Journals::All { company }
+    } else {
+        Journals::Named(journals)
+    };
+    let summary = post::post(&db, &which).await.map_err(|e| e.to_string())?;
+    Ok(summary.to_string())
+}
+
+pub async fn list(config: &Config) -> Result<String, String> {
+    let db = open(config).await?;
+    let rows = post::list(&db).await.map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "{:<8} {:<22} {:<8} {:>7} {:>7}\n",
+        "company", "journal", "status", "lines", "posted"
+    );
+    for (company, journal, status, lines, posted) in &rows {
+        out.push_str(&format!(
+            "{company:<8} {journal:<22} {status:<8} {lines:>7} {posted:>7}\n"
+        ));
+    }
+    out.push_str(&format!("{} journals\n", rows.len()));
+    Ok(out)
+}
+
+pub async fn log(config: &Config, limit: usize) -> Result<String, String> {
+    let db = open(config).await?;
+    let runs = joblog::recent(&db, limit).await.map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    for r in runs {
+        out.push_str(&format!(
+            "job {} {} {} {} {} {}{}\n",
+            r.rec_id,
+            r.name,
+            r.company.as_deref().unwrap_or("all"),
+            r.started.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            r.status,
+            r.counts,
+            r.message.map(|m| format!("  {m}")).unwrap_or_default()
+        ));
+        for e in &r.errors {
+            out.push_str(&format!("    {e}\n"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("no runs yet\n");
+    }
+    Ok(out)
+}

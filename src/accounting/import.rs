@@ -1,0 +1,445 @@
+//! Import from staging table: every actual in `ProjCDSActualsImport` that has no integration
+//! journal line (and was never posted) becomes one line — so a re-run imports only what is new
+//! and re-inserts unposted lines that were deleted. Lines are grouped into journals by the
+//! legal entity's period unit; each line gets a voucher from the number sequence, its project
+//! category, line property, exchange rate and accounting-currency amount. An actual whose
+//! exchange rate is missing is not imported (the job log names the currency pair and date) and
+//! is picked up once the rate exists. A line whose accounting date, category or line property
+//! cannot be set is imported with status `Error` and the reason, for posting to report.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::db::{Cells, Db, DbTx, date, dec, guid, int, opt_date, opt_guid, opt_text, text};
+use super::joblog::{Job, JobSummary};
+use super::numbers;
+use super::setup::{Company, Setup, category_type};
+use crate::store::Result;
+use crate::value::ValueType;
+
+/// Staging rows read per transaction.
+const BATCH: usize = 1000;
+
+/// A staging row, as the import reads it.
+#[derive(Debug, Clone)]
+struct Staged {
+    actual: Uuid,
+    project: Option<Uuid>,
+    task: Option<Uuid>,
+    contract: Option<Uuid>,
+    contract_line: Option<Uuid>,
+    classification: Option<String>,
+    trans_type: Option<String>,
+    category: Option<Uuid>,
+    resource: Option<Uuid>,
+    role: Option<Uuid>,
+    billing_type: Option<String>,
+    quantity: Option<Decimal>,
+    unit_price: Option<Decimal>,
+    amount: Option<Decimal>,
+    currency: Option<Uuid>,
+    document_date: Option<NaiveDate>,
+    accounting_date: Option<NaiveDate>,
+    description: Option<String>,
+    external_description: Option<String>,
+}
+
+const STAGED_SELECT: &str = "SELECT s.\"ActualId\", s.\"ProjectId\", s.\"TaskId\", s.\"ContractId\", s.\"ContractLine\", \
+    s.\"TransactionClassification\", s.\"TransType\", s.\"TransactionCategory\", s.\"ResourceId\", s.\"ResourceCategory\", \
+    s.\"BillingType\", s.\"Quantity\", s.\"UnitPrice\", s.\"Amount\", s.\"TransactionCurrencyId\", s.\"DocumentDate\", \
+    s.\"AccountingDate\", s.\"Description\", s.\"ExternalDescription\" FROM \"ProjCDSActualsImport\" s";
+
+const STAGED_TYPES: [ValueType; 19] = {
+    use ValueType::{Date, Decimal as D, Guid as G, Text as T};
+    [G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T]
+};
+
+fn staged_of(row: crate::store::Row) -> Option<Staged> {
+    let mut c = Cells::new(row);
+    Some(Staged {
+        actual: c.guid()?,
+        project: c.guid(),
+        task: c.guid(),
+        contract: c.guid(),
+        contract_line: c.guid(),
+        classification: c.text(),
+        trans_type: c.text(),
+        category: c.guid(),
+        resource: c.guid(),
+        role: c.guid(),
+        billing_type: c.text(),
+        quantity: c.dec(),
+        unit_price: c.dec(),
+        amount: c.dec(),
+        currency: c.guid(),
+        document_date: c.date(),
+        accounting_date: c.date(),
+        description: c.text(),
+        external_description: c.text(),
+    })
+}
+
+/// A journal line ready to insert.
+#[derive(Debug, Clone)]
+struct NewLine {
+    staged: Staged,
+    trans_date: NaiveDate,
+    accounting_date: NaiveDate,
+    category: Option<String>,
+    line_property: Option<String>,
+    currency: String,
+    rate: Decimal,
+    amount_cur: Decimal,
+    amount_mst: Decimal,
+    /// Why the line cannot be posted as it is.
+    error: Option<String>,
+}
+
+/// Imports the staging actuals of `company` (all legal entities when None) into journals.
+pub async fn import(db: &Db, company: Option<&str>) -> Result<JobSummary> {
+    let mut job = Job::start(db, "ImportFromStaging", company).await?;
+    let result = run(db, company, &mut job).await;
+    let failure = result.as_ref().err().map(|e| e.to_string());
+    let summary = job.finish(db, failure.as_deref()).await?;
+    result?;
+    Ok(summary)
+}
+
+async fn run(db: &Db, only: Option<&str>, job: &mut Job) -> Result<()> {
+    let setup = Setup::load(db).await?;
+    let areas: Vec<String> = db
+        .fetch(
+            "SELECT DISTINCT \"ProjectDataAreaId\" FROM \"ProjCDSActualsImport\" ORDER BY \"ProjectDataAreaId\"",
+            &[],
+            &[ValueType::Text],
+        )
+        .await?
+        .into_iter()
+        .filter_map(|r| Cells::new(r).text())
+        .filter(|a| only.is_none_or(|o| o == a))
+        .collect();
+    for area in areas {
+        let Ok(company) = setup.company(&area) else {
+            job.error(
+                db,
+                Some(&area),
+                None,
+                None,
+                &format!(
+                    "legal entity {area} has staged actuals but no ProjParameters/CompanyInfo; they are not imported"
+                ),
+            )
+            .await?;
+            continue;
+        };
+        import_company(db, &setup, company, job).await?;
+    }
+    relate_vouchers(db, job).await
+}
+
+async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job) -> Result<()> {
+    let (Some(voucher_seq), Some(journal_seq)) = (&company.voucher_sequence, &company.journal_sequence) else {
+        job.error(
+            db,
+            Some(&company.id),
+            None,
+            None,
+            "ProjParameters names no voucher or journal number sequence; nothing is imported for this legal entity",
+        )
+        .await?;
+        return Ok(());
+    };
+    let mut after = Uuid::nil();
+    loop {
+        let sql = format!(
+            "{STAGED_SELECT} WHERE s.\"ProjectDataAreaId\" = ? AND s.\"ActualId\" > ? \
+             AND NOT EXISTS (SELECT 1 FROM \"ProjCDSIntegrationJournalLine\" l \
+                 WHERE l.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND l.\"ActualId\" = s.\"ActualId\") \
+             AND NOT EXISTS (SELECT 1 FROM \"ProjPostedTransTable\" p \
+                 WHERE p.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND p.\"ActualId\" = s.\"ActualId\") \
+             ORDER BY s.\"ActualId\" LIMIT {BATCH}"
+        );
+        let staged: Vec<Staged> = db
+            .fetch(&sql, &[text(&company.id), guid(after)], &STAGED_TYPES)
+            .await?
+            .into_iter()
+            .filter_map(staged_of)
+            .collect();
+        let Some(last) = staged.last() else { return Ok(()) };
+        after = last.actual;
+        let mut lines = Vec::new();
+        for s in staged {
+            match prepare(setup, company, s) {
+                Ok(line) => lines.push(line),
+                Err((actual, message)) => {
+                    job.add("not_imported", 1);
+                    job.error(db, Some(&company.id), Some(actual), None, &message).await?;
+                }
+            }
+        }
+        let mut tx = db.begin().await?;
+        let vouchers = numbers::take(&mut tx, &company.id, voucher_seq, lines.len()).await?;
+        let mut groups: BTreeMap<String, Vec<(NewLine, String)>> = BTreeMap::new();
+        for (line, voucher) in lines.into_iter().zip(vouchers) {
+            groups
+                .entry(company.period_unit.key(line.trans_date))
+                .or_default()
+                .push((line, voucher));
+        }
+        let mut errors = Vec::new();
+        for (key, group) in groups {
+            let journal = open_journal(&mut tx, company, journal_seq, &key).await?;
+            let mut line_num = next_line_num(&mut tx, &company.id, &journal).await?;
+            for (line, voucher) in group {
+                if let Some(e) = &line.error {
+                    errors.push((line.staged.actual, journal.clone(), e.clone()));
+                }
+                insert_line(&mut tx, &company.id, &journal, line_num, &line, &voucher).await?;
+                tx.execute(
+                    "UPDATE \"ProjCDSActualsImport\" SET \"IsProcessed\" = ? \
+                     WHERE \"ProjectDataAreaId\" = ? AND \"ActualId\" = ?",
+                    &[super::db::boolean(true), text(&company.id), guid(line.staged.actual)],
+                )
+                .await?;
+                line_num += 1;
+                job.add("lines", 1);
+            }
+        }
+        tx.commit().await?;
+        for (actual, journal, message) in errors {
+            job.add("lines_with_errors", 1);
+            job.error(db, Some(&company.id), Some(actual), Some(&journal), &message)
+                .await?;
+        }
+    }
+}
+
+/// The line of one staged actual, or why it cannot be imported now (the actual and a message).
+fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<NewLine, (Uuid, String)> {
+    let actual = s.actual;
+    let fail = |m: String| (actual, m);
+    let trans_date = s
+        .document_date
+        .or(s.accounting_date)
+        .ok_or_else(|| fail("the actual has no document date and no accounting date".into()))?;
+    let currency = s
+        .currency
+        .and_then(|c| setup.currency_codes.get(&c).cloned())
+        .ok_or_else(|| {
+            fail(format!(
+                "the actual's currency {} is not in the Currency table (TransactionCurrencyId)",
+                s.currency.map(|c| c.to_string()).unwrap_or_else(|| "(none)".into())
+            ))
+        })?;
+    let rate = setup
+        .rate(&currency, &company.accounting_currency, trans_date)
+        .ok_or_else(|| {
+            fail(format!(
+                "no exchange rate from {currency} to {} valid on {trans_date}; the actual is imported once the rate exists",
+                company.accounting_currency
+            ))
+        })?;
+    let mut error = None;
+    let accounting_date = match company.accounting_date(s.accounting_date.unwrap_or(trans_date)) {
+        Ok(d) => d,
+        Err(e) => {
+            error = Some(e);
+            s.accounting_date.unwrap_or(trans_date)
+        }
+    };
+    let classification = s.classification.clone().unwrap_or_default();
+    let category = s
+        .category
+        .and_then(|shared| {
+            company
+                .categories
+                .get(&(shared, category_type(&classification).to_string()))
+                .cloned()
+        })
+        .or_else(|| company.default_category.clone());
+    if category.is_none() && error.is_none() {
+        error = Some(format!(
+            "no project category: the transaction category has none in legal entity {} and ProjParameters has no default",
+            company.id
+        ));
+    }
+    let billing = s.billing_type.clone().unwrap_or_else(|| "NotSpecified".into());
+    let line_property = company.line_properties.get(&billing).cloned();
+    if line_property.is_none() && error.is_none() {
+        error = Some(format!(
+            "no line property for billing type {billing} in legal entity {} (ProjCDSLinePropertyMapping)",
+            company.id
+        ));
+    }
+    let amount_cur = setup.round(s.amount.unwrap_or_default(), &currency);
+    let amount_mst = setup.round(amount_cur * rate, &company.accounting_currency);
+    Ok(NewLine {
+        staged: s,
+        trans_date,
+        accounting_date,
+        category,
+        line_property,
+        currency,
+        rate,
+        amount_cur,
+        amount_mst,
+        error,
+    })
+}
+
+/// The open journal of a period group, or a new one.
+async fn open_journal(tx: &mut DbTx, company: &Company, journal_seq: &str, key: &str) -> Result<String> {
+    let found = tx
+        .fetch(
+            "SELECT \"JournalId\" FROM \"ProjCDSIntegrationJournal\" WHERE \"DataAreaId\" = ? AND \"PeriodKey\" = ? \
+             AND \"Status\" = 'Open' AND \"OriginalJournalId\" IS NULL ORDER BY \"JournalId\" LIMIT 1",
+            &[text(&company.id), text(key)],
+            &[ValueType::Text],
+        )
+        .await?;
+    if let Some(id) = found.into_iter().next().and_then(|r| Cells::new(r).text()) {
+        return Ok(id);
+    }
+    let id = numbers::take(tx, &company.id, journal_seq, 1).await?.remove(0);
+    tx.execute(
+        "INSERT INTO \"ProjCDSIntegrationJournal\" (\"DataAreaId\", \"JournalId\", \"Description\", \"PeriodUnit\", \
+         \"PeriodKey\", \"Status\", \"CreatedDateTime\") VALUES (?, ?, ?, ?, ?, 'Open', ?)",
+        &[
+            text(&company.id),
+            text(&id),
+            text(&format!("Project Operations integration journal {key}")),
+            text(company.period_unit.name()),
+            text(key),
+            super::db::now(),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn next_line_num(tx: &mut DbTx, company: &str, journal: &str) -> Result<i64> {
+    let rows = tx
+        .fetch(
+            "SELECT MAX(\"LineNum\") FROM \"ProjCDSIntegrationJournalLine\" WHERE \"DataAreaId\" = ? AND \"JournalId\" = ?",
+            &[text(company), text(journal)],
+            &[ValueType::Int],
+        )
+        .await?;
+    Ok(rows.into_iter().next().and_then(|r| Cells::new(r).int()).unwrap_or(0) + 1)
+}
+
+async fn insert_line(
+    tx: &mut DbTx,
+    company: &str,
+    journal: &str,
+    line_num: i64,
+    l: &NewLine,
+    voucher: &str,
+) -> Result<()> {
+    let s = &l.staged;
+    tx.execute(
+        "INSERT INTO \"ProjCDSIntegrationJournalLine\" (\"DataAreaId\", \"JournalId\", \"LineNum\", \"ActualId\", \
+         \"ProjectId\", \"TaskId\", \"ContractId\", \"ContractLine\", \"TransDate\", \"AccountingDate\", \"Voucher\", \
+         \"TransactionClassification\", \"TransType\", \"ProjectCategoryId\", \"LinePropertyId\", \"ResourceId\", \
+         \"ResourceCategory\", \"Quantity\", \"UnitPrice\", \"CurrencyCode\", \"ExchangeRate\", \"AmountCur\", \
+         \"AmountMST\", \"SalesTaxAmount\", \"Description\", \"ExternalDescription\", \"Status\", \"ErrorMessage\") \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            text(company),
+            text(journal),
+            int(line_num),
+            guid(s.actual),
+            opt_guid(s.project),
+            opt_guid(s.task),
+            opt_guid(s.contract),
+            opt_guid(s.contract_line),
+            date(l.trans_date),
+            opt_date(Some(l.accounting_date)),
+            text(voucher),
+            opt_text(s.classification.as_deref()),
+            opt_text(s.trans_type.as_deref()),
+            opt_text(l.category.as_deref()),
+            opt_text(l.line_property.as_deref()),
+            opt_guid(s.resource),
+            opt_guid(s.role),
+            super::db::opt_dec(s.quantity),
+            super::db::opt_dec(s.unit_price),
+            text(&l.currency),
+            dec(l.rate),
+            dec(l.amount_cur),
+            dec(l.amount_mst),
+            dec(Decimal::ZERO),
+            opt_text(s.description.as_deref()),
+            opt_text(s.external_description.as_deref()),
+            text(if l.error.is_some() { "Error" } else { "Draft" }),
+            opt_text(l.error.as_deref()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Relates the vouchers of connected actuals (cost and unbilled sales) once both have a line:
+/// each unprocessed `ProjCDSTransactionRelationshipImport` row becomes a
+/// `ProjPostedTransRelationship` naming both vouchers.
+async fn relate_vouchers(db: &Db, job: &mut Job) -> Result<()> {
+    use ValueType::{Guid, Text};
+    let pending = db
+        .fetch(
+            "SELECT r.\"ConnectionId\", r.\"Transaction1Id\", r.\"Transaction1Role\", r.\"Transaction2Id\", \
+             r.\"Transaction2Role\", l1.\"DataAreaId\", l1.\"Voucher\", l2.\"DataAreaId\", l2.\"Voucher\" \
+             FROM \"ProjCDSTransactionRelationshipImport\" r \
+             JOIN \"ProjCDSIntegrationJournalLine\" l1 ON l1.\"ActualId\" = r.\"Transaction1Id\" \
+             JOIN \"ProjCDSIntegrationJournalLine\" l2 ON l2.\"ActualId\" = r.\"Transaction2Id\" \
+             WHERE r.\"IsProcessed\" = ?",
+            &[super::db::boolean(false)],
+            &[Guid, Guid, Text, Guid, Text, Text, Text, Text, Text],
+        )
+        .await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    for row in pending {
+        let mut c = Cells::new(row);
+        let connection = c.guid();
+        let values = [
+            opt_guid(connection),
+            opt_guid(c.guid()),
+            opt_text(c.text().as_deref()),
+            opt_guid(c.guid()),
+            opt_text(c.text().as_deref()),
+        ];
+        let (area1, voucher1, area2, voucher2) = (c.text(), c.text(), c.text(), c.text());
+        let [id, t1, role1, t2, role2] = values;
+        tx.execute(
+            "INSERT INTO \"ProjPostedTransRelationship\" (\"ConnectionId\", \"Transaction1Id\", \"Transaction1DataAreaId\", \
+             \"Transaction1Voucher\", \"Transaction1Role\", \"Transaction2Id\", \"Transaction2DataAreaId\", \
+             \"Transaction2Voucher\", \"Transaction2Role\", \"PostedDateTime\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (\"ConnectionId\") DO NOTHING",
+            &[
+                id.clone(),
+                t1,
+                opt_text(area1.as_deref()),
+                opt_text(voucher1.as_deref()),
+                role1,
+                t2,
+                opt_text(area2.as_deref()),
+                opt_text(voucher2.as_deref()),
+                role2,
+                super::db::now(),
+            ],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE \"ProjCDSTransactionRelationshipImport\" SET \"IsProcessed\" = ? WHERE \"ConnectionId\" = ?",
+            &[super::db::boolean(true), id],
+        )
+        .await?;
+        job.add("related_vouchers", 1);
+    }
+    tx.commit().await
+}
