@@ -66,6 +66,13 @@ impl TestStore {
 
     /// Runs SQL through the backend's own command-line client, as "another program" would.
     pub fn run_client(&self, sql: &str) {
+        if let Err(e) = self.try_client(sql) {
+            panic!("client failed: {e}");
+        }
+    }
+
+    /// Like `run_client`, returning the client's error output when it fails.
+    pub fn try_client(&self, sql: &str) -> Result<(), String> {
         let out = match self.backend {
             "sqlite" => std::process::Command::new("sqlite3")
                 .arg(self.url.trim_start_matches("sqlite://"))
@@ -76,11 +83,11 @@ impl TestStore {
                 .output(),
         }
         .expect("run the database's command-line client");
-        assert!(
-            out.status.success(),
-            "client failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        }
     }
 }
 
