@@ -28,6 +28,7 @@ pub struct Config {
     pub retry: RetryConfig,
     pub alerts: AlertConfig,
     pub log: LogConfig,
+    pub processes: ProcessesConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -70,6 +71,29 @@ pub struct AlertConfig {
     pub window_seconds: u64,
 }
 
+/// The accounting processes run inside the daemon, for an accounting store that is a database
+/// (leave them off for a real ERP, which runs its own). Each interval is in seconds; 0 runs that
+/// process only by command.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessesConfig {
+    pub enabled: bool,
+    pub forecasts_seconds: u64,
+    pub import_seconds: u64,
+    pub post_seconds: u64,
+}
+
+impl Default for ProcessesConfig {
+    fn default() -> Self {
+        ProcessesConfig {
+            enabled: false,
+            forecasts_seconds: 60,
+            import_seconds: 60,
+            post_seconds: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -104,6 +128,7 @@ impl Default for Config {
             retry: RetryConfig::default(),
             alerts: AlertConfig::default(),
             log: LogConfig::default(),
+            processes: ProcessesConfig::default(),
         }
     }
 }
@@ -165,7 +190,7 @@ impl Config {
         }
         // Only variables naming a configuration key: DUALSYNC_TEST_PG_URL and the like belong to
         // other tools (the test suite) and must not make the configuration invalid.
-        const KEYS: [&str; 10] = [
+        const KEYS: [&str; 11] = [
             "operational",
             "accounting",
             "state",
@@ -176,6 +201,7 @@ impl Config {
             "retry",
             "alerts",
             "log",
+            "processes",
         ];
         let env: std::collections::HashMap<String, String> = std::env::vars()
             .filter(|(k, _)| {

@@ -10,4 +10,5 @@ pub mod import;
 pub mod joblog;
 pub mod numbers;
 pub mod post;
+pub mod schedule;
 pub mod setup;

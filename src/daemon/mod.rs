@@ -206,6 +206,17 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(1);
     tokio::spawn(signals(stop_tx, reload_tx.clone()));
     tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
+    if config.processes.enabled {
+        let store = SqlStore::open(&config.accounting.url)
+            .await
+            .map_err(|e| format!("accounting store: {e}"))?;
+        let db = crate::accounting::db::Db::new(&store);
+        tokio::spawn(crate::accounting::schedule::run(
+            db,
+            config.processes.clone(),
+            stop.clone(),
+        ));
+    }
     loop {
         tokio::select! {
             r = initial_sync(&engine, &[], progress_wanted(config)) => r?,

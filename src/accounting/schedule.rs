@@ -1,0 +1,48 @@
+//! The accounting processes on a schedule inside the daemon (`[processes]` in the
+//! configuration): each process runs every so many seconds until the daemon stops. A failed
+//! run is logged (and recorded in the job log) and tried again at the next interval.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::db::Db;
+use super::post::{self, Journals};
+use crate::config::ProcessesConfig;
+
+/// Runs the scheduled processes until `stop` turns true.
+pub async fn run(db: Db, config: ProcessesConfig, mut stop: watch::Receiver<bool>) {
+    let every = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+    let mut jobs: Vec<(&'static str, Option<Duration>, Option<Instant>)> = vec![
+        ("import", every(config.import_seconds), None),
+        ("post", every(config.post_seconds), None),
+    ];
+    tracing::info!(
+        import_seconds = config.import_seconds,
+        post_seconds = config.post_seconds,
+        "accounting processes scheduled"
+    );
+    while !*stop.borrow() {
+        for (name, interval, last) in jobs.iter_mut() {
+            let Some(interval) = *interval else { continue };
+            if last.is_some_and(|t| t.elapsed() < interval) {
+                continue;
+            }
+            *last = Some(Instant::now());
+            let result = match *name {
+                "import" => super::import::import(&db, None).await,
+                _ => post::post(&db, &Journals::All { company: None }).await,
+            };
+            match result {
+                Ok(summary) => tracing::info!(process = *name, "{summary}"),
+                Err(e) => {
+                    tracing::error!(process = *name, error = %e, "accounting process failed; retried at the next interval")
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}

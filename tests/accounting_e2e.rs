@@ -1,0 +1,151 @@
+//! End to end through the daemon, on SQLite and on PostgreSQL: `dualsync run` with the
+//! accounting processes scheduled (import and posting every second) syncs the demo actuals to
+//! the staging table, imports and posts them, and the posted attributes come back onto every
+//! non-skipped operational actual — including one created while the daemon runs.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dualsync::store::seed::{self, SeedOptions};
+use dualsync::store::sql::SqlStore;
+use dualsync::store::{Store, WriteOp};
+use dualsync::value::Value;
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Operational actuals with a voucher number written back.
+async fn posted_actuals(op: &SqlStore) -> (u64, bool) {
+    let desc = op.describe("msdyn_actuals").await.unwrap();
+    let d = desc
+        .project(&[
+            "msdyn_vouchernumber",
+            "msdyn_accountingamount",
+            "msdyn_accountingexchangerate",
+        ])
+        .unwrap();
+    let (mut n, mut complete, mut after) = (0, true, None);
+    loop {
+        let page = op.scan(&d, after.as_ref(), 5000).await.unwrap();
+        let Some(last) = page.last() else { return (n, complete) };
+        for r in &page {
+            if !r[1].is_null() {
+                n += 1;
+                complete &= !r[2].is_null() && !r[3].is_null();
+            }
+        }
+        after = Some(d.key_of(last));
+    }
+}
+
+async fn posted_end_to_end(backend: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_dualsync");
+    let mut urls = Vec::new();
+    for name in ["op", "acct", "state"] {
+        urls.push(match backend {
+            "sqlite" => format!("sqlite://{}", dir.path().join(format!("{name}.db")).display()),
+            _ => common::fresh_pg_database(&format!("e2e_{name}")).await,
+        });
+    }
+    let [op_url, acct_url, state_url] = <[String; 3]>::try_from(urls).unwrap();
+    let actuals = 300;
+    for (side, u) in [("operational", &op_url), ("accounting", &acct_url)] {
+        for args in [
+            vec!["store", "init", "--side", side, "--url", u],
+            vec!["store", "seed", "--url", u, "--scale", "300", "--seed", "9"],
+        ] {
+            let out = Command::new(bin).args(&args).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    let maps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps");
+    let config = dir.path().join("dualsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "maps = \"{}\"\ncompanies = [\"USPM\", \"DEMF\"]\n[operational]\nurl = \"{op_url}\"\n[accounting]\n\
+             url = \"{acct_url}\"\n[state]\nurl = \"{state_url}\"\n[processes]\nenabled = true\nimport_seconds = 1\n\
+             post_seconds = 1\n[log]\nformat = \"json\"\n",
+            maps.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut daemon = Command::new(bin)
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let op = SqlStore::open(&op_url).await.unwrap();
+    let summary = seed::summary(&SeedOptions { actuals, seed: 9 });
+    let a = &summary.actuals;
+    let synced = a.total - a.skipped_intercompany_cost - a.skipped_negative_unbilled_sales - a.skipped_other;
+
+    // A new actual while the daemon runs.
+    let desc = op.describe("msdyn_actuals").await.unwrap();
+    let mut row = op.scan(&desc, None, 1).await.unwrap().remove(0);
+    row[desc.index_of("msdyn_actualid").unwrap()] = Value::Guid(uuid::Uuid::from_u128(0xe2e));
+    row[desc.index_of("msdyn_skipsync").unwrap()] = Value::Bool(false);
+    row[desc.index_of("msdyn_transactiontypecode").unwrap()] = Value::Int(192350000);
+    for c in [
+        "msdyn_vouchernumber",
+        "msdyn_accountingamount",
+        "msdyn_accountingexchangerate",
+    ] {
+        row[desc.index_of(c).unwrap()] = Value::Null;
+    }
+    op.apply(&desc, &[WriteOp::Upsert(row)]).await.unwrap();
+
+    let started = Instant::now();
+    loop {
+        let (posted, complete) = posted_actuals(&op).await;
+        if posted == synced + 1 {
+            assert!(
+                complete,
+                "every posted actual has its accounting amount and exchange rate"
+            );
+            break;
+        }
+        assert!(
+            daemon.try_wait().unwrap().is_none(),
+            "the daemon exited:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "{posted} of {} actuals posted back after 240 s",
+            synced + 1
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let back = op
+        .get(
+            &desc.project(&["msdyn_vouchernumber"]).unwrap(),
+            &[vec![Value::Guid(uuid::Uuid::from_u128(0xe2e))]],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&back[0][1], Value::Text(v) if v.contains("PJV-")),
+        "the new actual has its voucher: {:?}",
+        back[0]
+    );
+    unsafe { libc_kill(daemon.id() as i32, 15) };
+    assert!(daemon.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posted_attributes_reach_the_actuals_sqlite() {
+    posted_end_to_end("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posted_attributes_reach_the_actuals_postgres() {
+    posted_end_to_end("postgres").await;
+}
