@@ -140,3 +140,276 @@ macro_rules! both {
         }
     };
 }
+
+/// A PostgreSQL database name for one test that does not exist (dropped if a previous run left
+/// it), for tests where the program under test creates its databases itself. Returns the URL.
+pub async fn absent_pg_database(name: &str) -> String {
+    let url = fresh_pg_database(name).await;
+    let db = url.rsplit_once('/').expect("URL with a database").1.to_string();
+    pg_admin_sql(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await;
+    url
+}
+
+/// Runs one statement on the server's administrative database (the one `DUALSYNC_TEST_PG_URL`
+/// names), e.g. `ALTER DATABASE`.
+pub async fn pg_admin_sql(sql: &str) {
+    let base = pg_base_url();
+    let options = PgConnectOptions::from_str(&base).expect("DUALSYNC_TEST_PG_URL is a PostgreSQL URL");
+    let mut admin = options
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {base}: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daemon as a separate process: its three store URLs, its configuration file, starting it,
+// signalling it, and reading `dualsync status`.
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+pub const SIGKILL: i32 = 9;
+pub const SIGTERM: i32 = 15;
+
+/// The operational, accounting and state store URLs of one daemon under test: SQLite files in
+/// a temporary folder (under `data/`, which does not exist yet), or PostgreSQL databases of
+/// the test's own named `<name>_op`, `<name>_acct`, `<name>_state`.
+pub struct DaemonStores {
+    pub backend: &'static str,
+    pub operational: String,
+    pub accounting: String,
+    pub state: String,
+    /// Holds the configuration, the log and (SQLite) the store files.
+    pub dir: tempfile::TempDir,
+}
+
+impl DaemonStores {
+    /// URLs of stores that exist (PostgreSQL: fresh empty databases; SQLite: nothing yet, the
+    /// first opener creates the file).
+    pub async fn new(backend: &str, name: &str) -> DaemonStores {
+        Self::make(backend, name, false).await
+    }
+
+    /// URLs of stores that do not exist at all, for a start from scratch.
+    pub async fn absent(backend: &str, name: &str) -> DaemonStores {
+        Self::make(backend, name, true).await
+    }
+
+    async fn make(backend: &str, name: &str, absent: bool) -> DaemonStores {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut urls = Vec::new();
+        for side in ["op", "acct", "state"] {
+            let url = match backend {
+                "sqlite" => format!(
+                    "sqlite://{}",
+                    dir.path().join("data").join(format!("{side}.db")).display()
+                ),
+                _ if absent => absent_pg_database(&format!("{name}_{side}")).await,
+                _ => fresh_pg_database(&format!("{name}_{side}")).await,
+            };
+            urls.push(url);
+        }
+        let state = urls.pop().unwrap();
+        let accounting = urls.pop().unwrap();
+        let operational = urls.pop().unwrap();
+        DaemonStores {
+            backend: if backend == "sqlite" { "sqlite" } else { "postgres" },
+            operational,
+            accounting,
+            state,
+            dir,
+        }
+    }
+
+    /// Writes `dualsync.toml` for these stores: the shipped maps, both demo companies, JSON
+    /// logs, and `extra` (more sections, e.g. "[sync]\nbatch_size = 50\n") at the end.
+    pub fn write_config(&self, demo: bool, extra: &str) -> std::path::PathBuf {
+        let maps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps");
+        let path = self.dir.path().join("dualsync.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "maps = \"{}\"\ncompanies = [\"USPM\", \"DEMF\"]\ndemo = {demo}\n\
+                 [operational]\nurl = \"{}\"\n[accounting]\nurl = \"{}\"\n[state]\nurl = \"{}\"\n\
+                 [log]\nformat = \"json\"\n{extra}",
+                maps.display(),
+                self.operational,
+                self.accounting,
+                self.state
+            ),
+        )
+        .expect("write the configuration");
+        path
+    }
+
+    /// Where the daemons of a test append their log (stderr).
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("daemon.log")
+    }
+}
+
+/// A `dualsync run` process; killed (SIGKILL) when dropped while still running, so a failing
+/// test leaves no daemon behind.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub config: std::path::PathBuf,
+}
+
+impl Daemon {
+    /// Starts `dualsync run --config CONFIG`, its stderr appended to `log`.
+    pub fn start(config: &std::path::Path, log: &std::path::Path) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("open the daemon log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start dualsync run");
+        Daemon {
+            child,
+            config: config.to_path_buf(),
+        }
+    }
+
+    /// Whether the process is still running (false once it exited by itself).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("query the daemon").is_none()
+    }
+
+    /// Sends `sig`; false when the process was gone already.
+    pub fn signal(&mut self, sig: i32) -> bool {
+        if !self.is_running() {
+            return false;
+        }
+        // SAFETY: kill(2) with the pid of our own child, which has not been reaped yet.
+        unsafe { libc_kill(self.child.id() as i32, sig) == 0 }
+    }
+
+    /// SIGKILL, then reaps the process. Returns whether it was still running.
+    pub fn kill(&mut self) -> bool {
+        let was_running = self.signal(SIGKILL);
+        self.child.wait().expect("reap the daemon");
+        was_running
+    }
+
+    /// SIGTERM, then waits for the exit (at most `timeout`, then SIGKILL and a panic).
+    pub fn terminate(&mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
+        assert!(self.signal(SIGTERM), "the daemon was not running any more");
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(code) = self.child.try_wait().expect("query the daemon") {
+                return code;
+            }
+            if started.elapsed() > timeout {
+                self.kill();
+                panic!("the daemon did not stop within {timeout:?} of SIGTERM");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// The output of `dualsync status` for this daemon's configuration.
+    pub fn status(&self) -> String {
+        status_of(&self.config)
+    }
+
+    /// Polls `dualsync status` until `done` holds for the parsed maps; panics after `timeout`
+    /// (or when the daemon exits) with the last status. Returns the status text.
+    pub async fn wait_status(
+        &mut self,
+        what: &str,
+        timeout: std::time::Duration,
+        done: impl Fn(&[MapStatus]) -> bool,
+    ) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let text = self.status();
+            if done(&parse_status(&text)) {
+                return text;
+            }
+            assert!(self.is_running(), "the daemon exited while waiting for {what}:\n{text}");
+            assert!(started.elapsed() < timeout, "no {what} after {timeout:?}:\n{text}");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Waits until `dualsync status` lists all 13 shipped maps as running.
+    pub async fn wait_all_running(&mut self, timeout: std::time::Duration) -> String {
+        self.wait_status("13 maps running", timeout, |maps| {
+            maps.len() == 13 && maps.iter().all(|m| m.state == "running")
+        })
+        .await
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `dualsync status --config CONFIG` and returns its standard output.
+pub fn status_of(config: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
+        .args(["status", "--config", config.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run dualsync status");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// One map's line of `dualsync status` (and its message line, if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapStatus {
+    pub map: String,
+    pub state: String,
+    pub links: u64,
+    pub applied: u64,
+    pub skipped: u64,
+    pub parked: u64,
+    pub errors: u64,
+    pub message: Option<String>,
+}
+
+/// Parses the table `dualsync status` prints (header line, a line per map, indented messages).
+pub fn parse_status(text: &str) -> Vec<MapStatus> {
+    let mut maps: Vec<MapStatus> = Vec::new();
+    for line in text.lines().skip(1) {
+        if line.starts_with(' ') {
+            if let Some(last) = maps.last_mut() {
+                last.message = Some(line.trim().to_string());
+            }
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 7 {
+            continue;
+        }
+        let n = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
+        maps.push(MapStatus {
+            map: f[0].to_string(),
+            state: f[1].to_string(),
+            links: n(f[2]),
+            applied: n(f[3]),
+            skipped: n(f[4]),
+            parked: n(f[5]),
+            errors: n(f[6]),
+            message: None,
+        });
+    }
+    maps
+}

@@ -1,0 +1,966 @@
+//! Fault tests of the running daemon (`dualsync run` as a separate process), on SQLite and on
+//! PostgreSQL, while the test keeps changing the operational store as users would:
+//! - SIGKILL at random points of live sync, restarted each time: in the end the accounting
+//!   side holds exactly what the maps send from the operational side — a content checksum of
+//!   every field `actuals` and `hour-estimates` send, no record lost, none twice;
+//! - the accounting store refusing connections (PostgreSQL) or locked by another program
+//!   (SQLite) for longer than the retries last: `dualsync status` reports the map failed, the
+//!   daemon keeps running, and once the store is back everything is caught up, nothing lost,
+//!   and every map is running again;
+//! - faults these tests found, each in a test of its own, ignored until fixed: a daemon started
+//!   while another program writes; echoes of the engine's own writes undoing a newer change of
+//!   a two-way field; two writers on one SQLite store.
+//!
+//! The random choices (kill points, changes) come from a seed printed by each test; set
+//! `DUALSYNC_FAULT_SEED` to run a test with the same seed again.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Daemon, DaemonStores, parse_status};
+use dualsync::engine::compile::{CompiledMap, compile};
+use dualsync::engine::transform::RowView;
+use dualsync::store::seed::{SeedOptions, load};
+use dualsync::store::sql::{SqlStore, init::init};
+use dualsync::store::{EntityDesc, Key, Row, Store, WriteOp};
+use dualsync::tablemap::{self, model::Side};
+use dualsync::value::Value;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// Demo data of every test here: 300 actuals (9 of them skipped by rule with this seed).
+const SEED: SeedOptions = SeedOptions { actuals: 300, seed: 7 };
+const COMPANIES: [&str; 2] = ["USPM", "DEMF"];
+
+/// SplitMix64: a small, seedable generator, so a failing run can be repeated.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo)
+    }
+}
+
+/// `DUALSYNC_FAULT_SEED`, or one taken from the clock; printed either way.
+fn fault_seed(test: &str) -> u64 {
+    let seed = std::env::var("DUALSYNC_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("{test}: seed {seed} (repeat with DUALSYNC_FAULT_SEED={seed})");
+    seed
+}
+
+fn shipped_map(name: &str) -> CompiledMap {
+    let loaded = tablemap::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps")]).unwrap();
+    let map = loaded.maps().find(|m| m.name == name).expect("shipped map");
+    compile(map).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target = source: the content checksum of one map.
+
+/// Every record of `entity`, read in key order with all its columns.
+async fn scan_all(store: &dyn Store, entity: &str) -> (EntityDesc, Vec<Row>) {
+    let desc = store.describe(entity).await.unwrap();
+    let (mut rows, mut after) = (Vec::new(), None::<Key>);
+    loop {
+        let page = store.scan(&desc, after.as_ref(), 5000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(desc.key_of(last));
+        rows.extend(page);
+    }
+    (desc, rows)
+}
+
+/// A value as text, decimals without trailing zeros (a store may keep `1.5000` as `1.5`).
+fn text(v: &Value) -> String {
+    match v {
+        Value::Decimal(d) => d.normalize().to_string(),
+        v => v.to_string(),
+    }
+}
+
+/// A field sent to the accounting side: operational column, accounting column, and the
+/// option-set codes' accounting texts.
+type SentField<'a> = (&'a str, &'a str, Option<&'a HashMap<i64, String>>);
+
+/// The fields of `map` whose values flow from the operational to the accounting side.
+fn sent_fields(map: &CompiledMap) -> Vec<SentField<'_>> {
+    map.fields
+        .iter()
+        .filter(|f| f.direction.flows_from(Side::Operational) && f.constant.is_none())
+        .filter_map(|f| {
+            Some((
+                f.operational.as_deref()?,
+                f.accounting.as_deref()?,
+                f.to_accounting.as_ref(),
+            ))
+        })
+        .collect()
+}
+
+/// What the accounting side must hold for `map`, computed from the operational records
+/// independently of the engine: records out of the company scope or skipped by a rule are left
+/// out; option-set codes become their accounting text; lookups keep the GUID (every parent map
+/// shipped keys both sides by the same GUID). Accounting key text -> mapped values text.
+async fn expected_checksum(map: &CompiledMap, op: &dyn Store) -> BTreeMap<String, String> {
+    let fields = sent_fields(map);
+    let (desc, rows) = scan_all(op, &map.operational.entity).await;
+    let company = map.operational.company.as_deref();
+    let mut out = BTreeMap::new();
+    for row in &rows {
+        let view = RowView::new(&desc, row);
+        let get = |col: &str| view.get(col).cloned().unwrap_or(Value::Null);
+        if let Some(c) = company
+            && !COMPANIES.iter().any(|x| Value::Text(x.to_string()) == get(c))
+        {
+            continue;
+        }
+        if map.operational.filter.as_ref().is_some_and(|f| !f.eval(&view)) {
+            continue;
+        }
+        if map
+            .skip
+            .iter()
+            .any(|s| s.side == Side::Operational && s.when.eval(&view))
+        {
+            continue;
+        }
+        let key: Vec<String> = map
+            .accounting
+            .key
+            .iter()
+            .map(|k| {
+                if map.accounting.company.as_deref() == Some(k) {
+                    text(&get(company.expect("a company column")))
+                } else {
+                    let (o, _, _) = fields.iter().find(|(_, a, _)| a == k).expect("key field");
+                    text(&get(o))
+                }
+            })
+            .collect();
+        let values: Vec<String> = fields
+            .iter()
+            .map(|(o, a, codes)| {
+                let v = match (get(o), codes) {
+                    (Value::Int(code), Some(codes)) => codes.get(&code).cloned().unwrap_or_else(|| format!("?{code}")),
+                    (v, _) => text(&v),
+                };
+                format!("{a}={v}")
+            })
+            .collect();
+        out.insert(key.join("|"), values.join(";"));
+    }
+    out
+}
+
+/// What the accounting side holds for `map`, in the form of `expected_checksum`. Panics if a
+/// key occurs twice.
+async fn actual_checksum(map: &CompiledMap, acct: &dyn Store) -> BTreeMap<String, String> {
+    let fields = sent_fields(map);
+    let (desc, rows) = scan_all(acct, &map.accounting.entity).await;
+    let mut out = BTreeMap::new();
+    for row in &rows {
+        let view = RowView::new(&desc, row);
+        let get = |col: &str| view.get(col).cloned().unwrap_or(Value::Null);
+        let key: Vec<String> = map.accounting.key.iter().map(|k| text(&get(k))).collect();
+        let values: Vec<String> = fields
+            .iter()
+            .map(|(_, a, _)| format!("{a}={}", text(&get(a))))
+            .collect();
+        let key = key.join("|");
+        assert!(
+            out.insert(key.clone(), values.join(";")).is_none(),
+            "{} holds {key} twice",
+            map.accounting.entity
+        );
+    }
+    assert_eq!(out.len(), rows.len(), "one accounting record per key");
+    out
+}
+
+/// A stable digest of a checksum list, to print.
+fn digest(list: &BTreeMap<String, String>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (k, v) in list {
+        for b in k.bytes().chain([0]).chain(v.bytes()).chain([1]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x} over {} records", list.len())
+}
+
+/// What differs between the expected and the actual list, for a failure message.
+fn difference(expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) -> String {
+    let missing: Vec<&String> = expected.keys().filter(|k| !actual.contains_key(*k)).collect();
+    let extra: Vec<&String> = actual.keys().filter(|k| !expected.contains_key(*k)).collect();
+    let differ: Vec<String> = expected
+        .iter()
+        .filter_map(|(k, v)| {
+            let a = actual.get(k)?;
+            (a != v).then(|| format!("  {k}\n    expected {v}\n    actual   {a}"))
+        })
+        .collect();
+    format!(
+        "expected {} records, the accounting side holds {}; missing {} (e.g. {:?}), unexpected {} (e.g. {:?}), \
+         different {}:\n{}",
+        expected.len(),
+        actual.len(),
+        missing.len(),
+        missing.iter().take(5).collect::<Vec<_>>(),
+        extra.len(),
+        extra.iter().take(5).collect::<Vec<_>>(),
+        differ.len(),
+        differ.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
+    )
+}
+
+/// Compares the maps' checksums until they agree on two polls in a row, a second apart, with
+/// the same content (Ok with the digests), or `timeout` passes (Err with the last difference).
+async fn wait_in_sync(
+    maps: &[CompiledMap],
+    op: &dyn Store,
+    acct: &dyn Store,
+    timeout: Duration,
+) -> Result<String, String> {
+    let started = Instant::now();
+    let mut previous: Option<String> = None;
+    loop {
+        let mut report = Vec::new();
+        let mut diff = None;
+        for map in maps {
+            let expected = expected_checksum(map, op).await;
+            let actual = actual_checksum(map, acct).await;
+            if expected == actual {
+                report.push(format!("{}: {}", map.name, digest(&actual)));
+            } else {
+                diff = Some(format!("{}: {}", map.name, difference(&expected, &actual)));
+                break;
+            }
+        }
+        match diff {
+            None if previous.as_deref() == Some(report.join("; ").as_str()) => return Ok(report.join("; ")),
+            None => {
+                previous = Some(report.join("; "));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Some(d) if started.elapsed() > timeout => return Err(d),
+            Some(_) => {
+                previous = None;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stores, the daemon's configuration, and the changes made while it runs.
+
+struct Fixture {
+    stores: DaemonStores,
+    config: PathBuf,
+    op: Arc<SqlStore>,
+    acct: SqlStore,
+}
+
+/// Initialized, seeded stores (the daemon installs change capture when it starts).
+async fn fixture(backend: &str, name: &str, batch_size: usize, extra_config: &str) -> Fixture {
+    let stores = DaemonStores::new(backend, name).await;
+    let op = init(&stores.operational, Side::Operational).await.unwrap();
+    let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
+    load::seed(&op, Side::Operational, &SEED).await.unwrap();
+    load::seed(&acct, Side::Accounting, &SEED).await.unwrap();
+    let config = stores.write_config(false, &format!("[sync]\nbatch_size = {batch_size}\n{extra_config}"));
+    Fixture {
+        stores,
+        config,
+        op: Arc::new(op),
+        acct,
+    }
+}
+
+/// Changes to the operational side, as users make them: new actuals (copies of synced ones with
+/// new GUIDs, Skip Sync off), new descriptions and amounts of existing actuals, new hours of
+/// hour estimates. Remembers the last value it wrote of each record.
+struct Changer {
+    op: Arc<SqlStore>,
+    rng: Rng,
+    actuals: EntityDesc,
+    templates: Vec<Row>,
+    actual_ids: Vec<Value>,
+    assignments: Vec<Value>,
+    created: u64,
+    /// Actual id -> (description, amount) last written.
+    last_actual: HashMap<Value, (String, Decimal)>,
+    /// Resource assignment id -> hours last written.
+    last_hours: HashMap<Value, Decimal>,
+    writes: u64,
+    /// Errors the operational store returned to this "other program" (retried until written).
+    errors: Vec<String>,
+}
+
+impl Changer {
+    async fn new(op: Arc<SqlStore>, seed: u64) -> Changer {
+        let (actuals, rows) = scan_all(op.as_ref(), "msdyn_actuals").await;
+        let skip = actuals.index_of("msdyn_skipsync").unwrap();
+        let id = actuals.index_of("msdyn_actualid").unwrap();
+        let templates: Vec<Row> = rows.iter().filter(|r| r[skip] == Value::Bool(false)).cloned().collect();
+        let actual_ids = rows.iter().map(|r| r[id].clone()).collect();
+        let (ra, ra_rows) = scan_all(op.as_ref(), "msdyn_resourceassignments").await;
+        let assignments = ra_rows.iter().map(|r| ra.key_of(r).remove(0)).collect();
+        Changer {
+            op,
+            rng: Rng(seed),
+            actuals,
+            templates,
+            actual_ids,
+            assignments,
+            created: 0,
+            last_actual: HashMap::new(),
+            last_hours: HashMap::new(),
+            writes: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    fn amount(&mut self) -> Decimal {
+        Decimal::new(self.rng.range(1, 10_000_000) as i64, 4)
+    }
+
+    /// `n` new actuals in one write.
+    async fn create_actuals(&mut self, n: usize) {
+        let col = |c: &str| self.actuals.index_of(c).unwrap();
+        let (id, skip, desc, amount) = (
+            col("msdyn_actualid"),
+            col("msdyn_skipsync"),
+            col("msdyn_description"),
+            col("msdyn_amount"),
+        );
+        let mut ops = Vec::new();
+        for _ in 0..n {
+            let mut row = self.templates[self.rng.range(0, self.templates.len() as u64) as usize].clone();
+            self.created += 1;
+            let key = Value::Guid(Uuid::from_u128((0xfa17_u128 << 112) | u128::from(self.created)));
+            let text = format!("fault test actual {}", self.created);
+            let value = self.amount();
+            row[id] = key.clone();
+            row[skip] = Value::Bool(false);
+            row[desc] = Value::Text(text.clone());
+            row[amount] = Value::Decimal(value);
+            self.actual_ids.push(key.clone());
+            self.last_actual.insert(key, (text, value));
+            ops.push(WriteOp::Upsert(row));
+        }
+        self.apply(&self.actuals.clone(), ops).await;
+    }
+
+    /// A new description and amount for an existing actual (skipped ones included).
+    async fn update_actual(&mut self) {
+        let key = self.actual_ids[self.rng.range(0, self.actual_ids.len() as u64) as usize].clone();
+        let text = format!("edited {}", self.rng.next());
+        let value = self.amount();
+        let desc = self.actuals.project(&["msdyn_description", "msdyn_amount"]).unwrap();
+        let row = vec![key.clone(), Value::Text(text.clone()), Value::Decimal(value)];
+        self.last_actual.insert(key, (text, value));
+        self.apply(&desc, vec![WriteOp::Upsert(row)]).await;
+    }
+
+    /// New hours for a random hour estimate.
+    async fn update_hours(&mut self) {
+        let key = self.assignments[self.rng.range(0, self.assignments.len() as u64) as usize].clone();
+        self.set_hours(key).await;
+    }
+
+    /// New hours for this hour estimate.
+    async fn set_hours(&mut self, key: Value) {
+        let hours = Decimal::new(self.rng.range(1, 400_000) as i64, 2);
+        let desc = self
+            .op
+            .describe("msdyn_resourceassignments")
+            .await
+            .unwrap()
+            .project(&["msdyn_hours"])
+            .unwrap();
+        self.last_hours.insert(key.clone(), hours);
+        self.apply(&desc, vec![WriteOp::Upsert(vec![key, Value::Decimal(hours)])])
+            .await;
+    }
+
+    /// Writes as an application would: a transient error (a deadlock victim, a locked file) is
+    /// recorded and the write tried again.
+    async fn apply(&mut self, desc: &EntityDesc, ops: Vec<WriteOp>) {
+        let mut attempts = 0;
+        let outcomes = loop {
+            match self.op.apply(desc, &ops).await {
+                Ok(o) => break o,
+                Err(e) if e.is_transient() && attempts < 50 => {
+                    attempts += 1;
+                    self.errors.push(e.message.clone());
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("write to the operational store: {e}"),
+            }
+        };
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, dualsync::store::RowOutcome::Written)),
+            "{outcomes:?}"
+        );
+        self.writes += 1;
+    }
+
+    /// One random change.
+    async fn step(&mut self) {
+        match self.rng.range(0, 10) {
+            0..=4 => {
+                let n = self.rng.range(1, 4) as usize;
+                self.create_actuals(n).await
+            }
+            5..=7 => self.update_actual().await,
+            _ => self.update_hours().await,
+        }
+    }
+
+    /// The changes of this changer the operational store no longer holds (a sync write must
+    /// never undo a user's change): actuals, then hour estimates.
+    async fn undone(&self) -> (Vec<String>, Vec<String>) {
+        let mut lost = Vec::new();
+        let desc = self.actuals.project(&["msdyn_description", "msdyn_amount"]).unwrap();
+        let keys: Vec<Key> = self.last_actual.keys().map(|k| vec![k.clone()]).collect();
+        for row in self.op.get(&desc, &keys).await.unwrap() {
+            let (text, amount) = &self.last_actual[&row[0]];
+            if row[1] != Value::Text(text.clone()) || row[2] != Value::Decimal(*amount) {
+                lost.push(format!(
+                    "actual {}: wrote ({text}, {amount}), holds ({}, {})",
+                    row[0], row[1], row[2]
+                ));
+            }
+        }
+        let desc = self
+            .op
+            .describe("msdyn_resourceassignments")
+            .await
+            .unwrap()
+            .project(&["msdyn_hours"])
+            .unwrap();
+        let keys: Vec<Key> = self.last_hours.keys().map(|k| vec![k.clone()]).collect();
+        let mut lost_hours = Vec::new();
+        for row in self.op.get(&desc, &keys).await.unwrap() {
+            let hours = self.last_hours[&row[0]];
+            if row[1].compare(&Value::Decimal(hours)) != Some(std::cmp::Ordering::Equal) {
+                lost_hours.push(format!("hour estimate {}: wrote {hours}, holds {}", row[0], row[1]));
+            }
+        }
+        (lost, lost_hours)
+    }
+}
+
+/// Keeps making changes until `stop`, with pauses of `pause_ms` (a range) between them, each
+/// change while holding `gate` for reading (a writer of `gate` holds changes back); returns the
+/// changer.
+fn keep_changing(
+    mut changer: Changer,
+    pause_ms: std::ops::Range<u64>,
+    stop: Arc<AtomicBool>,
+    gate: Arc<tokio::sync::RwLock<()>>,
+) -> tokio::task::JoinHandle<Changer> {
+    tokio::spawn(async move {
+        while !stop.load(Ordering::SeqCst) {
+            {
+                let _open = gate.read().await;
+                changer.step().await;
+            }
+            let pause = changer.rng.range(pause_ms.start, pause_ms.end);
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+        changer
+    })
+}
+
+/// Hour-estimate changes undone by echoes: a known bug, asserted by the (ignored)
+/// `an_echo_does_not_undo_a_newer_operational_change` tests; reported here, not asserted.
+fn report_known_echo_bug(lost_hours: &[String]) {
+    if !lost_hours.is_empty() {
+        println!(
+            "KNOWN BUG: {} hour-estimate changes undone by echoes of the engine's own writes:\n{}",
+            lost_hours.len(),
+            lost_hours.join("\n")
+        );
+    }
+}
+
+fn log_of(stores: &DaemonStores) -> String {
+    std::fs::read_to_string(stores.log_path()).unwrap_or_default()
+}
+
+/// How many times the daemons of a test logged that they started (stores opened, change
+/// capture installed, maps loaded).
+fn starts_logged(stores: &DaemonStores) -> usize {
+    log_of(stores).matches("\"message\":\"dualsync started\"").count()
+}
+
+/// Waits until the daemons logged their `n`-th start; Err with the end of the log when this
+/// daemon exited before.
+async fn wait_started(daemon: &mut Daemon, stores: &DaemonStores, n: usize) -> Result<(), String> {
+    let since = Instant::now();
+    loop {
+        if starts_logged(stores) >= n {
+            return Ok(());
+        }
+        if !daemon.is_running() {
+            let log = log_of(stores);
+            let tail: Vec<&str> = log.lines().rev().take(3).collect();
+            return Err(format!(
+                "the daemon exited while starting ({:?}): {}",
+                daemon.child.try_wait().ok().flatten(),
+                tail.into_iter()
+                    .rev()
+                    .map(|l| l.chars().take(300).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "the daemon did not start within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. SIGKILL during live sync.
+
+async fn live_sync_survives_sigkill(backend: &str) {
+    let started = Instant::now();
+    let seed = fault_seed(&format!("live_sync_survives_sigkill_{backend}"));
+    let mut rng = Rng(seed);
+    let f = fixture(backend, "fault_kill", 50, "").await;
+    let maps = [shipped_map("actuals"), shipped_map("hour-estimates")];
+    let sent: Vec<&str> = sent_fields(&maps[0]).iter().map(|(_, a, _)| *a).collect();
+    for column in [
+        "ActualId",
+        "ProjectId",
+        "TransType",
+        "Quantity",
+        "Amount",
+        "Description",
+    ] {
+        assert!(sent.contains(&column), "the checksum covers {column}: {sent:?}");
+    }
+    let log = f.stores.log_path();
+
+    let mut daemon = Daemon::start(&f.config, &log);
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|d| panic!("after the initial sync: {d}"));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(tokio::sync::RwLock::new(()));
+    let changer = keep_changing(
+        Changer::new(f.op.clone(), rng.next()).await,
+        10..60,
+        stop.clone(),
+        gate.clone(),
+    );
+    let mut kill_points = Vec::new();
+    let mut starts = 1;
+    for _ in 0..12 {
+        let delay = rng.range(150, 1500);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        assert!(
+            daemon.kill(),
+            "the daemon exited by itself before kill {}:\n{}",
+            kill_points.len() + 1,
+            log_of(&f.stores)
+        );
+        kill_points.push(delay);
+        // Changes go on while the daemon is down...
+        tokio::time::sleep(Duration::from_millis(rng.range(0, 300))).await;
+        // ...but wait while it starts: a daemon starting while another program writes fails
+        // (see `the_daemon_starts_while_another_program_writes`). Remove this gate once fixed.
+        let hold = gate.write().await;
+        daemon = Daemon::start(&f.config, &log);
+        starts += 1;
+        if let Err(e) = wait_started(&mut daemon, &f.stores, starts).await {
+            panic!("restart {starts}: {e}");
+        }
+        drop(hold);
+    }
+    println!(
+        "killed {} times, after {kill_points:?} ms of running",
+        kill_points.len()
+    );
+    stop.store(true, Ordering::SeqCst);
+    let changer = changer.await.unwrap();
+    println!(
+        "{} changes: {} actuals created, {} other actuals and {} hour estimates edited",
+        changer.writes,
+        changer.created,
+        changer.last_actual.len() as u64 - changer.created,
+        changer.last_hours.len()
+    );
+    assert!(changer.created > 0 && !changer.last_hours.is_empty());
+    println!(
+        "{} writes of the test failed and were retried: {:?}",
+        changer.errors.len(),
+        changer.errors.iter().take(3).collect::<Vec<_>>()
+    );
+
+    // Caught up: target = source for both maps, and no change of the test was undone.
+    let digests = wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|d| panic!("seed {seed}: not caught up after the kills: {d}"));
+    println!("in sync: {digests}");
+    let (lost, lost_hours) = changer.undone().await;
+    assert!(
+        lost.is_empty(),
+        "seed {seed}: {} changes of actuals were undone:\n{}",
+        lost.len(),
+        lost.join("\n")
+    );
+    report_known_echo_bug(&lost_hours);
+    let status = daemon.wait_all_running(Duration::from_secs(30)).await;
+    let st = parse_status(&status);
+    let actuals = st.iter().find(|m| m.map == "actuals").unwrap();
+    let expected = expected_checksum(&maps[0], f.op.as_ref()).await;
+    assert_eq!(
+        actuals.links,
+        expected.len() as u64,
+        "one link per synced actual\n{status}"
+    );
+    assert!(st.iter().all(|m| m.errors == 0 && m.parked == 0), "{status}");
+    let code = daemon.terminate(Duration::from_secs(30));
+    assert_eq!(code.code(), Some(0));
+    println!("{backend}: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_sync_survives_sigkill_on_sqlite() {
+    live_sync_survives_sigkill("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_sync_survives_sigkill_on_postgres() {
+    live_sync_survives_sigkill("postgres").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The accounting store down during live sync, then back.
+
+/// Makes the accounting store unusable for the daemon until `end` (or drop): PostgreSQL refuses
+/// connections to the database (and ends the open ones); on SQLite another connection holds the
+/// write lock.
+enum Outage {
+    Postgres { db: String, ended: bool },
+    Sqlite(Option<sqlx::SqliteConnection>),
+}
+
+impl Outage {
+    async fn begin(backend: &str, url: &str) -> Outage {
+        if backend == "sqlite" {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.unwrap();
+            return Outage::Sqlite(Some(conn));
+        }
+        let db = url.rsplit_once('/').unwrap().1.to_string();
+        let outage = Outage::Postgres {
+            db: db.clone(),
+            ended: false,
+        };
+        common::pg_admin_sql(&format!("ALTER DATABASE \"{db}\" WITH ALLOW_CONNECTIONS false")).await;
+        common::pg_admin_sql(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        ))
+        .await;
+        outage
+    }
+
+    async fn end(&mut self) {
+        match self {
+            Outage::Sqlite(conn) => {
+                if let Some(mut c) = conn.take() {
+                    sqlx::query("COMMIT").execute(&mut c).await.unwrap();
+                }
+            }
+            Outage::Postgres { db, ended } => {
+                common::pg_admin_sql(&format!("ALTER DATABASE \"{db}\" WITH ALLOW_CONNECTIONS true")).await;
+                *ended = true;
+            }
+        }
+    }
+}
+
+impl Drop for Outage {
+    /// A failing test must not leave the database refusing connections.
+    fn drop(&mut self) {
+        if let Outage::Postgres { db, ended: false } = self {
+            let sql = format!("ALTER DATABASE \"{db}\" WITH ALLOW_CONNECTIONS true");
+            let _ = std::process::Command::new("psql")
+                .args(["-q", &common::pg_base_url(), "-c", &sql])
+                .output();
+        }
+    }
+}
+
+async fn accounting_outage_is_reported_and_caught_up(backend: &str) {
+    let started = Instant::now();
+    let seed = fault_seed(&format!("accounting_outage_{backend}"));
+    // Few, short retries, so the outage outlasts them quickly.
+    let f = fixture(
+        backend,
+        "fault_outage",
+        50,
+        "[retry]\ninitial_delay_ms = 50\nmax_delay_ms = 200\nmax_attempts = 2\n",
+    )
+    .await;
+    let maps = [shipped_map("actuals"), shipped_map("hour-estimates")];
+    let mut daemon = Daemon::start(&f.config, &f.stores.log_path());
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|d| panic!("after the initial sync: {d}"));
+
+    let mut outage = Outage::begin(backend, &f.stores.accounting).await;
+    let down_at = Instant::now();
+    let mut changer = Changer::new(f.op.clone(), seed).await;
+    for _ in 0..5 {
+        changer.create_actuals(6).await;
+        changer.update_hours().await;
+    }
+    let status = daemon
+        .wait_status("the actuals map failed", Duration::from_secs(60), |maps| {
+            maps.iter().any(|m| m.map == "actuals" && m.state == "failed")
+        })
+        .await;
+    println!(
+        "{:.1} s after the outage began:\n{status}",
+        down_at.elapsed().as_secs_f64()
+    );
+    let actuals = parse_status(&status).into_iter().find(|m| m.map == "actuals").unwrap();
+    assert!(
+        actuals.message.as_deref().is_some_and(|m| !m.is_empty()),
+        "a failed map says why\n{status}"
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(daemon.is_running(), "the daemon keeps running while a store is down");
+    outage.end().await;
+    let up_at = Instant::now();
+
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(90))
+        .await
+        .unwrap_or_else(|d| panic!("not caught up after the outage: {d}"));
+    let status = daemon.wait_all_running(Duration::from_secs(60)).await;
+    println!(
+        "caught up and running {:.1} s after the store came back",
+        up_at.elapsed().as_secs_f64()
+    );
+    let st = parse_status(&status);
+    assert!(
+        st.iter().all(|m| m.errors == 0 && m.parked == 0),
+        "the outage made no record errors\n{status}"
+    );
+    let (lost, lost_hours) = changer.undone().await;
+    assert!(lost.is_empty(), "changes of actuals were undone:\n{}", lost.join("\n"));
+    report_known_echo_bug(&lost_hours);
+    let log = log_of(&f.stores);
+    assert!(log.contains("live sync paused"), "the error is logged:\n{log}");
+    assert!(log.contains("live sync resumed"), "the recovery is logged:\n{log}");
+    let code = daemon.terminate(Duration::from_secs(30));
+    assert_eq!(code.code(), Some(0));
+    println!("{backend}: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounting_outage_is_reported_and_caught_up_on_postgres() {
+    accounting_outage_is_reported_and_caught_up("postgres").await;
+}
+
+/// SQLite: the accounting file locked by another program for longer than the busy timeout and
+/// the retries (the engine-level variant with a shorter lock is in tests/engine.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounting_outage_is_reported_and_caught_up_on_sqlite() {
+    accounting_outage_is_reported_and_caught_up("sqlite").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Starting while another program writes to the operational store.
+
+/// `dualsync run` started (and killed soon after) 10 times (SQLite: 20, as a start fails less
+/// often there) while another program keeps writing to the operational store: every start must
+/// succeed, and the other program's writes must never fail because of the daemon.
+async fn the_daemon_starts_while_another_program_writes(backend: &str) {
+    let started = Instant::now();
+    let seed = fault_seed(&format!("the_daemon_starts_while_another_program_writes_{backend}"));
+    let mut rng = Rng(seed);
+    let f = fixture(backend, "fault_start", 50, "").await;
+    let log = f.stores.log_path();
+    let mut daemon = Daemon::start(&f.config, &log);
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    daemon.kill();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(tokio::sync::RwLock::new(()));
+    let changer = keep_changing(Changer::new(f.op.clone(), rng.next()).await, 0..5, stop.clone(), gate);
+    let mut failed = Vec::new();
+    let attempts = if backend == "sqlite" { 20 } else { 10 };
+    for start in 2..=attempts + 1 {
+        tokio::time::sleep(Duration::from_millis(rng.range(50, 300))).await;
+        let mut daemon = Daemon::start(&f.config, &log);
+        if let Err(e) = wait_started(&mut daemon, &f.stores, start - failed.len()).await {
+            failed.push(e);
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.range(0, 300))).await;
+        daemon.kill();
+    }
+    stop.store(true, Ordering::SeqCst);
+    let changer = changer.await.unwrap();
+    println!("{backend}: {:.1} s", started.elapsed().as_secs_f64());
+    // On SQLite the other program's writes also fail when the daemon only writes at the same
+    // time (see `two_writers_on_one_sqlite_store_wait_for_each_other`); on PostgreSQL they
+    // must not fail at all.
+    let other_failed = if backend == "postgres" {
+        changer.errors.clone()
+    } else {
+        Vec::new()
+    };
+    assert!(
+        failed.is_empty() && other_failed.is_empty(),
+        "seed {seed}: {} of {attempts} starts failed:\n{}\n{} writes of the other program failed: {:?}",
+        failed.len(),
+        failed.join("\n"),
+        other_failed.len(),
+        other_failed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: `run` exits when install_capture meets a writer (database is locked)"]
+async fn the_daemon_starts_while_another_program_writes_on_sqlite() {
+    the_daemon_starts_while_another_program_writes("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: install_capture deadlocks with writers; `run` exits or their write fails"]
+async fn the_daemon_starts_while_another_program_writes_on_postgres() {
+    the_daemon_starts_while_another_program_writes("postgres").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Echoes of the engine's own writes on a two-way map.
+
+/// `hour-estimates` syncs hours both ways. After `dualsync initial-sync`, users change the hours
+/// of some hour estimates before the daemon runs; the daemon (small batches) reads the
+/// accounting feed, which holds the initial sync's own writes, while the operational changes
+/// are still queued. Those echoes must not write the old hours back over the users' changes.
+async fn an_echo_does_not_undo_a_newer_operational_change(backend: &str) {
+    let f = fixture(backend, "fault_echo", 5, "").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
+        .args(["initial-sync", "--config", f.config.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let maps = [shipped_map("actuals"), shipped_map("hour-estimates")];
+
+    // Ten changes queue before the five that matter: the first hour estimates in key order,
+    // whose initial-sync writes come first in the accounting feed.
+    let mut changer = Changer::new(f.op.clone(), 1).await;
+    let mut keys = changer.assignments.clone();
+    keys.sort_by(|a, b| a.compare(b).unwrap());
+    for key in keys[20..30].iter().chain(&keys[0..5]) {
+        changer.set_hours(key.clone()).await;
+    }
+    let mut daemon = Daemon::start(&f.config, &f.stores.log_path());
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|d| panic!("not in sync: {d}"));
+    daemon.wait_all_running(Duration::from_secs(30)).await;
+    let (_, lost_hours) = changer.undone().await;
+    assert!(
+        lost_hours.is_empty(),
+        "{backend}: {} of 15 changes were undone by echoes of the initial sync:\n{}",
+        lost_hours.len(),
+        lost_hours.join("\n")
+    );
+    assert_eq!(daemon.terminate(Duration::from_secs(30)).code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: an echo of the engine's own write undoes a newer operational change"]
+async fn an_echo_does_not_undo_a_newer_operational_change_on_sqlite() {
+    an_echo_does_not_undo_a_newer_operational_change("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: an echo of the engine's own write undoes a newer operational change"]
+async fn an_echo_does_not_undo_a_newer_operational_change_on_postgres() {
+    an_echo_does_not_undo_a_newer_operational_change("postgres").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Two writers on one SQLite store.
+
+/// Two programs (two `SqlStore`s, as the daemon and a user application would have) write to one
+/// SQLite file at the same time. The store's busy timeout (5 s) should make each wait for the
+/// other; no write may fail with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: SqlStore::apply on SQLite fails at once (SQLITE_BUSY_SNAPSHOT)"]
+async fn two_writers_on_one_sqlite_store_wait_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("op.db").display());
+    let store = init(&url, Side::Operational).await.unwrap();
+    load::seed(&store, Side::Operational, &SEED).await.unwrap();
+    let (desc, rows) = scan_all(&store, "msdyn_actuals").await;
+    let keys: Vec<Value> = rows.iter().map(|r| desc.key_of(r).remove(0)).collect();
+    let desc = desc.project(&["msdyn_description"]).unwrap();
+    let mut writers = Vec::new();
+    for w in 0..2 {
+        let store = SqlStore::open(&url).await.unwrap();
+        let (desc, keys) = (desc.clone(), keys.clone());
+        writers.push(tokio::spawn(async move {
+            let mut failed = Vec::new();
+            for (i, key) in keys.iter().enumerate().filter(|(i, _)| i % 2 == w).take(100) {
+                let row = vec![key.clone(), Value::Text(format!("writer {w} edit {i}"))];
+                if let Err(e) = store.apply(&desc, &[WriteOp::Upsert(row)]).await {
+                    failed.push(e.message);
+                }
+            }
+            failed
+        }));
+    }
+    let mut failed = Vec::new();
+    for w in writers {
+        failed.extend(w.await.unwrap());
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of 200 writes failed although the other writer held the lock only briefly: {:?}",
+        failed.len(),
+        failed.iter().take(3).collect::<Vec<_>>()
+    );
+}
