@@ -189,7 +189,15 @@ fn decode_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, StoreError> 
         row.try_get::<Option<T>, _>(i).map_err(from_sqlx)
     }
     Ok(match ty {
-        ValueType::Int => get::<i64>(row, i)?.map(Value::Int),
+        // Any integer width the column has (INTEGER columns are INT4, counters INT8).
+        ValueType::Int => {
+            use sqlx::{Column, TypeInfo};
+            match row.columns().get(i).map(|c| c.type_info().name()) {
+                Some("INT2") => get::<i16>(row, i)?.map(|n| Value::Int(n.into())),
+                Some("INT4") => get::<i32>(row, i)?.map(|n| Value::Int(n.into())),
+                _ => get::<i64>(row, i)?.map(Value::Int),
+            }
+        }
         ValueType::Bool => get::<bool>(row, i)?.map(Value::Bool),
         ValueType::Decimal => get::<Decimal>(row, i)?.map(Value::Decimal),
         ValueType::Text => get::<String>(row, i)?.map(Value::Text),
