@@ -859,13 +859,11 @@ async fn the_daemon_starts_while_another_program_writes(backend: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: `run` exits when install_capture meets a writer (database is locked)"]
 async fn the_daemon_starts_while_another_program_writes_on_sqlite() {
     the_daemon_starts_while_another_program_writes("sqlite").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: install_capture deadlocks with writers; `run` exits or their write fails"]
 async fn the_daemon_starts_while_another_program_writes_on_postgres() {
     the_daemon_starts_while_another_program_writes("postgres").await;
 }
@@ -911,13 +909,11 @@ async fn an_echo_does_not_undo_a_newer_operational_change(backend: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: an echo of the engine's own write undoes a newer operational change"]
 async fn an_echo_does_not_undo_a_newer_operational_change_on_sqlite() {
     an_echo_does_not_undo_a_newer_operational_change("sqlite").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: an echo of the engine's own write undoes a newer operational change"]
 async fn an_echo_does_not_undo_a_newer_operational_change_on_postgres() {
     an_echo_does_not_undo_a_newer_operational_change("postgres").await;
 }
@@ -929,7 +925,6 @@ async fn an_echo_does_not_undo_a_newer_operational_change_on_postgres() {
 /// SQLite file at the same time. The store's busy timeout (5 s) should make each wait for the
 /// other; no write may fail with "database is locked".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: SqlStore::apply on SQLite fails at once (SQLITE_BUSY_SNAPSHOT)"]
 async fn two_writers_on_one_sqlite_store_wait_for_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("op.db").display());

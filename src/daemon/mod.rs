@@ -12,6 +12,7 @@ pub mod reload;
 
 use crate::config::{Config, LogFormat};
 use crate::engine::Engine;
+use crate::engine::retry::retry;
 use crate::engine::state::{CheckpointStatus, DeadLetterStatus, MapState, StateStore};
 use crate::store::seed::{SeedOptions, load};
 use crate::store::sql::{SqlStore, init};
@@ -79,19 +80,27 @@ pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, 
     for folder in config.sqlite_folders() {
         std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     }
-    let open = |url: String, side: Side| async move {
-        let store = if config.demo {
-            init::init(&url, side).await
-        } else {
-            SqlStore::open(&url).await
-        };
-        store.map_err(|e| format!("{} store: {e}", side.name()))
+    // A store that is busy or briefly unreachable at start is waited for, as in live sync.
+    let policy: crate::engine::retry::RetryPolicy = (&config.retry).into();
+    let open = |url: String, side: Side| {
+        let policy = policy.clone();
+        async move {
+            let store = retry(&policy, "open", || async {
+                if config.demo {
+                    init::init(&url, side).await
+                } else {
+                    SqlStore::open(&url).await
+                }
+            })
+            .await;
+            store.map_err(|e| format!("{} store: {e}", side.name()))
+        }
     };
     let op = open(config.operational.url.clone(), Side::Operational).await?;
     let acct = open(config.accounting.url.clone(), Side::Accounting).await?;
     for (side, store) in [(Side::Operational, &op), (Side::Accounting, &acct)] {
-        store
-            .install_capture(&entities(maps, side))
+        let entities = entities(maps, side);
+        retry(&policy, "install change capture", || store.install_capture(&entities))
             .await
             .map_err(|e| format!("{} store: {e}", side.name()))?;
     }

@@ -127,8 +127,15 @@ CREATE TRIGGER {trg} AFTER INSERT OR UPDATE OR DELETE ON {table}
     }
 }
 
-/// Creates the change log and (re)creates the triggers of these tables, in one transaction.
+/// Creates the change log and (re)creates the triggers of these tables, in one transaction —
+/// unless they are all in place at the current version already (checked read-only first, so a
+/// restart never takes locks that other programs' writes would wait for). On PostgreSQL an
+/// advisory lock keeps two installers apart and a lock timeout turns a wait behind a busy
+/// application into a transient error, retried by the caller.
 pub async fn install(pool: &Pool, descs: &[std::sync::Arc<EntityDesc>]) -> Result<()> {
+    if installed(pool, descs).await {
+        return Ok(());
+    }
     let dialect = pool.dialect();
     let mut script = String::from(match dialect {
         Dialect::Sqlite => SQLITE_LOG,
@@ -138,12 +145,56 @@ pub async fn install(pool: &Pool, descs: &[std::sync::Arc<EntityDesc>]) -> Resul
         script.push_str(&table_ddl(dialect, d));
         script.push('\n');
     }
-    let upsert = "INSERT INTO _dualsync_meta (name, value) VALUES ('capture_version', '1') \
-                  ON CONFLICT (name) DO UPDATE SET value = excluded.value";
-    script.push_str(upsert);
+    let upsert = format!(
+        "INSERT INTO _dualsync_meta (name, value) VALUES ('capture_version', '{CAPTURE_VERSION}') \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+    );
+    script.push_str(&upsert);
     script.push(';');
-    let wrapped = format!("BEGIN;\n{script}\nCOMMIT;");
+    let wrapped = match dialect {
+        Dialect::Sqlite => format!("BEGIN IMMEDIATE;\n{script}\nCOMMIT;"),
+        Dialect::Postgres => format!(
+            "BEGIN;\nSET LOCAL lock_timeout = '5s';\nSELECT pg_advisory_xact_lock(7710420160);\n{script}\nCOMMIT;"
+        ),
+    };
     pool.execute_script(&wrapped).await
+}
+
+/// Whether the change log, the current capture version and every table's triggers are in place.
+async fn installed(pool: &Pool, descs: &[std::sync::Arc<EntityDesc>]) -> bool {
+    let version = pool
+        .fetch(
+            "SELECT value FROM _dualsync_meta WHERE name = 'capture_version'",
+            &[],
+            &[ValueType::Text],
+        )
+        .await;
+    if !matches!(version.as_deref(), Ok([row]) if row[0] == Value::Text(CAPTURE_VERSION.to_string())) {
+        return false;
+    }
+    let names: Vec<String> = descs
+        .iter()
+        .flat_map(|d| match pool.dialect() {
+            Dialect::Sqlite => ["ins", "upd", "del"].map(|w| trigger_name(&d.name, w)).to_vec(),
+            Dialect::Postgres => vec![trigger_name(&d.name, "cdc")],
+        })
+        .map(|quoted| quoted.trim_matches('"').replace("\"\"", "\""))
+        .collect();
+    let sql = match pool.dialect() {
+        Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+        Dialect::Postgres => "SELECT tgname::text FROM pg_trigger WHERE NOT tgisinternal",
+    };
+    let Ok(rows) = pool.fetch(sql, &[], &[ValueType::Text]).await else {
+        return false;
+    };
+    let present: std::collections::HashSet<String> = rows
+        .into_iter()
+        .filter_map(|r| match r.into_iter().next() {
+            Some(Value::Text(t)) => Some(t),
+            _ => None,
+        })
+        .collect();
+    names.iter().all(|n| present.contains(n))
 }
 
 /// A change-log entry before its key is decoded with the entity's key types.

@@ -218,7 +218,9 @@ impl Pool {
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(from_sqlx)?),
+            // IMMEDIATE: take the write lock up front (waiting out the busy timeout), so a
+            // transaction never fails when it turns from reading to writing.
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(from_sqlx)?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await.map_err(from_sqlx)?),
         })
     }
@@ -363,13 +365,17 @@ pub fn from_sqlx(e: sqlx::Error) -> StoreError {
                     .parse::<i64>()
                     .map(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
                     .unwrap_or(false),
-                // 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x shutdown
+                // 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x
+                // shutdown, 55P03 lock timeout, 55000 with "not currently accepting
+                // connections" (a database closed to connections for a while)
                 None => {
                     code.starts_with("08")
                         || code == "40001"
                         || code == "40P01"
                         || code.starts_with("53")
                         || code.starts_with("57P")
+                        || code == "55P03"
+                        || (code == "55000" && db.message().contains("not currently accepting connections"))
                 }
             };
             if transient {
