@@ -82,19 +82,16 @@ pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, 
     }
     // A store that is busy or briefly unreachable at start is waited for, as in live sync.
     let policy: crate::engine::retry::RetryPolicy = (&config.retry).into();
-    let open = |url: String, side: Side| {
-        let policy = policy.clone();
-        async move {
-            let store = retry(&policy, "open", || async {
-                if config.demo {
-                    init::init(&url, side).await
-                } else {
-                    SqlStore::open(&url).await
-                }
-            })
-            .await;
-            store.map_err(|e| format!("{} store: {e}", side.name()))
-        }
+    let open = |url: String, side: Side| async move {
+        let store = retry(&policy, "open", || async {
+            if config.demo {
+                init::init(&url, side).await
+            } else {
+                SqlStore::open(&url).await
+            }
+        })
+        .await;
+        store.map_err(|e| format!("{} store: {e}", side.name()))
     };
     let op = open(config.operational.url.clone(), Side::Operational).await?;
     let acct = open(config.accounting.url.clone(), Side::Accounting).await?;
