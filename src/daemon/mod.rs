@@ -310,9 +310,20 @@ pub async fn status(config: &Config) -> Result<String, StartError> {
         .map_err(|e| format!("state store: {e}"))?;
     let maps = load_maps(config)?;
     let states = state.list_map_states().await.map_err(|e| e.to_string())?;
+    // The feeds' heads, for how far behind each map is (unknown when a store does not answer).
+    let mut heads = std::collections::BTreeMap::new();
+    for (side, url) in [
+        (Side::Operational, &config.operational.url),
+        (Side::Accounting, &config.accounting.url),
+    ] {
+        let read = async { SqlStore::open(url).await?.head().await };
+        if let Ok(Ok(head)) = tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
+            heads.insert(side.name().to_string(), head);
+        }
+    }
     let mut out = format!(
-        "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7}  {}\n",
-        "map", "state", "links", "applied", "skipped", "parked", "errors", "last applied"
+        "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}  {}\n",
+        "map", "state", "links", "applied", "skipped", "parked", "errors", "behind", "last applied"
     );
     for m in &maps {
         let s = states.iter().find(|s| s.map == m.name);
@@ -324,8 +335,18 @@ pub async fn status(config: &Config) -> Result<String, StartError> {
             .iter()
             .map(|(_, n)| n)
             .sum();
+        // Change-log entries (of any entity) after the map's cursors, on both sides.
+        let behind = match s {
+            Some(s) if heads.len() == 2 && s.cursors.len() == 2 => s
+                .cursors
+                .iter()
+                .map(|(side, c)| heads.get(side).map_or(0, |h| (h.seq - c.seq).max(0)))
+                .sum::<i64>()
+                .to_string(),
+            _ => "-".to_string(),
+        };
         out.push_str(&format!(
-            "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7}  {}\n",
+            "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}  {}\n",
             m.name,
             s.map(|s| s.state.as_str()).unwrap_or("stopped"),
             e(state.count_links(&m.name).await)?,
@@ -333,6 +354,7 @@ pub async fn status(config: &Config) -> Result<String, StartError> {
             skipped,
             e(state.count_parked(&m.name).await)?,
             e(state.count_open_dead_letters(Some(&m.name)).await)?,
+            behind,
             s.and_then(|s| s.last_applied_at)
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_else(|| "-".into()),
