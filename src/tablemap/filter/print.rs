@@ -97,6 +97,8 @@ impl fmt::Display for Expr {
                 f.write_str(word)?;
                 write_operand(f, r, p, true)
             }
+            // `not not (x)`, not `not (not (x))`: one nesting level per `not`, as parsed.
+            Expr::Not(e) if matches!(**e, Expr::Not(_)) => write!(f, "not {e}"),
             Expr::Not(e) => write!(f, "not ({e})"),
         }
     }
@@ -110,6 +112,14 @@ mod tests {
     use super::super::test_util::*;
     use super::super::{Col, parse};
     use super::*;
+
+    #[test]
+    fn deep_nots_print_back_within_the_depth_limit() {
+        // Found by the fuzzer: 33 nots printed as `not (not (...` nested twice as deep as parsed.
+        let src = format!("{}a eq 1", "not ".repeat(60));
+        let printed = parse(&src).unwrap().to_string();
+        assert!(parse(&printed).is_ok(), "{printed}");
+    }
 
     #[test]
     fn display_is_canonical() {
@@ -131,6 +141,7 @@ mod tests {
             ("amount in (-12.50, 3, null)", "amount in (-12.50, 3, null)"),
             ("5 gt amount", "amount lt 5"),
             ("startswith(n,'x') eq false", "not (startswith(n, 'x'))"),
+            ("not not not a eq 1", "not not not (a eq 1)"),
         ];
         for (src, shown) in cases {
             assert_eq!(p(src).to_string(), shown, "{src}");
