@@ -1239,6 +1239,18 @@ async fn cost_unbilled_pairs(t: TestStore) {
     assert_ne!(lc2.voucher, lu2.voucher);
     assert_eq!(relation(r2).await, (true, Some(expected(&lc2, &lu2))));
 
+    // A deleted unposted line of a pair comes back with a new voucher: the relation follows it.
+    b.exec(
+        "DELETE FROM \"ProjCDSIntegrationJournalLine\" WHERE \"ActualId\" = ?",
+        &[db::guid(unbilled.id)],
+    )
+    .await;
+    let run = b.import().await;
+    assert_eq!((run.count("lines"), run.count("related_vouchers")), (1, 1));
+    let lu = b.line(unbilled.id).await;
+    assert_ne!(lu.voucher, lc.voucher);
+    assert_eq!(relation(r1).await, (true, Some(expected(&lc, &lu))));
+
     let run = b.post_all().await;
     assert_eq!(run.count("lines_posted"), 4);
     for (a, voucher, accounts) in [
