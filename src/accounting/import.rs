@@ -384,7 +384,8 @@ async fn insert_line(
 
 /// Relates the vouchers of connected actuals (cost and unbilled sales) once both have a line:
 /// each unprocessed `ProjCDSTransactionRelationshipImport` row becomes a
-/// `ProjPostedTransRelationship` naming both vouchers.
+/// `ProjPostedTransRelationship` naming both vouchers. A line deleted and imported again has a
+/// new voucher: its relationships are brought up to date.
 async fn relate_vouchers(db: &Db, job: &mut Job) -> Result<()> {
     use ValueType::{Guid, Text};
     let pending = db
@@ -394,7 +395,9 @@ async fn relate_vouchers(db: &Db, job: &mut Job) -> Result<()> {
              FROM \"ProjCDSTransactionRelationshipImport\" r \
              JOIN \"ProjCDSIntegrationJournalLine\" l1 ON l1.\"ActualId\" = r.\"Transaction1Id\" \
              JOIN \"ProjCDSIntegrationJournalLine\" l2 ON l2.\"ActualId\" = r.\"Transaction2Id\" \
-             WHERE r.\"IsProcessed\" = ?",
+             LEFT JOIN \"ProjPostedTransRelationship\" p ON p.\"ConnectionId\" = r.\"ConnectionId\" \
+             WHERE r.\"IsProcessed\" = ? OR p.\"Transaction1Voucher\" <> l1.\"Voucher\" \
+                OR p.\"Transaction2Voucher\" <> l2.\"Voucher\"",
             &[super::db::boolean(false)],
             &[Guid, Guid, Text, Guid, Text, Text, Text, Text, Text],
         )
@@ -419,7 +422,11 @@ async fn relate_vouchers(db: &Db, job: &mut Job) -> Result<()> {
             "INSERT INTO \"ProjPostedTransRelationship\" (\"ConnectionId\", \"Transaction1Id\", \"Transaction1DataAreaId\", \
              \"Transaction1Voucher\", \"Transaction1Role\", \"Transaction2Id\", \"Transaction2DataAreaId\", \
              \"Transaction2Voucher\", \"Transaction2Role\", \"PostedDateTime\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (\"ConnectionId\") DO NOTHING",
+             ON CONFLICT (\"ConnectionId\") DO UPDATE SET \
+             \"Transaction1DataAreaId\" = excluded.\"Transaction1DataAreaId\", \
+             \"Transaction1Voucher\" = excluded.\"Transaction1Voucher\", \
+             \"Transaction2DataAreaId\" = excluded.\"Transaction2DataAreaId\", \
+             \"Transaction2Voucher\" = excluded.\"Transaction2Voucher\"",
             &[
                 id.clone(),
                 t1,

@@ -4,10 +4,11 @@
 //! posted attributes are written onto the staging row (`AccountingAmount`, `ExchangeRate`,
 //! `VoucherNumber`, `SalesTaxAmount`), from where the actuals map writes them back to
 //! `msdyn_actuals`. Lines with errors move to a new journal whose `OriginalJournalId` names the
-//! source (when the legal entity transfers error lines; otherwise nothing posts). Journals over
-//! the batch threshold post in chunks, several at a time. Each chunk is one transaction that
-//! claims its lines (`Status` not yet `Posted`), so a crash mid-post neither posts a line twice
-//! nor loses one: a re-run posts what is left.
+//! source (when the legal entity transfers error lines; otherwise nothing posts); a journal
+//! whose lines all have errors keeps them, marked `Error`. Journals over the batch threshold
+//! post in chunks, several at a time. Each chunk is one transaction that claims its lines
+//! (`Status` not yet `Posted`), so a crash mid-post neither posts a line twice nor loses one:
+//! a re-run posts what is left.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -200,8 +201,11 @@ async fn post_journal(db: &Db, setup: &Setup, company: &Company, journal: &str, 
         job.error(db, Some(&company.id), Some(line.actual), Some(journal), e)
             .await?;
     }
-    if !invalid.is_empty() && !company.transfer_errors {
-        // Without transfer, a journal with an error line does not post at all.
+    if !invalid.is_empty() && (!company.transfer_errors || valid.is_empty()) {
+        // Without transfer, a journal with an error line does not post at all. With nothing
+        // valid to post, moving every line to a new journal would separate nothing: the lines
+        // stay (each run would otherwise chain another error journal and leave an empty one
+        // marked Posted).
         mark_errors(db, &company.id, journal, &invalid).await?;
         set_journal_status(db, &company.id, journal, "Open").await?;
         return Ok(());

@@ -181,7 +181,8 @@ impl Setup {
         let mut setup = Setup::default();
         for row in db
             .fetch(
-                "SELECT \"CurrencyCode\", \"Precision\", \"TransactionCurrencyId\" FROM \"Currency\"",
+                // Precision is an `int` column (INT4 on PostgreSQL): widen it to the 64 bits read.
+                "SELECT \"CurrencyCode\", CAST(\"Precision\" AS BIGINT), \"TransactionCurrencyId\" FROM \"Currency\"",
                 &[],
                 &[Text, Int, Guid],
             )
