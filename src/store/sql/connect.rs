@@ -15,7 +15,7 @@ use super::conn::{Dialect, Pool, from_sqlx};
 use super::{dialect_of, redact};
 use crate::store::{ErrorKind, Result, StoreError};
 
-const ACQUIRE: Duration = Duration::from_secs(10);
+const ACQUIRE: Duration = Duration::from_secs(30);
 
 /// Opens `url`; `what` names the store in messages ("the operational store", "the state store").
 pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
