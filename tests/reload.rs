@@ -1,7 +1,9 @@
-//! Map files edited while `dualsync run` runs (SQLite): an invalid edit is rejected with the
+//! Map files edited while `dualsync run` runs, on SQLite and on PostgreSQL: an invalid edit is rejected with the
 //! validator's message naming the file and line, and the previous map keeps syncing; a valid
 //! edit (a new skip rule) takes effect without a restart; SIGHUP reloads at once; SIGTERM
 //! still ends the daemon with exit code 0.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -69,8 +71,7 @@ async fn staged_hours(acct: &SqlStore, id: &Value) -> Option<Decimal> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn map_edits_are_reloaded_and_invalid_ones_rejected() {
+async fn map_edits(backend: &str) {
     let dir = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_dualsync");
     let maps = dir.path().join("maps");
@@ -79,11 +80,18 @@ async fn map_edits_are_reloaded_and_invalid_ones_rejected() {
         let p = entry.unwrap().path();
         std::fs::copy(&p, maps.join(p.file_name().unwrap())).unwrap();
     }
-    let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
-    for (side, db) in [("operational", "op.db"), ("accounting", "acct.db")] {
+    let mut urls = Vec::new();
+    for name in ["op", "acct", "state"] {
+        urls.push(match backend {
+            "sqlite" => format!("sqlite://{}", dir.path().join(format!("{name}.db")).display()),
+            _ => common::fresh_pg_database(&format!("reload_{name}")).await,
+        });
+    }
+    let [op_url, acct_url, state_url] = <[String; 3]>::try_from(urls).unwrap();
+    for (side, u) in [("operational", &op_url), ("accounting", &acct_url)] {
         for args in [
-            vec!["store", "init", "--side", side, "--url", &url(db)],
-            vec!["store", "seed", "--url", &url(db), "--scale", "200", "--seed", "5"],
+            vec!["store", "init", "--side", side, "--url", u],
+            vec!["store", "seed", "--url", u, "--scale", "200", "--seed", "5"],
         ] {
             let out = Command::new(bin).args(&args).output().unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -96,9 +104,9 @@ async fn map_edits_are_reloaded_and_invalid_ones_rejected() {
             "maps = \"{}\"\ncompanies = [\"USPM\", \"DEMF\"]\n[operational]\nurl = \"{}\"\n[accounting]\nurl = \"{}\"\n\
              [state]\nurl = \"{}\"\n[log]\nformat = \"json\"\n",
             maps.display(),
-            url("op.db"),
-            url("acct.db"),
-            url("state.db")
+            op_url,
+            acct_url,
+            state_url
         ),
     )
     .unwrap();
@@ -129,8 +137,8 @@ async fn map_edits_are_reloaded_and_invalid_ones_rejected() {
         let s = status();
         s.lines().skip(1).filter(|l| l.contains(" running ")).count() == 13
     });
-    let op = SqlStore::open(&url("op.db")).await.unwrap();
-    let acct = SqlStore::open(&url("acct.db")).await.unwrap();
+    let op = SqlStore::open(&op_url).await.unwrap();
+    let acct = SqlStore::open(&acct_url).await.unwrap();
 
     // An invalid edit is rejected with the validator's message; the old map keeps running.
     let file = maps.join("hour-estimates.toml");
@@ -203,4 +211,14 @@ async fn map_edits_are_reloaded_and_invalid_ones_rejected() {
     let exit = daemon.wait().unwrap();
     reader.join().unwrap();
     assert!(exit.success(), "exit code 0 after SIGTERM, got {exit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_edits_are_reloaded_and_invalid_ones_rejected_sqlite() {
+    map_edits("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_edits_are_reloaded_and_invalid_ones_rejected_postgres() {
+    map_edits("postgres").await;
 }
