@@ -5,5 +5,6 @@
 //! recorded in the job log (`joblog`). A real ERP does this itself; then these stay off.
 
 pub mod db;
+pub mod forecasts;
 pub mod joblog;
 pub mod numbers;
