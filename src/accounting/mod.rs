@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod db;
+pub mod forecasts;
 pub mod import;
 pub mod joblog;
 pub mod numbers;
