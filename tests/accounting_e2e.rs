@@ -76,12 +76,14 @@ async fn posted_end_to_end(backend: &str) {
     )
     .unwrap();
     let log = dir.path().join("daemon.log");
-    let mut daemon = Command::new(bin)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut daemon = common::KillOnDrop(
+        Command::new(bin)
+            .args(["run", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let op = SqlStore::open(&op_url).await.unwrap();
     let summary = seed::summary(&SeedOptions { actuals, seed: 9 });
     let a = &summary.actuals;

@@ -110,12 +110,14 @@ async fn map_edits(backend: &str) {
         ),
     )
     .unwrap();
-    let mut daemon = Command::new(bin)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = common::KillOnDrop(
+        Command::new(bin)
+            .args(["run", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let log = Arc::new(Mutex::new(Vec::new()));
     let reader = {
         let log = log.clone();

@@ -413,3 +413,27 @@ pub fn parse_status(text: &str) -> Vec<MapStatus> {
     }
     maps
 }
+
+/// A child process (a daemon under test) that is killed when the test ends, even by a panic,
+/// so it never outlives the test holding connections.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
