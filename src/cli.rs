@@ -107,6 +107,15 @@ pub enum JournalCommand {
     },
     /// List the journals with their status and line counts.
     List(ConfigArg),
+    /// Forecasts from the estimate staging tables (hour, expense and item forecasts); hour
+    /// forecasts edited on the accounting side flow back to the staging rows.
+    Forecasts {
+        /// Only this legal entity.
+        #[arg(long, value_name = "X")]
+        company: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// The job log: the latest runs of the accounting processes, each with its errors.
     Log {
         /// How many runs.
@@ -312,6 +321,12 @@ async fn run(command: Command) -> ExitCode {
         }) => {
             report(config, |c| async move {
                 crate::accounting::commands::post(&c, journals, company).await
+            })
+            .await
+        }
+        Command::Journal(JournalCommand::Forecasts { company, config }) => {
+            report(config, |c| async move {
+                crate::accounting::commands::forecasts(&c, company).await
             })
             .await
         }

@@ -1,5 +1,6 @@
-//! The `dualsync journal ...` commands: open the configured accounting store, run a process,
-//! and report what it did (its job-log summary) or the journals and the job log.
+//! The `dualsync journal ...` commands (import, post, forecasts, list, log): open the configured
+//! accounting store, run a process, and report what it did (its job-log summary), or list the
+//! journals and the job log.
 
 use super::db::Db;
 use super::joblog;
@@ -30,6 +31,14 @@ async fn open(config: &Config) -> Result<Db, String> {
 pub async fn import(config: &Config, company: Option<String>) -> Result<String, String> {
     let db = open(config).await?;
     let summary = super::import::import(&db, company.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{summary}\n(see `dualsync journal log` for each error)"))
+}
+
+pub async fn forecasts(config: &Config, company: Option<String>) -> Result<String, String> {
+    let db = open(config).await?;
+    let summary = super::forecasts::run(&db, company.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     Ok(format!("{summary}\n(see `dualsync journal log` for each error)"))

@@ -13,11 +13,14 @@ use crate::config::ProcessesConfig;
 /// Runs the scheduled processes until `stop` turns true.
 pub async fn run(db: Db, config: ProcessesConfig, mut stop: watch::Receiver<bool>) {
     let every = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+    // One run at a time, in this order: forecasts, import, posting.
     let mut jobs: Vec<(&'static str, Option<Duration>, Option<Instant>)> = vec![
+        ("forecasts", every(config.forecasts_seconds), None),
         ("import", every(config.import_seconds), None),
         ("post", every(config.post_seconds), None),
     ];
     tracing::info!(
+        forecasts_seconds = config.forecasts_seconds,
         import_seconds = config.import_seconds,
         post_seconds = config.post_seconds,
         "accounting processes scheduled"
@@ -30,6 +33,7 @@ pub async fn run(db: Db, config: ProcessesConfig, mut stop: watch::Receiver<bool
             }
             *last = Some(Instant::now());
             let result = match *name {
+                "forecasts" => super::forecasts::run(&db, None).await,
                 "import" => super::import::import(&db, None).await,
                 _ => post::post(&db, &Journals::All { company: None }).await,
             };
