@@ -304,20 +304,46 @@ async fn open_journal(tx: &mut DbTx, company: &Company, journal_seq: &str, key: 
         return Ok(id);
     }
     let id = numbers::take(tx, &company.id, journal_seq, 1).await?.remove(0);
+    let description = format!("Project Operations integration journal {key}");
+    let header = NewJournal {
+        company: &company.id,
+        id: &id,
+        description: &description,
+        unit: company.period_unit.name(),
+        key,
+        original: None,
+    };
+    create_journal(tx, &header).await?;
+    Ok(id)
+}
+
+/// A journal header to create (status `Open`).
+pub(super) struct NewJournal<'a> {
+    pub company: &'a str,
+    pub id: &'a str,
+    pub description: &'a str,
+    pub unit: &'a str,
+    pub key: &'a str,
+    /// The journal whose error lines move here, if any.
+    pub original: Option<&'a str>,
+}
+
+pub(super) async fn create_journal(tx: &mut DbTx, j: &NewJournal<'_>) -> Result<()> {
     tx.execute(
         "INSERT INTO \"ProjCDSIntegrationJournal\" (\"DataAreaId\", \"JournalId\", \"Description\", \"PeriodUnit\", \
-         \"PeriodKey\", \"Status\", \"CreatedDateTime\") VALUES (?, ?, ?, ?, ?, 'Open', ?)",
+         \"PeriodKey\", \"Status\", \"OriginalJournalId\", \"CreatedDateTime\") VALUES (?, ?, ?, ?, ?, 'Open', ?, ?)",
         &[
-            text(&company.id),
-            text(&id),
-            text(&format!("Project Operations integration journal {key}")),
-            text(company.period_unit.name()),
-            text(key),
+            text(j.company),
+            text(j.id),
+            text(j.description),
+            text(j.unit),
+            text(j.key),
+            opt_text(j.original),
             super::db::now(),
         ],
     )
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 pub(super) async fn next_line_num(tx: &mut DbTx, company: &str, journal: &str) -> Result<i64> {

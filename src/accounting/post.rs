@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::db::{Cells, Db, DbTx, boolean, date, dec, guid, int, now, opt_guid, opt_text, text};
-use super::import::next_line_num;
+use super::import::{NewJournal, create_journal, next_line_num};
 use super::joblog::{Job, JobSummary};
 use super::numbers;
 use super::setup::{Company, Setup};
@@ -366,20 +366,16 @@ async fn transfer(db: &Db, company: &Company, journal: &str, invalid: &[(Line, S
         Some(mut c) => (c.text().unwrap_or("All".into()), c.text().unwrap_or("All".into())),
         None => ("All".into(), "All".into()),
     };
-    tx.execute(
-        "INSERT INTO \"ProjCDSIntegrationJournal\" (\"DataAreaId\", \"JournalId\", \"Description\", \"PeriodUnit\", \
-         \"PeriodKey\", \"Status\", \"OriginalJournalId\", \"CreatedDateTime\") VALUES (?, ?, ?, ?, ?, 'Open', ?, ?)",
-        &[
-            text(&company.id),
-            text(&target),
-            text(&format!("Lines with posting errors from {journal}")),
-            text(&unit),
-            text(&period),
-            text(journal),
-            now(),
-        ],
-    )
-    .await?;
+    let description = format!("Lines with posting errors from {journal}");
+    let header = NewJournal {
+        company: &company.id,
+        id: &target,
+        description: &description,
+        unit: &unit,
+        key: &period,
+        original: Some(journal),
+    };
+    create_journal(&mut tx, &header).await?;
     let mut line_num = next_line_num(&mut tx, &company.id, &target).await?;
     for (line, e) in invalid {
         tx.execute(
