@@ -12,265 +12,44 @@
 //!   a two-way field; two writers on one SQLite store.
 //!
 //! The random choices (kill points, changes) come from a seed printed by each test; set
-//! `DUALSYNC_FAULT_SEED` to run a test with the same seed again.
+//! `DUALSYNC_FAULT_SEED` to run a test with the same seed again. `DUALSYNC_FAULT_SCALE` sets the
+//! number of demo actuals (default 300). See docs/faults.md.
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::faults::{
+    Rng, expected_checksum, fault_scale, fault_seed, scaled_timeout, scan_all, sent_fields, shipped_map, wait_in_sync,
+    write_as_user,
+};
 use common::{Daemon, DaemonStores, parse_status};
-use dualsync::engine::compile::{CompiledMap, compile};
-use dualsync::engine::transform::RowView;
 use dualsync::store::seed::{SeedOptions, load};
 use dualsync::store::sql::{SqlStore, init::init};
 use dualsync::store::{EntityDesc, Key, Row, Store, WriteOp};
-use dualsync::tablemap::{self, model::Side};
+use dualsync::tablemap::model::Side;
 use dualsync::value::Value;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-/// Demo data of every test here: 300 actuals (9 of them skipped by rule with this seed).
-const SEED: SeedOptions = SeedOptions { actuals: 300, seed: 7 };
-const COMPANIES: [&str; 2] = ["USPM", "DEMF"];
+/// The number of actuals of the demo data at CI scale (9 of them skipped by rule with seed 7).
+const CI_SCALE: u64 = 300;
 
-/// SplitMix64: a small, seedable generator, so a failing run can be repeated.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
+/// Demo data of every test here: `DUALSYNC_FAULT_SCALE` actuals (default 300), seed 7.
+fn seed_options() -> SeedOptions {
+    SeedOptions {
+        actuals: fault_scale(CI_SCALE),
+        seed: 7,
     }
 }
 
-/// `DUALSYNC_FAULT_SEED`, or one taken from the clock; printed either way.
-fn fault_seed(test: &str) -> u64 {
-    let seed = std::env::var("DUALSYNC_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
-    println!("{test}: seed {seed} (repeat with DUALSYNC_FAULT_SEED={seed})");
-    seed
-}
-
-fn shipped_map(name: &str) -> CompiledMap {
-    let loaded = tablemap::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps")]).unwrap();
-    let map = loaded.maps().find(|m| m.name == name).expect("shipped map");
-    compile(map).unwrap()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Target = source: the content checksum of one map.
-
-/// Every record of `entity`, read in key order with all its columns.
-async fn scan_all(store: &dyn Store, entity: &str) -> (EntityDesc, Vec<Row>) {
-    let desc = store.describe(entity).await.unwrap();
-    let (mut rows, mut after) = (Vec::new(), None::<Key>);
-    loop {
-        let page = store.scan(&desc, after.as_ref(), 5000).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = Some(desc.key_of(last));
-        rows.extend(page);
-    }
-    (desc, rows)
-}
-
-/// A value as text, decimals without trailing zeros (a store may keep `1.5000` as `1.5`).
-fn text(v: &Value) -> String {
-    match v {
-        Value::Decimal(d) => d.normalize().to_string(),
-        v => v.to_string(),
-    }
-}
-
-/// A field sent to the accounting side: operational column, accounting column, and the
-/// option-set codes' accounting texts.
-type SentField<'a> = (&'a str, &'a str, Option<&'a HashMap<i64, String>>);
-
-/// The fields of `map` whose values flow from the operational to the accounting side.
-fn sent_fields(map: &CompiledMap) -> Vec<SentField<'_>> {
-    map.fields
-        .iter()
-        .filter(|f| f.direction.flows_from(Side::Operational) && f.constant.is_none())
-        .filter_map(|f| {
-            Some((
-                f.operational.as_deref()?,
-                f.accounting.as_deref()?,
-                f.to_accounting.as_ref(),
-            ))
-        })
-        .collect()
-}
-
-/// What the accounting side must hold for `map`, computed from the operational records
-/// independently of the engine: records out of the company scope or skipped by a rule are left
-/// out; option-set codes become their accounting text; lookups keep the GUID (every parent map
-/// shipped keys both sides by the same GUID). Accounting key text -> mapped values text.
-async fn expected_checksum(map: &CompiledMap, op: &dyn Store) -> BTreeMap<String, String> {
-    let fields = sent_fields(map);
-    let (desc, rows) = scan_all(op, &map.operational.entity).await;
-    let company = map.operational.company.as_deref();
-    let mut out = BTreeMap::new();
-    for row in &rows {
-        let view = RowView::new(&desc, row);
-        let get = |col: &str| view.get(col).cloned().unwrap_or(Value::Null);
-        if let Some(c) = company
-            && !COMPANIES.iter().any(|x| Value::Text(x.to_string()) == get(c))
-        {
-            continue;
-        }
-        if map.operational.filter.as_ref().is_some_and(|f| !f.eval(&view)) {
-            continue;
-        }
-        if map
-            .skip
-            .iter()
-            .any(|s| s.side == Side::Operational && s.when.eval(&view))
-        {
-            continue;
-        }
-        let key: Vec<String> = map
-            .accounting
-            .key
-            .iter()
-            .map(|k| {
-                if map.accounting.company.as_deref() == Some(k) {
-                    text(&get(company.expect("a company column")))
-                } else {
-                    let (o, _, _) = fields.iter().find(|(_, a, _)| a == k).expect("key field");
-                    text(&get(o))
-                }
-            })
-            .collect();
-        let values: Vec<String> = fields
-            .iter()
-            .map(|(o, a, codes)| {
-                let v = match (get(o), codes) {
-                    (Value::Int(code), Some(codes)) => codes.get(&code).cloned().unwrap_or_else(|| format!("?{code}")),
-                    (v, _) => text(&v),
-                };
-                format!("{a}={v}")
-            })
-            .collect();
-        out.insert(key.join("|"), values.join(";"));
-    }
-    out
-}
-
-/// What the accounting side holds for `map`, in the form of `expected_checksum`. Panics if a
-/// key occurs twice.
-async fn actual_checksum(map: &CompiledMap, acct: &dyn Store) -> BTreeMap<String, String> {
-    let fields = sent_fields(map);
-    let (desc, rows) = scan_all(acct, &map.accounting.entity).await;
-    let mut out = BTreeMap::new();
-    for row in &rows {
-        let view = RowView::new(&desc, row);
-        let get = |col: &str| view.get(col).cloned().unwrap_or(Value::Null);
-        let key: Vec<String> = map.accounting.key.iter().map(|k| text(&get(k))).collect();
-        let values: Vec<String> = fields
-            .iter()
-            .map(|(_, a, _)| format!("{a}={}", text(&get(a))))
-            .collect();
-        let key = key.join("|");
-        assert!(
-            out.insert(key.clone(), values.join(";")).is_none(),
-            "{} holds {key} twice",
-            map.accounting.entity
-        );
-    }
-    assert_eq!(out.len(), rows.len(), "one accounting record per key");
-    out
-}
-
-/// A stable digest of a checksum list, to print.
-fn digest(list: &BTreeMap<String, String>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (k, v) in list {
-        for b in k.bytes().chain([0]).chain(v.bytes()).chain([1]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x} over {} records", list.len())
-}
-
-/// What differs between the expected and the actual list, for a failure message.
-fn difference(expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) -> String {
-    let missing: Vec<&String> = expected.keys().filter(|k| !actual.contains_key(*k)).collect();
-    let extra: Vec<&String> = actual.keys().filter(|k| !expected.contains_key(*k)).collect();
-    let differ: Vec<String> = expected
-        .iter()
-        .filter_map(|(k, v)| {
-            let a = actual.get(k)?;
-            (a != v).then(|| format!("  {k}\n    expected {v}\n    actual   {a}"))
-        })
-        .collect();
-    format!(
-        "expected {} records, the accounting side holds {}; missing {} (e.g. {:?}), unexpected {} (e.g. {:?}), \
-         different {}:\n{}",
-        expected.len(),
-        actual.len(),
-        missing.len(),
-        missing.iter().take(5).collect::<Vec<_>>(),
-        extra.len(),
-        extra.iter().take(5).collect::<Vec<_>>(),
-        differ.len(),
-        differ.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
-    )
-}
-
-/// Compares the maps' checksums until they agree on two polls in a row, a second apart, with
-/// the same content (Ok with the digests), or `timeout` passes (Err with the last difference).
-async fn wait_in_sync(
-    maps: &[CompiledMap],
-    op: &dyn Store,
-    acct: &dyn Store,
-    timeout: Duration,
-) -> Result<String, String> {
-    let started = Instant::now();
-    let mut previous: Option<String> = None;
-    loop {
-        let mut report = Vec::new();
-        let mut diff = None;
-        for map in maps {
-            let expected = expected_checksum(map, op).await;
-            let actual = actual_checksum(map, acct).await;
-            if expected == actual {
-                report.push(format!("{}: {}", map.name, digest(&actual)));
-            } else {
-                diff = Some(format!("{}: {}", map.name, difference(&expected, &actual)));
-                break;
-            }
-        }
-        match diff {
-            None if previous.as_deref() == Some(report.join("; ").as_str()) => return Ok(report.join("; ")),
-            None => {
-                previous = Some(report.join("; "));
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Some(d) if started.elapsed() > timeout => return Err(d),
-            Some(_) => {
-                previous = None;
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
+/// `base` (written for the CI scale) lengthened for a larger `DUALSYNC_FAULT_SCALE`.
+fn patience(base: Duration) -> Duration {
+    scaled_timeout(base, fault_scale(CI_SCALE), CI_SCALE)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,8 +67,8 @@ async fn fixture(backend: &str, name: &str, batch_size: usize, extra_config: &st
     let stores = DaemonStores::new(backend, name).await;
     let op = init(&stores.operational, Side::Operational).await.unwrap();
     let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
-    load::seed(&op, Side::Operational, &SEED).await.unwrap();
-    load::seed(&acct, Side::Accounting, &SEED).await.unwrap();
+    load::seed(&op, Side::Operational, &seed_options()).await.unwrap();
+    load::seed(&acct, Side::Accounting, &seed_options()).await.unwrap();
     let config = stores.write_config(false, &format!("[sync]\nbatch_size = {batch_size}\n{extra_config}"));
     Fixture {
         stores,
@@ -409,24 +188,7 @@ impl Changer {
     /// Writes as an application would: a transient error (a deadlock victim, a locked file) is
     /// recorded and the write tried again.
     async fn apply(&mut self, desc: &EntityDesc, ops: Vec<WriteOp>) {
-        let mut attempts = 0;
-        let outcomes = loop {
-            match self.op.apply(desc, &ops).await {
-                Ok(o) => break o,
-                Err(e) if e.is_transient() && attempts < 50 => {
-                    attempts += 1;
-                    self.errors.push(e.message.clone());
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("write to the operational store: {e}"),
-            }
-        };
-        assert!(
-            outcomes
-                .iter()
-                .all(|o| matches!(o, dualsync::store::RowOutcome::Written)),
-            "{outcomes:?}"
-        );
+        write_as_user(self.op.as_ref(), desc, &ops, &mut self.errors).await;
         self.writes += 1;
     }
 
@@ -572,8 +334,8 @@ async fn live_sync_survives_sigkill(backend: &str) {
     let log = f.stores.log_path();
 
     let mut daemon = Daemon::start(&f.config, &log);
-    daemon.wait_all_running(Duration::from_secs(120)).await;
-    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(30))
+    daemon.wait_all_running(patience(Duration::from_secs(120))).await;
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, patience(Duration::from_secs(30)))
         .await
         .unwrap_or_else(|d| panic!("after the initial sync: {d}"));
 
@@ -626,7 +388,7 @@ async fn live_sync_survives_sigkill(backend: &str) {
     );
 
     // Caught up: target = source for both maps, and no change of the test was undone.
-    let digests = wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(60))
+    let digests = wait_in_sync(&maps, f.op.as_ref(), &f.acct, patience(Duration::from_secs(60)))
         .await
         .unwrap_or_else(|d| panic!("seed {seed}: not caught up after the kills: {d}"));
     println!("in sync: {digests}");
@@ -735,8 +497,8 @@ async fn accounting_outage_is_reported_and_caught_up(backend: &str) {
     .await;
     let maps = [shipped_map("actuals"), shipped_map("hour-estimates")];
     let mut daemon = Daemon::start(&f.config, &f.stores.log_path());
-    daemon.wait_all_running(Duration::from_secs(120)).await;
-    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(30))
+    daemon.wait_all_running(patience(Duration::from_secs(120))).await;
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, patience(Duration::from_secs(30)))
         .await
         .unwrap_or_else(|d| panic!("after the initial sync: {d}"));
 
@@ -766,7 +528,7 @@ async fn accounting_outage_is_reported_and_caught_up(backend: &str) {
     outage.end().await;
     let up_at = Instant::now();
 
-    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(90))
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, patience(Duration::from_secs(90)))
         .await
         .unwrap_or_else(|d| panic!("not caught up after the outage: {d}"));
     let status = daemon.wait_all_running(Duration::from_secs(60)).await;
@@ -815,7 +577,7 @@ async fn the_daemon_starts_while_another_program_writes(backend: &str) {
     let f = fixture(backend, "fault_start", 50, "").await;
     let log = f.stores.log_path();
     let mut daemon = Daemon::start(&f.config, &log);
-    daemon.wait_all_running(Duration::from_secs(120)).await;
+    daemon.wait_all_running(patience(Duration::from_secs(120))).await;
     daemon.kill();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -890,7 +652,7 @@ async fn an_echo_does_not_undo_a_newer_operational_change(backend: &str) {
         changer.set_hours(key.clone()).await;
     }
     let mut daemon = Daemon::start(&f.config, &f.stores.log_path());
-    wait_in_sync(&maps, f.op.as_ref(), &f.acct, Duration::from_secs(60))
+    wait_in_sync(&maps, f.op.as_ref(), &f.acct, patience(Duration::from_secs(60)))
         .await
         .unwrap_or_else(|d| panic!("not in sync: {d}"));
     daemon.wait_all_running(Duration::from_secs(30)).await;
@@ -925,7 +687,7 @@ async fn two_writers_on_one_sqlite_store_wait_for_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("op.db").display());
     let store = init(&url, Side::Operational).await.unwrap();
-    load::seed(&store, Side::Operational, &SEED).await.unwrap();
+    load::seed(&store, Side::Operational, &seed_options()).await.unwrap();
     let (desc, rows) = scan_all(&store, "msdyn_actuals").await;
     let keys: Vec<Value> = rows.iter().map(|r| desc.key_of(r).remove(0)).collect();
     let desc = desc.project(&["msdyn_description"]).unwrap();

@@ -1,9 +1,12 @@
 //! Shared test support: fresh stores on SQLite (a temporary file) and PostgreSQL (a database
 //! of the test's own on the server named by `DUALSYNC_TEST_PG_URL`), and a macro that runs one
-//! test body against both.
+//! test body against both; the daemon as a process (`DaemonStores`, `Daemon`, `dualsync status`).
+//! `engine` builds an in-process engine over seeded stores; `faults` holds what the fault tests
+//! share (seed, scale, content checksums).
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod faults;
 
 use std::str::FromStr;
 
