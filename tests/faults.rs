@@ -7,9 +7,9 @@
 //!   (SQLite) for longer than the retries last: `dualsync status` reports the map failed, the
 //!   daemon keeps running, and once the store is back everything is caught up, nothing lost,
 //!   and every map is running again;
-//! - faults these tests found, each in a test of its own, ignored until fixed: a daemon started
-//!   while another program writes; echoes of the engine's own writes undoing a newer change of
-//!   a two-way field; two writers on one SQLite store.
+//! - faults these tests found (fixed since), each in a test of its own so they stay fixed: a
+//!   daemon started while another program writes; echoes of the engine's own writes undoing a
+//!   newer change of a two-way field; two writers on one SQLite store.
 //!
 //! The random choices (kill points, changes) come from a seed printed by each test; set
 //! `DUALSYNC_FAULT_SEED` to run a test with the same seed again. `DUALSYNC_FAULT_SCALE` sets the
@@ -260,8 +260,8 @@ fn keep_changing(
     })
 }
 
-/// Hour-estimate changes undone by echoes: a known bug, asserted by the (ignored)
-/// `an_echo_does_not_undo_a_newer_operational_change` tests; reported here, not asserted.
+/// Hour-estimate changes undone by echoes: the bug `an_echo_does_not_undo_a_newer_operational_change`
+/// asserts is fixed; reported here, not asserted (these tests are about other faults).
 fn report_known_echo_bug(lost_hours: &[String]) {
     if !lost_hours.is_empty() {
         println!(
