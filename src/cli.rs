@@ -80,6 +80,10 @@ pub enum Command {
     /// the staging table, post journals, and read the job log.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Benchmark: initial sync against a raw bulk copy, peak memory at two row counts, and
+    /// live-sync latency, on SQLite and PostgreSQL (docs/performance.md). Run it from a release
+    /// build: `cargo run --release -- bench`.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +344,13 @@ async fn run(command: Command) -> ExitCode {
             )
             .await
         }
+        Command::Bench(args) => match crate::bench::run(args).await {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Store(StoreCommand::Init(args)) => store_init(args).await,
         Command::Store(StoreCommand::Seed(args)) => store_seed(args).await,
     }

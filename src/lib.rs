@@ -1,9 +1,11 @@
 //! dualsync keeps an operational system and an accounting system in sync, driven by
 //! declarative table-map files. This crate holds the table-map language (`tablemap`), the
 //! shared value type (`value`), the stores dualsync reads and writes (`store`), the check of
-//! maps against store catalogs (`catalog_check`) and the command-line surface (`cli`).
+//! maps against store catalogs (`catalog_check`), the command-line surface (`cli`) and the
+//! benchmark (`bench`).
 
 pub mod accounting;
+pub mod bench;
 pub mod catalog_check;
 pub mod cli;
 pub mod config;
