@@ -43,7 +43,7 @@ pub struct BenchArgs {
     /// Changes per second of the fixed-rate live phase.
     #[arg(long, default_value_t = 1000)]
     pub rate: u32,
-    /// Length of the fixed-rate live phase, in seconds.
+    /// Length of the fixed-rate live phase, in seconds (0: no live measurement).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub live_seconds: u64,
     /// Length of each rate step that looks for the highest sustained rate (0: no steps).
@@ -233,7 +233,7 @@ async fn measure(
         parents_seconds: parents.elapsed.as_secs_f64(),
         others_seconds: others.elapsed.as_secs_f64(),
     };
-    if !live {
+    if !live || args.live_seconds == 0 {
         return Ok((size, None));
     }
 
