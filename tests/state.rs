@@ -678,13 +678,13 @@ both!(
 
         // The record syncs fine: its letter is resolved, and a later failure opens a new one.
         assert_eq!(
-            s.resolve_dead_letters_for("actuals", "operational", "[1]")
+            s.resolve_dead_letters_for("actuals", "operational", &["[1]".to_string()])
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            s.resolve_dead_letters_for("actuals", "operational", "[1]")
+            s.resolve_dead_letters_for("actuals", "operational", &["[1]".to_string()])
                 .await
                 .unwrap(),
             0
@@ -832,8 +832,9 @@ both!(skips_are_counted_by_rule, |s: StateStore, _url: String| async move {
         s.count_skipped_by_rule("actuals").await.unwrap(),
         vec![("internal-project".to_string(), 2), ("zero-amount".to_string(), 2)]
     );
-    assert!(s.clear_skip("actuals", "operational", "[3]").await.unwrap());
-    assert!(!s.clear_skip("actuals", "operational", "[3]").await.unwrap());
+    let three = ["[3]".to_string()];
+    assert_eq!(s.clear_skips("actuals", "operational", &three).await.unwrap(), 1);
+    assert_eq!(s.clear_skips("actuals", "operational", &three).await.unwrap(), 0);
     assert_eq!(
         s.count_skipped_by_rule("actuals").await.unwrap(),
         vec![("internal-project".to_string(), 1), ("zero-amount".to_string(), 2)]

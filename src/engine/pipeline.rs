@@ -139,6 +139,10 @@ impl Engine {
         // Transform; collect the writes.
         let mut writes: Vec<(usize, TargetRecord)> = Vec::new();
         let mut synced: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+        // Live sync: records that sync (their skip notes go) and that were written (their
+        // record errors are resolved), each done in one statement per chunk after the writes.
+        let mut unskipped: Vec<String> = Vec::new();
+        let mut written: Vec<String> = Vec::new();
         // Where records are created only from the other side, only linked records are updated.
         let linked_only = !map.records.flows_from(from);
         let linked: std::collections::HashSet<&str> = existing.keys().map(|(k, _)| k.as_str()).collect();
@@ -149,9 +153,7 @@ impl Engine {
             }
             match transform::transform(map, from, &RowView::new(desc, row), &links, &scope) {
                 Outcome::Records(records) => {
-                    if live {
-                        self.state.clear_skip(&map.name, side, key).await?;
-                    }
+                    unskipped.push(key.clone());
                     synced.insert(i);
                     writes.extend(records.into_iter().map(|r| (i, r)));
                 }
@@ -293,17 +295,17 @@ impl Engine {
                         }
                         _ => {
                             out.counts.written += 1;
-                            if live {
-                                self.state
-                                    .resolve_dead_letters_for(&map.name, side, &source_keys[*i])
-                                    .await?;
-                            }
+                            written.push(source_keys[*i].clone());
                             out.links
                                 .push(self.link(map, from, &source_keys[*i], rec, hash, agreed, &existing));
                         }
                     }
                 }
             }
+        }
+        if live {
+            self.state.clear_skips(&map.name, side, &unskipped).await?;
+            self.state.resolve_dead_letters_for(&map.name, side, &written).await?;
         }
         out.linked = out.links.iter().map(|l| l.operational_key.clone()).collect();
         out.synced = synced.into_iter().map(|i| source_keys[i].clone()).collect();

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Cols, StateStore, int, now, opt_text, text, time};
+use super::{CHUNK, Cols, StateStore, int, marks, now, opt_text, text, time};
 use crate::store::Result;
 use crate::value::ValueType;
 
@@ -214,14 +214,29 @@ impl StateStore {
         Ok(())
     }
 
-    /// Resolves the unresolved letter of a record (it synced fine since); how many there were.
-    pub async fn resolve_dead_letters_for(&self, map: &str, side: &str, record_key: &str) -> Result<u64> {
-        self.execute(
-            "UPDATE dead_letters SET status = 'resolved' \
-             WHERE map = ? AND side = ? AND record_key = ? AND status <> 'resolved'",
-            &[text(map), text(side), text(record_key)],
+    /// Resolves the unresolved letters of these records (they synced fine since); how many
+    /// there were. One statement per chunk of keys, not one per record.
+    pub async fn resolve_dead_letters_for(&self, map: &str, side: &str, record_keys: &[String]) -> Result<u64> {
+        self.per_key_chunk(
+            "UPDATE dead_letters SET status = 'resolved' WHERE status <> 'resolved' AND",
+            map,
+            side,
+            record_keys,
         )
         .await
+    }
+
+    /// Runs `head map = ? AND side = ? AND record_key IN (...)` for every chunk of `record_keys`;
+    /// the rows it touched in all.
+    async fn per_key_chunk(&self, head: &str, map: &str, side: &str, record_keys: &[String]) -> Result<u64> {
+        let mut n = 0;
+        for chunk in record_keys.chunks(CHUNK) {
+            let sql = format!("{head} map = ? AND side = ? AND record_key IN ({})", marks(chunk.len()));
+            let mut args = vec![text(map), text(side)];
+            args.extend(chunk.iter().map(|k| text(k)));
+            n += self.execute(&sql, &args).await?;
+        }
+        Ok(n)
     }
 
     /// Unresolved (open or retrying) dead letters of one map, or of all.
@@ -339,15 +354,10 @@ impl StateStore {
         Ok(())
     }
 
-    /// Forgets that a record was skipped (it syncs now); whether it was.
-    pub async fn clear_skip(&self, map: &str, side: &str, record_key: &str) -> Result<bool> {
-        let n = self
-            .execute(
-                "DELETE FROM skipped WHERE map = ? AND side = ? AND record_key = ?",
-                &[text(map), text(side), text(record_key)],
-            )
-            .await?;
-        Ok(n > 0)
+    /// Forgets that these records were skipped (they sync now); how many were.
+    pub async fn clear_skips(&self, map: &str, side: &str, record_keys: &[String]) -> Result<u64> {
+        self.per_key_chunk("DELETE FROM skipped WHERE", map, side, record_keys)
+            .await
     }
 
     /// How many records of a map each skip rule leaves out, by rule name.
