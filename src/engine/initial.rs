@@ -102,6 +102,7 @@ impl Engine {
             .as_deref()
             .and_then(|t| parse_key_text(t, &key_types));
         let settle = Settle::Master(map.initial_sync_master);
+        let mut batches = 0u64;
         loop {
             let rows = retry(&self.retry, "scan", || {
                 store.scan(&desc, after.as_ref(), self.batch_size)
@@ -119,6 +120,23 @@ impl Engine {
             self.state.save_checkpoint(checkpoint).await?;
             progress(&checkpoint.counts);
             after = Some(last_key);
+            batches += 1;
+            if batches.is_power_of_two() {
+                self.refresh_statistics(map, from.other()).await;
+            }
+        }
+    }
+
+    /// After batch 1, 2, 4, 8, ... of a copy: the tables it fills (links, the target entity)
+    /// have grown by half or more, so the stores' planners are asked to look again. A failure
+    /// only costs speed: it is logged, and the copy goes on.
+    async fn refresh_statistics(&self, map: &CompiledMap, target: Side) {
+        let entity = &map.side(target).entity;
+        if let Err(e) = self.state.refresh_statistics().await {
+            tracing::warn!(map = %map.name, error = %e, "could not refresh the state store's statistics");
+        }
+        if let Err(e) = self.store(target).refresh_statistics(entity).await {
+            tracing::warn!(map = %map.name, entity = %entity, error = %e, "could not refresh statistics");
         }
     }
 }

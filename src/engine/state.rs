@@ -121,6 +121,15 @@ impl StateStore {
         self.pool.close().await;
     }
 
+    /// Lets PostgreSQL's planner see how the tables an initial sync fills have grown (see
+    /// `Store::refresh_statistics`); nothing to do on SQLite.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if self.dialect() == Dialect::Postgres {
+            self.execute("ANALYZE links, skipped, parked", &[]).await?;
+        }
+        Ok(())
+    }
+
     async fn migrate(&self) -> Result<()> {
         let source = match self.dialect() {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,

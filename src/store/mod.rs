@@ -260,6 +260,12 @@ pub trait Store: Send + Sync {
     /// rejects are left out and reported) or nothing does and the error is returned.
     async fn apply(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>>;
 
+    /// Tells the store that an entity has grown a lot (an initial sync writes it), so its
+    /// query planner can look again: PostgreSQL runs `ANALYZE`; others need nothing.
+    async fn refresh_statistics(&self, _entity: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Starts (or upgrades) change capture for these entities.
     async fn install_capture(&self, entities: &[&str]) -> Result<()>;
 

@@ -571,6 +571,16 @@ impl Store for SqlStore {
         }
     }
 
+    async fn refresh_statistics(&self, entity: &str) -> Result<()> {
+        if self.dialect() == Dialect::Postgres {
+            let desc = self.describe(entity).await?;
+            self.pool
+                .execute(&format!("ANALYZE {}", quote(&desc.name)), &[])
+                .await?;
+        }
+        Ok(())
+    }
+
     fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
         self.watch.clone()
     }
