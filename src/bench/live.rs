@@ -3,8 +3,8 @@
 //! arrived), each timed from the commit of its write on the operational store to the moment
 //! its entry appears in the accounting store's change log (written by the accounting store's
 //! own capture trigger in the transaction that commits the staging row; read every 2 ms).
-//! Then the rate doubles in steps until dualsync no longer keeps up, which gives the highest
-//! rate it sustains without growing lag.
+//! Then the rate doubles in steps until dualsync no longer keeps up, and two bisections narrow
+//! the gap: the highest rate it sustains without growing lag, to within a quarter.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +27,8 @@ const TICK: Duration = Duration::from_millis(5);
 const POLL: Duration = Duration::from_millis(2);
 /// How long a phase's last changes may take to arrive before they count as not arrived.
 const DRAIN: Duration = Duration::from_secs(30);
+/// Bisections between the highest sustained and the lowest unsustained rate found by doubling.
+const REFINE: usize = 2;
 /// One change in this many is an edit of an actual that already arrived.
 const EDIT_EVERY: u64 = 5;
 
@@ -349,29 +351,38 @@ pub async fn measure(op_url: &str, acct_url: &str, opts: LiveOptions) -> Result<
         }
         let fixed = phase(&mut writer, &book, opts.rate, opts.seconds).await?;
         show(&fixed);
-        let mut best = fixed.sustained.then_some(opts.rate);
+        // `lo`: the highest rate sustained so far; `hi`: the lowest not sustained.
+        let (mut lo, mut hi) = if fixed.sustained {
+            (Some(opts.rate), None)
+        } else {
+            (None, Some(opts.rate))
+        };
         let mut steps = Vec::new();
-        let mut rate = opts.rate;
+        // Doubling (or halving) until the outcome changes, then two bisections between.
+        let mut refine = 0;
         loop {
-            rate = if fixed.sustained {
-                rate.saturating_mul(2)
-            } else {
-                rate / 2
+            let rate = match (lo, hi) {
+                (Some(l), None) => l.saturating_mul(2),
+                (None, Some(h)) => h / 2,
+                (Some(l), Some(h)) if refine < REFINE && h - l > l / 10 => {
+                    refine += 1;
+                    l + (h - l) / 2
+                }
+                _ => break,
             };
             if rate > opts.max_rate || rate < 10 {
                 break;
             }
             let p = phase(&mut writer, &book, rate, opts.step_seconds).await?;
             show(&p);
-            let sustained = p.sustained;
+            if p.sustained {
+                lo = Some(lo.map_or(rate, |l| l.max(rate)));
+            } else {
+                hi = Some(hi.map_or(rate, |h| h.min(rate)));
+            }
             steps.push(p);
-            if sustained {
-                best = Some(best.map_or(rate, |b| b.max(rate)));
-            }
-            if sustained != fixed.sustained {
-                break;
-            }
         }
+        let best = lo;
         let lost = book.lock().expect("book").in_flight.len() as u64;
         Ok(LiveResult {
             fixed,

@@ -108,6 +108,8 @@ impl Throughput {
 #[derive(Debug, Clone, Serialize)]
 pub struct BackendResult {
     pub backend: Backend,
+    /// The server's version and the settings that change its figures (PostgreSQL).
+    pub server: Option<String>,
     pub sizes: Vec<SizeResult>,
     pub live: Option<live::LiveResult>,
     /// Peak resident memory of the daemon during the live measurement.
@@ -273,6 +275,7 @@ pub async fn run(mut args: BenchArgs) -> Result<String, String> {
         let (large_size, live) = measure(&args, &maps, backend, &pg_url, args.rows, true).await?;
         results.push(BackendResult {
             backend,
+            server: stores::describe_server(backend, &pg_url).await,
             sizes: vec![small_size, large_size],
             daemon_peak_rss_mib: live.as_ref().map(|(_, rss)| *rss),
             live: live.map(|(l, _)| l),

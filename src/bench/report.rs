@@ -131,6 +131,9 @@ impl Report {
         }
         s += "\n";
         for b in &self.backends {
+            if let Some(server) = &b.server {
+                s += &format!("{}: {server}\n", b.backend.name());
+            }
             if let Some(live) = &b.live {
                 s += &format!(
                     "{}: highest sustained live rate {}; changes lost {}; daemon peak RSS {:.0} MiB\n",

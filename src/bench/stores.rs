@@ -99,6 +99,26 @@ impl BenchStores {
     }
 }
 
+/// The PostgreSQL server's version, `autovacuum` and `synchronous_commit` (both change the
+/// figures); `None` for SQLite or a server that does not answer.
+pub async fn describe_server(backend: Backend, pg_url: &str) -> Option<String> {
+    if backend != Backend::Postgres {
+        return None;
+    }
+    let mut conn = PgConnectOptions::from_str(pg_url).ok()?.connect().await.ok()?;
+    let row: (String, String, String) = sqlx::query_as(
+        "SELECT current_setting('server_version'), current_setting('autovacuum'), \
+         current_setting('synchronous_commit')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .ok()?;
+    Some(format!(
+        "PostgreSQL {}, autovacuum {}, synchronous_commit {}",
+        row.0, row.1, row.2
+    ))
+}
+
 /// Drops `database` on the server of `pg_url` if it exists (connections to it are ended).
 async fn drop_pg_database(pg_url: &str, database: &str) -> Result<(), String> {
     let options = PgConnectOptions::from_str(pg_url).map_err(|e| format!("PostgreSQL URL: {e}"))?;
