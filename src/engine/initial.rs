@@ -128,8 +128,8 @@ impl Engine {
     }
 
     /// After batch 1, 2, 4, 8, ... of a copy: the tables it fills (links, the target entity)
-    /// have grown by half or more, so the stores' planners are asked to look again. A failure
-    /// only costs speed: it is logged, and the copy goes on.
+    /// may have doubled since the last time, so the stores' planners are asked to look again.
+    /// A failure only costs speed: it is logged, and the copy goes on.
     async fn refresh_statistics(&self, map: &CompiledMap, target: Side) {
         let entity = &map.side(target).entity;
         if let Err(e) = self.state.refresh_statistics().await {
