@@ -6,6 +6,7 @@
 //! into `COPY ... FROM STDIN` of the accounting one. It does what the map's field list says and
 //! nothing more: no lookups through links, no no-op checks, no change capture, no state.
 
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -112,7 +113,9 @@ pub async fn copy(map: &TableMap, op_url: &str, acct_url: &str) -> Result<(u64, 
     let sql = copy_sql(map);
     let err = |e: sqlx::Error| format!("raw copy: {e}");
     if op_url.starts_with("sqlite:") {
-        let path = op_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+        // The file as sqlx itself reads the URL (query options such as `?mode=` left out).
+        let op_options = sqlx::sqlite::SqliteConnectOptions::from_str(op_url).map_err(err)?;
+        let path = op_options.get_filename().display().to_string();
         let mut conn = sqlx::SqliteConnection::connect(acct_url).await.map_err(err)?;
         // The same durability as dualsync's SQLite stores: WAL, synchronous NORMAL.
         sqlx::raw_sql("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
