@@ -880,6 +880,48 @@ CREATE TRIGGER "ProjCDSIntegrationJournalLine_guard" BEFORE UPDATE ON "ProjCDSIn
 """
 
 
+# Migration 0003 of the accounting store: every actual journalized and posted at most once.
+# The store itself enforces it, whatever program writes: one integration journal line and one
+# subledger row per legal entity and actual (the import also refuses an actual that already has
+# a line or a posting in another legal entity), and a posted line is never deleted.
+LINE_DELETE_MESSAGE = ("a posted integration journal line cannot be deleted: it is in the project "
+                       "subledger; reverse the transaction instead")
+
+
+def once_per_actual(dialect):
+    """Unique keys on journal lines and posted transactions; the delete guard of posted lines."""
+    out = ["-- One journal line and one subledger row per legal entity and actual. ActualId first, so",
+           "-- the import's look-up of an actual in any legal entity uses the index too.",
+           "DROP INDEX ix_projcdsintegrationjournalline_dataareaid_actualid;",
+           "DROP INDEX ix_projpostedtranstable_dataareaid_actualid;"]
+    for t in ("ProjCDSIntegrationJournalLine", "ProjPostedTransTable"):
+        out.append(f"CREATE UNIQUE INDEX ux_{t.lower()}_actualid_dataareaid ON {q(t)} "
+                   f'("ActualId", "DataAreaId");')
+    out.append("")
+    out.append("-- A posted journal line is never deleted (nor by deleting its journal: the cascade")
+    out.append("-- deletes each line through this rule).")
+    if dialect == "sqlite":
+        out.append(f"""CREATE TRIGGER "ProjCDSIntegrationJournalLine_delete_guard" BEFORE DELETE ON "ProjCDSIntegrationJournalLine"
+WHEN OLD."Status" = 'Posted'
+BEGIN
+    SELECT RAISE(ABORT, '{LINE_DELETE_MESSAGE}');
+END;
+""")
+    else:
+        out.append(f"""CREATE FUNCTION "ProjCDSIntegrationJournalLine_delete_guard"() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF OLD."Status" = 'Posted' THEN
+        RAISE EXCEPTION '{LINE_DELETE_MESSAGE}' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN OLD;
+END
+$fn$;
+CREATE TRIGGER "ProjCDSIntegrationJournalLine_delete_guard" BEFORE DELETE ON "ProjCDSIntegrationJournalLine"
+    FOR EACH ROW EXECUTE FUNCTION "ProjCDSIntegrationJournalLine_delete_guard"();
+""")
+    return "\n".join(out)
+
+
 # ----------------------------------------------------------------------------------------------
 def q(ident):
     """Quote identifiers that are not plain lowercase (PostgreSQL would fold them)."""
@@ -1049,6 +1091,11 @@ def main():
          "-- The job log of the accounting processes (dualsync journal log), and the rule that only\n"
          "-- the editable columns of an integration journal line may be changed.\n",
          ACCOUNTING_0002, line_guard),
+        ("accounting", "0003_once_per_actual.sql",
+         "-- Every actual journalized and posted at most once, enforced by the store: unique keys on\n"
+         "-- journal lines and posted transactions per legal entity and actual; posted lines are\n"
+         "-- never deleted.\n",
+         [], once_per_actual),
     )
     for store, file, intro, tables, extra in migrations:
         for dialect in ("sqlite", "postgres"):

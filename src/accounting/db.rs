@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::store::sql::SqlStore;
-use crate::store::sql::conn::{Arg, Dialect, Pool, Tx};
+pub use crate::store::sql::conn::Dialect;
+use crate::store::sql::conn::{Arg, Pool, Tx};
 use crate::store::{ErrorKind, Result, Row, StoreError};
 use crate::value::{Value, ValueType};
 
@@ -61,6 +62,10 @@ impl DbTx {
 
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 }
 

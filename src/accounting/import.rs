@@ -152,35 +152,41 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
         .await?;
         return Ok(());
     };
+    refuse_moved(db, company, job).await?;
     let mut after = Uuid::nil();
     loop {
+        // One transaction reads the batch and inserts its lines, under a per-legal-entity lock
+        // (SQLite: the write lock `BEGIN IMMEDIATE` takes; PostgreSQL: a transaction advisory
+        // lock), so a concurrent import waits and then sees these lines: no actual is read as
+        // not yet imported by two runs. The unique key on (ActualId, DataAreaId) backs it up.
+        let mut tx = db.begin().await?;
+        lock_import(&mut tx, &company.id).await?;
         let sql = format!(
             "{STAGED_SELECT} WHERE s.\"ProjectDataAreaId\" = ? AND s.\"ActualId\" > ? \
-             AND NOT EXISTS (SELECT 1 FROM \"ProjCDSIntegrationJournalLine\" l \
-                 WHERE l.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND l.\"ActualId\" = s.\"ActualId\") \
-             AND NOT EXISTS (SELECT 1 FROM \"ProjPostedTransTable\" p \
-                 WHERE p.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND p.\"ActualId\" = s.\"ActualId\") \
+             AND NOT EXISTS (SELECT 1 FROM \"ProjCDSIntegrationJournalLine\" l WHERE l.\"ActualId\" = s.\"ActualId\") \
+             AND NOT EXISTS (SELECT 1 FROM \"ProjPostedTransTable\" p WHERE p.\"ActualId\" = s.\"ActualId\") \
              ORDER BY s.\"ActualId\" LIMIT {BATCH}"
         );
-        let staged: Vec<Staged> = db
+        let staged: Vec<Staged> = tx
             .fetch(&sql, &[text(&company.id), guid(after)], &STAGED_TYPES)
             .await?
             .into_iter()
             .filter_map(staged_of)
             .collect();
-        let Some(last) = staged.last() else { return Ok(()) };
+        let Some(last) = staged.last() else {
+            return tx.commit().await;
+        };
         after = last.actual;
         let mut lines = Vec::new();
+        // Job-log lines are written after the commit: on SQLite another connection could not
+        // write while this transaction holds the lock.
+        let mut refused = Vec::new();
         for s in staged {
             match prepare(setup, company, s) {
                 Ok(line) => lines.push(line),
-                Err((actual, message)) => {
-                    job.add("not_imported", 1);
-                    job.error(db, Some(&company.id), Some(actual), None, &message).await?;
-                }
+                Err(refusal) => refused.push(refusal),
             }
         }
-        let mut tx = db.begin().await?;
         let vouchers = numbers::take(&mut tx, &company.id, voucher_seq, lines.len()).await?;
         let mut groups: BTreeMap<String, Vec<(NewLine, String)>> = BTreeMap::new();
         for (line, voucher) in lines.into_iter().zip(vouchers) {
@@ -209,12 +215,82 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
             }
         }
         tx.commit().await?;
+        for (actual, message) in refused {
+            job.add("not_imported", 1);
+            job.error(db, Some(&company.id), Some(actual), None, &message).await?;
+        }
         for (actual, journal, message) in errors {
             job.add("lines_with_errors", 1);
             job.error(db, Some(&company.id), Some(actual), Some(&journal), &message)
                 .await?;
         }
     }
+}
+
+/// Serializes imports of one legal entity until the transaction ends. SQLite's write
+/// transactions are serialized already.
+async fn lock_import(tx: &mut DbTx, company: &str) -> Result<()> {
+    if tx.dialect() == super::db::Dialect::Postgres {
+        tx.fetch(
+            "SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(?)) IS NULL",
+            &[int(IMPORT_LOCK), text(company)],
+            &[ValueType::Bool],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The first key of the PostgreSQL advisory locks the import takes (the second is the legal
+/// entity's hash): "PJI" in ASCII.
+const IMPORT_LOCK: i64 = 0x504a49;
+
+/// Staging rows of `company` whose actual already has a journal line or a posting in another
+/// legal entity (its company was changed after it was imported) are refused: the job log says
+/// so once per actual, and what to do. They are never imported, so no actual is booked twice.
+async fn refuse_moved(db: &Db, company: &Company, job: &mut Job) -> Result<()> {
+    use ValueType::{Guid, Text};
+    let rows = db
+        .fetch(
+            "SELECT s.\"ActualId\", l.\"DataAreaId\", l.\"JournalId\", l.\"Status\", p.\"DataAreaId\", p.\"Voucher\" \
+             FROM \"ProjCDSActualsImport\" s \
+             LEFT JOIN \"ProjCDSIntegrationJournalLine\" l ON l.\"ActualId\" = s.\"ActualId\" \
+                 AND l.\"DataAreaId\" <> s.\"ProjectDataAreaId\" \
+             LEFT JOIN \"ProjPostedTransTable\" p ON p.\"ActualId\" = s.\"ActualId\" \
+                 AND p.\"DataAreaId\" <> s.\"ProjectDataAreaId\" \
+             WHERE s.\"ProjectDataAreaId\" = ? AND (l.\"ActualId\" IS NOT NULL OR p.\"ActualId\" IS NOT NULL) \
+             ORDER BY s.\"ActualId\"",
+            &[text(&company.id)],
+            &[Guid, Text, Text, Text, Text, Text],
+        )
+        .await?;
+    for row in rows {
+        let mut c = Cells::new(row);
+        let Some(actual) = c.guid() else { continue };
+        let (line_area, journal, status, posted_area, voucher) = (c.text(), c.text(), c.text(), c.text(), c.text());
+        let message = match (posted_area, voucher) {
+            (Some(area), voucher) => format!(
+                "the actual is already posted in legal entity {area} (voucher {}); it now names legal entity {}                  and is not imported again. Reverse the transaction in {area}, then record the actual anew in {}",
+                voucher.as_deref().unwrap_or("-"),
+                company.id,
+                company.id
+            ),
+            (None, _) => format!(
+                "the actual is already journalized in legal entity {} (journal {}, line status {}); it now names legal                  entity {} and is not imported again. Delete that journal line in {} (or post and reverse it),                  then record the actual anew in {}",
+                line_area.as_deref().unwrap_or("-"),
+                journal.as_deref().unwrap_or("-"),
+                status.as_deref().unwrap_or("-"),
+                company.id,
+                line_area.as_deref().unwrap_or("-"),
+                company.id
+            ),
+        };
+        job.add("refused", 1);
+        if !super::joblog::logged_before(db, actual, &message).await? {
+            job.error(db, Some(&company.id), Some(actual), None, &message).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The line of one staged actual, or why it cannot be imported now (the actual and a message).
@@ -274,7 +350,15 @@ fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<N
             company.id
         ));
     }
-    let amount_cur = setup.round(s.amount.unwrap_or_default(), &currency);
+    // An empty amount is an error, never 0.00.
+    let amount = s.amount.ok_or_else(|| {
+        fail(
+            "the actual has no amount (Amount is empty); it is not imported. Enter the amount on the actual, \
+             and the next import takes it"
+                .into(),
+        )
+    })?;
+    let amount_cur = setup.round(amount, &currency);
     let amount_mst = setup.round(amount_cur * rate, &company.accounting_currency);
     Ok(NewLine {
         staged: s,
@@ -292,10 +376,20 @@ fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<N
 
 /// The open journal of a period group, or a new one.
 async fn open_journal(tx: &mut DbTx, company: &Company, journal_seq: &str, key: &str) -> Result<String> {
+    // PostgreSQL: the header stays locked until the lines are in, so a posting run, which
+    // marks the journal `Posting` before it reads the lines, waits for them (and once it is
+    // `Posting`, no import adds to it). SQLite's write transactions are serialized anyway.
+    let lock = if tx.dialect() == super::db::Dialect::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let found = tx
         .fetch(
-            "SELECT \"JournalId\" FROM \"ProjCDSIntegrationJournal\" WHERE \"DataAreaId\" = ? AND \"PeriodKey\" = ? \
-             AND \"Status\" = 'Open' AND \"OriginalJournalId\" IS NULL ORDER BY \"JournalId\" LIMIT 1",
+            &format!(
+                "SELECT \"JournalId\" FROM \"ProjCDSIntegrationJournal\" WHERE \"DataAreaId\" = ? AND \"PeriodKey\" = ? \
+                 AND \"Status\" = 'Open' AND \"OriginalJournalId\" IS NULL ORDER BY \"JournalId\" LIMIT 1{lock}"
+            ),
             &[text(&company.id), text(key)],
             &[ValueType::Text],
         )

@@ -88,6 +88,19 @@ impl Job {
     }
 }
 
+/// Whether some earlier run logged exactly `message` about `record` (an error that stays true
+/// from run to run is logged once).
+pub async fn logged_before(db: &Db, record: Uuid, message: &str) -> Result<bool> {
+    let rows = db
+        .fetch(
+            "SELECT COUNT(*) FROM \"ProjCDSJobLogLine\" WHERE \"RecordId\" = ? AND \"Message\" = ?",
+            &[super::db::guid(record), text(message)],
+            &[ValueType::Int],
+        )
+        .await?;
+    Ok(rows.into_iter().next().and_then(|r| Cells::new(r).int()).unwrap_or(0) > 0)
+}
+
 /// What a finished run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobSummary {

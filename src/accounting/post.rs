@@ -4,8 +4,9 @@
 //! posted attributes are written onto the staging row (`AccountingAmount`, `ExchangeRate`,
 //! `VoucherNumber`, `SalesTaxAmount`), from where the actuals map writes them back to
 //! `msdyn_actuals`. Lines with errors move to a new journal whose `OriginalJournalId` names the
-//! source (when the legal entity transfers error lines; otherwise nothing posts); a journal
-//! whose lines all have errors keeps them, marked `Error`. Journals over the batch threshold
+//! source (when the legal entity transfers error lines; otherwise nothing posts), also when
+//! every line of the journal fails; an error journal whose lines all fail again keeps them,
+//! marked `Error`, rather than chaining another. Journals over the batch threshold
 //! post in chunks, several at a time. Each chunk is one transaction that claims its lines
 //! (`Status` not yet `Posted`), so a crash mid-post neither posts a line twice nor loses one:
 //! a re-run posts what is left.
@@ -201,11 +202,11 @@ async fn post_journal(db: &Db, setup: &Setup, company: &Company, journal: &str, 
         job.error(db, Some(&company.id), Some(line.actual), Some(journal), e)
             .await?;
     }
-    if !invalid.is_empty() && (!company.transfer_errors || valid.is_empty()) {
-        // Without transfer, a journal with an error line does not post at all. With nothing
-        // valid to post, moving every line to a new journal would separate nothing: the lines
-        // stay (each run would otherwise chain another error journal and leave an empty one
-        // marked Posted).
+    // Without transfer, a journal with an error line does not post at all. An error journal
+    // (one that already received moved lines) whose every line fails again keeps them: moving
+    // them on would only chain another error journal on every run.
+    let is_error_journal = original_of(db, &company.id, journal).await?.is_some();
+    if !invalid.is_empty() && (!company.transfer_errors || (valid.is_empty() && is_error_journal)) {
         mark_errors(db, &company.id, journal, &invalid).await?;
         set_journal_status(db, &company.id, journal, "Open").await?;
         return Ok(());
@@ -281,6 +282,20 @@ async fn post_journal(db: &Db, setup: &Setup, company: &Company, journal: &str, 
     Ok(())
 }
 
+/// The journal whose error lines were moved into `journal`, if it is an error journal.
+async fn original_of(db: &Db, company: &str, journal: &str) -> Result<Option<String>> {
+    Ok(db
+        .fetch(
+            "SELECT \"OriginalJournalId\" FROM \"ProjCDSIntegrationJournal\" WHERE \"DataAreaId\" = ? AND \"JournalId\" = ?",
+            &[text(company), text(journal)],
+            &[ValueType::Text],
+        )
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|r| Cells::new(r).text()))
+}
+
 /// Why a line cannot post, if it cannot.
 fn validate(setup: &Setup, company: &Company, l: &Line) -> std::result::Result<(), String> {
     let missing = |what: &str| Err(format!("line {}: no {what}", l.line_num));
@@ -337,8 +352,15 @@ async fn mark_errors(db: &Db, company: &str, journal: &str, invalid: &[(Line, St
     for (line, e) in invalid {
         tx.execute(
             "UPDATE \"ProjCDSIntegrationJournalLine\" SET \"Status\" = 'Error', \"ErrorMessage\" = ? \
-             WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ?",
-            &[text(e), text(company), text(journal), int(line.line_num)],
+             WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ? AND \"ActualId\" = ? \
+             AND \"Status\" <> 'Posted'",
+            &[
+                text(e),
+                text(company),
+                text(journal),
+                int(line.line_num),
+                guid(line.actual),
+            ],
         )
         .await?;
     }
@@ -377,25 +399,36 @@ async fn transfer(db: &Db, company: &Company, journal: &str, invalid: &[(Line, S
     };
     create_journal(&mut tx, &header).await?;
     let mut line_num = next_line_num(&mut tx, &company.id, &target).await?;
+    let mut moved = 0u64;
     for (line, e) in invalid {
-        tx.execute(
-            "UPDATE \"ProjCDSIntegrationJournalLine\" SET \"JournalId\" = ?, \"LineNum\" = ?, \"Status\" = 'Error', \
-             \"ErrorMessage\" = ? WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ?",
-            &[
-                text(&target),
-                int(line_num),
-                text(e),
-                text(&company.id),
-                text(journal),
-                int(line.line_num),
-            ],
-        )
-        .await?;
+        // Only a line still in the source and not posted moves (a concurrent run may have
+        // moved or posted it since it was read).
+        moved += tx
+            .execute(
+                "UPDATE \"ProjCDSIntegrationJournalLine\" SET \"JournalId\" = ?, \"LineNum\" = ?, \"Status\" = 'Error', \
+                 \"ErrorMessage\" = ? WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ? \
+                 AND \"ActualId\" = ? AND \"Status\" <> 'Posted'",
+                &[
+                    text(&target),
+                    int(line_num),
+                    text(e),
+                    text(&company.id),
+                    text(journal),
+                    int(line.line_num),
+                    guid(line.actual),
+                ],
+            )
+            .await?;
         line_num += 1;
     }
+    if moved == 0 {
+        // Nothing left to move: no empty error journal (dropping the transaction rolls it
+        // back, and gives the journal number back).
+        return Ok(());
+    }
     tx.commit().await?;
-    job.add("lines_transferred", invalid.len() as u64);
-    tracing::info!(company = %company.id, journal, error_journal = %target, lines = invalid.len(), "lines with errors moved");
+    job.add("lines_transferred", moved);
+    tracing::info!(company = %company.id, journal, error_journal = %target, lines = moved, "lines with errors moved");
     Ok(())
 }
 
@@ -408,8 +441,9 @@ async fn post_chunk(db: &Db, company: &Company, journal: &str, trans_seq: &str, 
         let n = tx
             .execute(
                 "UPDATE \"ProjCDSIntegrationJournalLine\" SET \"Status\" = 'Posted', \"PostedDateTime\" = ?, \"ErrorMessage\" = NULL \
-                 WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ? AND \"Status\" <> 'Posted'",
-                &[now(), text(&company.id), text(journal), int(l.line_num)],
+                 WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ? AND \"ActualId\" = ? \
+                 AND \"Status\" <> 'Posted'",
+                &[now(), text(&company.id), text(journal), int(l.line_num), guid(l.actual)],
             )
             .await?;
         if n == 1 {
