@@ -155,12 +155,13 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
     refuse_moved(db, company, job).await?;
     let mut after = Uuid::nil();
     loop {
-        // One transaction reads the batch and inserts its lines, under a per-legal-entity lock
-        // (SQLite: the write lock `BEGIN IMMEDIATE` takes; PostgreSQL: a transaction advisory
-        // lock), so a concurrent import waits and then sees these lines: no actual is read as
-        // not yet imported by two runs. The unique key on (ActualId, DataAreaId) backs it up.
+        // One transaction reads the batch and inserts its lines, under the import lock (SQLite:
+        // the write lock `BEGIN IMMEDIATE` takes; PostgreSQL: a transaction advisory lock), so
+        // a concurrent import waits and then sees these lines: no actual is read as not yet
+        // imported by two runs, in this legal entity or any other. The unique key on
+        // (ActualId, DataAreaId) backs it up.
         let mut tx = db.begin().await?;
-        lock_import(&mut tx, &company.id).await?;
+        lock_import(&mut tx).await?;
         let sql = format!(
             "{STAGED_SELECT} WHERE s.\"ProjectDataAreaId\" = ? AND s.\"ActualId\" > ? \
              AND NOT EXISTS (SELECT 1 FROM \"ProjCDSIntegrationJournalLine\" l WHERE l.\"ActualId\" = s.\"ActualId\") \
@@ -227,13 +228,13 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
     }
 }
 
-/// Serializes imports of one legal entity until the transaction ends. SQLite's write
-/// transactions are serialized already.
-async fn lock_import(tx: &mut DbTx, company: &str) -> Result<()> {
+/// Serializes import batches (of every legal entity: an actual is looked up in all of them)
+/// until the transaction ends. SQLite's write transactions are serialized already.
+async fn lock_import(tx: &mut DbTx) -> Result<()> {
     if tx.dialect() == super::db::Dialect::Postgres {
         tx.fetch(
-            "SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(?)) IS NULL",
-            &[int(IMPORT_LOCK), text(company)],
+            "SELECT pg_advisory_xact_lock(?) IS NULL",
+            &[int(IMPORT_LOCK)],
             &[ValueType::Bool],
         )
         .await?;
@@ -241,9 +242,8 @@ async fn lock_import(tx: &mut DbTx, company: &str) -> Result<()> {
     Ok(())
 }
 
-/// The first key of the PostgreSQL advisory locks the import takes (the second is the legal
-/// entity's hash): "PJI" in ASCII.
-const IMPORT_LOCK: i64 = 0x504a49;
+/// The key of the PostgreSQL advisory lock the import takes: "dsimport" in ASCII.
+const IMPORT_LOCK: i64 = 0x6473_696d_706f_7274;
 
 /// Staging rows of `company` whose actual already has a journal line or a posting in another
 /// legal entity (its company was changed after it was imported) are refused: the job log says
