@@ -25,6 +25,7 @@ use std::time::Duration;
 use chrono::Days;
 use common::TestStore;
 use common::books::*;
+use common::ledger::*;
 use dualsync::accounting::post::Journals;
 use dualsync::accounting::{db, post};
 use dualsync::tablemap::model::Side;

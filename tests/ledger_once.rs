@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use common::TestStore;
 use common::books::*;
+use common::ledger::*;
 use dualsync::accounting::db::{self, Db};
 use dualsync::accounting::post::Journals;
 use dualsync::accounting::{import, post};

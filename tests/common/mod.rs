@@ -8,6 +8,7 @@
 pub mod books;
 pub mod engine;
 pub mod faults;
+pub mod ledger;
 
 use std::str::FromStr;
 
