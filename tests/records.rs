@@ -14,7 +14,7 @@ use common::engine::{Setup, count, setup};
 use dualsync::engine::state::{DeadLetter, DeadLetterStatus};
 use dualsync::store::{Store, WriteOp};
 use dualsync::tablemap::model::Side;
-use dualsync::value::Value;
+use dualsync::value::{Value, ValueType};
 use uuid::Uuid;
 
 /// Seeded stores, every map initially synced, and one new actual (USPM, Time, Skip Sync off)
@@ -84,6 +84,15 @@ fn copy_actual(s: &Setup, from: Uuid, id: &str, sets: &str) {
          INSERT INTO msdyn_actuals SELECT * FROM c;
          DROP TABLE c;"
     ));
+}
+
+/// How many rows a table holds, counted by the database (whether dualsync can read them or not).
+async fn rows_in(store: &dualsync::store::sql::SqlStore, table: &str) -> u64 {
+    let sql = format!("SELECT COUNT(*) FROM \"{table}\"");
+    match store.pool().fetch(&sql, &[], &[ValueType::Int]).await.unwrap()[0][0] {
+        Value::Int(n) => n as u64,
+        ref other => panic!("{other:?}"),
+    }
 }
 
 async fn letters(s: &Setup) -> Vec<DeadLetter> {
@@ -220,4 +229,181 @@ async fn a_company_change_is_a_record_error_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_company_change_is_a_record_error_postgres() {
     a_company_change_is_a_record_error("postgres").await;
+}
+
+/// Item 8: a change-log entry whose key cannot be decoded is a record error of the map that
+/// reads it and is passed; every map goes on (SQLite: a record written with such a key;
+/// PostgreSQL, whose `uuid` column cannot hold it: an entry written to the log by hand).
+async fn a_bad_change_log_entry_is_passed(backend: &str) {
+    let (s, id) = synced(backend, &format!("rec_badentry_{backend}")).await;
+    let _keep = (s.op.keep_alive(), s.acct.keep_alive());
+    let bad = "not-a-guid; DROP TABLE x";
+    if backend == "sqlite" {
+        copy_actual(&s, id, bad, "");
+    } else {
+        s.op.run_client(&format!(
+            "INSERT INTO _dualsync_changes (entity, op, key) VALUES ('msdyn_actuals', 'I', '[\"{bad}\"]')"
+        ));
+    }
+    let good = Uuid::from_u128(0x7e3b_0000_0000_0000_0000_0000_0000_0002);
+    copy_actual(&s, id, &good.to_string(), "");
+    // Every map of the operational side goes on (each reads the whole feed).
+    for map in ["projects", "actuals", "project-tasks"] {
+        live(&s, map, Side::Operational).await;
+    }
+    assert_eq!(staged(&s, good).await.len(), 1, "the entry after the bad one syncs");
+    let open = open_letters(&s).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].error_kind, "bad-change");
+    assert!(open[0].record_key.contains(bad), "{:?}", open[0]);
+    assert!(open[0].message.contains(bad), "{:?}", open[0]);
+    // Passed: reading on records nothing again.
+    live(&s, "actuals", Side::Operational).await;
+    assert_eq!(open_letters(&s).await[0].attempts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_change_log_entry_is_passed_sqlite() {
+    a_bad_change_log_entry_is_passed("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_change_log_entry_is_passed_postgres() {
+    a_bad_change_log_entry_is_passed("postgres").await;
+}
+
+/// Item 7: records the store cannot read are record errors naming the record, the column and
+/// the stored value; the records around them sync, in live sync and in initial sync. Each
+/// backend stores what it can: SQLite any text in any column; PostgreSQL NaN and infinities,
+/// and a number wider than dualsync's decimals in a widened column.
+async fn unreadable_records_are_record_errors(backend: &str) {
+    let (mut s, id) = synced(backend, &format!("rec_unreadable_{backend}")).await;
+    let _keep = (s.op.keep_alive(), s.acct.keep_alive());
+    // (column, SQL value, the stored value as the letter shows it)
+    let cases: Vec<(&str, &str, &str)> = if backend == "sqlite" {
+        vec![
+            ("msdyn_amount", "'1e400'", "1e400"),
+            ("msdyn_amount", "'NaN'", "NaN"),
+            ("msdyn_amount", "''", "\"\""),
+            ("msdyn_transactionclassification", "'abc'", "abc"),
+            ("msdyn_documentdate", "'2024-02-30'", "2024-02-30"),
+            ("msdyn_project", "'xyz'", "xyz"),
+            ("msdyn_description", "CAST(x'ff41' AS TEXT)", "\u{fffd}A"),
+        ]
+    } else {
+        s.op.run_client("ALTER TABLE msdyn_actuals ALTER COLUMN msdyn_amount TYPE NUMERIC(40,4)");
+        vec![
+            ("msdyn_amount", "'NaN'", "NaN"),
+            ("msdyn_amount", "1e30", "1000000000000000000000000000000"),
+            ("msdyn_documentdate", "'infinity'", "infinity"),
+            ("msdyn_startdatetime", "'-infinity'", "-infinity"),
+        ]
+    };
+    let bad_id = |n: usize| Uuid::from_u128(0x7e3b_0000_0000_0000_0000_0000_0000_1000 + n as u128);
+    for (n, (column, value, _)) in cases.iter().enumerate() {
+        copy_actual(&s, id, &bad_id(n).to_string(), &format!("{column} = {value}"));
+    }
+    let good = Uuid::from_u128(0x7e3b_0000_0000_0000_0000_0000_0000_0003);
+    copy_actual(&s, id, &good.to_string(), "");
+
+    live(&s, "actuals", Side::Operational).await;
+    assert_eq!(staged(&s, good).await.len(), 1, "the good record syncs");
+    let check = |open: Vec<DeadLetter>, attempts: u64| {
+        assert_eq!(open.len(), cases.len(), "{open:#?}");
+        for (n, (column, _, shown)) in cases.iter().enumerate() {
+            let key = bad_id(n).to_string();
+            let l = open
+                .iter()
+                .find(|l| l.record_key.contains(&key))
+                .unwrap_or_else(|| panic!("no letter for {key} ({column}): {open:#?}"));
+            assert_eq!(l.error_kind, "unreadable");
+            assert_eq!(l.attempts, attempts, "{l:?}");
+            assert!(l.message.contains(column) && l.message.contains(&key), "{l:?}");
+            assert!(l.message.contains(shown), "{shown} in {l:?}");
+        }
+    };
+    check(open_letters(&s).await, 1);
+    for n in 0..cases.len() {
+        assert!(staged(&s, bad_id(n)).await.is_empty());
+    }
+
+    // Initial sync (small pages, so pages start and end at bad records) reads past them too.
+    s.engine.batch_size = 2;
+    s.engine.state.clear_checkpoint("actuals").await.unwrap();
+    let counts = s.engine.initial_sync("actuals", &mut |_| {}).await.unwrap();
+    // Both passes (the posted attributes flow back) read every record of their side.
+    let both = rows_in(&s.op_store, "msdyn_actuals").await + rows_in(&s.acct_store, "ProjCDSActualsImport").await;
+    assert_eq!(counts.read, both, "{counts:?}");
+    assert_eq!(counts.failed, cases.len() as u64, "{counts:?}");
+    check(open_letters(&s).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_records_are_record_errors_sqlite() {
+    unreadable_records_are_record_errors("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_records_are_record_errors_postgres() {
+    unreadable_records_are_record_errors("postgres").await;
+}
+
+/// Item 6: a GUID key another program wrote in upper case syncs (live and initial sync, where
+/// pages must continue after it), and the values posted back reach that record (no second
+/// record in lower case); two records whose keys differ only in case are a record error (SQLite
+/// only: PostgreSQL's `uuid` cannot hold both).
+async fn an_upper_case_guid_syncs(backend: &str) {
+    let (mut s, id) = synced(backend, &format!("rec_case_{backend}")).await;
+    let _keep = (s.op.keep_alive(), s.acct.keep_alive());
+    let upper = Uuid::from_u128(0x7e3b_0000_0000_0000_0000_0000_0000_abcd);
+    copy_actual(&s, id, &upper.to_string().to_uppercase(), "");
+    live(&s, "actuals", Side::Operational).await;
+    assert_eq!(staged(&s, upper).await.len(), 1, "the upper-case actual is staged");
+    assert!(open_letters(&s).await.is_empty());
+
+    // Posting writes back to it: the record in upper case gets the values.
+    let staging = s.acct_store.describe("ProjCDSActualsImport").await.unwrap();
+    let posted = staging.project(&["VoucherNumber"]).unwrap();
+    let mut post = staging.key_of(&staged(&s, upper).await.remove(0));
+    post.push(Value::Text("PV-CASE".into()));
+    s.acct_store.apply(&posted, &[WriteOp::Upsert(post)]).await.unwrap();
+    let actuals_before = rows_in(&s.op_store, "msdyn_actuals").await;
+    live(&s, "actuals", Side::Accounting).await;
+    assert!(open_letters(&s).await.is_empty(), "{:?}", open_letters(&s).await);
+    assert_eq!(rows_in(&s.op_store, "msdyn_actuals").await, actuals_before, "no second record");
+    let d = s.op_store.describe("msdyn_actuals").await.unwrap().project(&["msdyn_vouchernumber"]).unwrap();
+    let back = s.op_store.get(&d, &[vec![Value::Guid(upper)]]).await.unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0][1], Value::Text("PV-CASE".into()));
+
+    if backend == "sqlite" {
+        let twice = Uuid::from_u128(0x7e3b_0000_0000_0000_0000_0000_0000_bcde);
+        copy_actual(&s, id, &twice.to_string(), "");
+        copy_actual(&s, id, &twice.to_string().to_uppercase(), "");
+        live(&s, "actuals", Side::Operational).await;
+        let open = open_letters(&s).await;
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].error_kind, "duplicate-key");
+        assert!(open[0].record_key.contains(&twice.to_string()), "{:?}", open[0]);
+        assert!(open[0].message.contains(&twice.to_string().to_uppercase()), "{:?}", open[0]);
+        assert!(staged(&s, twice).await.is_empty(), "neither spelling is synced");
+    }
+
+    // Initial sync in small pages reads every record once, whatever its case.
+    s.engine.batch_size = 3;
+    s.engine.state.clear_checkpoint("actuals").await.unwrap();
+    let counts = s.engine.initial_sync("actuals", &mut |_| {}).await.unwrap();
+    let both = rows_in(&s.op_store, "msdyn_actuals").await + rows_in(&s.acct_store, "ProjCDSActualsImport").await;
+    assert_eq!(counts.read, both, "{counts:?}");
+    assert_eq!(staged(&s, upper).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upper_case_guid_syncs_sqlite() {
+    an_upper_case_guid_syncs("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upper_case_guid_syncs_postgres() {
+    an_upper_case_guid_syncs("postgres").await;
 }

@@ -254,11 +254,54 @@ fn decode_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, StoreError> 
         ValueType::Bool => get::<bool>(row, i)?.map(Value::Bool),
         ValueType::Decimal => get::<Decimal>(row, i)?.map(Value::Decimal),
         ValueType::Text => get::<String>(row, i)?.map(Value::Text),
+        // Read from the wire format here: sqlx panics on `infinity` and on dates beyond chrono's.
+        ValueType::Date if pg_type(row, i) == Some("DATE") => row
+            .try_get_unchecked::<Option<i32>, _>(i)
+            .map_err(from_sqlx)?
+            .map(|days| pg_date(days).map(Value::Date).ok_or_else(|| pg_out_of_range(ty)))
+            .transpose()?,
+        ValueType::DateTime if matches!(pg_type(row, i), Some("TIMESTAMPTZ" | "TIMESTAMP")) => row
+            .try_get_unchecked::<Option<i64>, _>(i)
+            .map_err(from_sqlx)?
+            .map(|us| pg_datetime(us).map(Value::DateTime).ok_or_else(|| pg_out_of_range(ty)))
+            .transpose()?,
         ValueType::Date => get::<NaiveDate>(row, i)?.map(Value::Date),
         ValueType::DateTime => get::<DateTime<Utc>>(row, i)?.map(Value::DateTime),
         ValueType::Guid => get::<Uuid>(row, i)?.map(Value::Guid),
     }
     .unwrap_or(Value::Null))
+}
+
+/// The PostgreSQL type name of a result column.
+fn pg_type(row: &PgRow, i: usize) -> Option<&str> {
+    use sqlx::{Column, TypeInfo};
+    row.columns().get(i).map(|c| c.type_info().name())
+}
+
+/// A PostgreSQL `date` (days since 2000-01-01); None for `infinity` and dates chrono lacks.
+fn pg_date(days: i32) -> Option<NaiveDate> {
+    if days == i32::MAX || days == i32::MIN {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(2000, 1, 1)?.checked_add_signed(chrono::TimeDelta::try_days(days.into())?)
+}
+
+/// A PostgreSQL `timestamptz` (microseconds since 2000-01-01 UTC); None for `infinity`.
+fn pg_datetime(us: i64) -> Option<DateTime<Utc>> {
+    if us == i64::MAX || us == i64::MIN {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(2000, 1, 1)?
+        .and_hms_opt(0, 0, 0)?
+        .and_utc()
+        .checked_add_signed(chrono::TimeDelta::microseconds(us))
+}
+
+fn pg_out_of_range(ty: ValueType) -> StoreError {
+    StoreError::new(
+        ErrorKind::Permanent,
+        format!("the stored {ty} is infinite or out of the range dualsync reads"),
+    )
 }
 
 impl Pool {

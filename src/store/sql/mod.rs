@@ -163,20 +163,25 @@ impl SqlStore {
             .collect()
     }
 
-    /// `(k1, k2) IN (VALUES (...), ...)`, or `k IN (...)` for a single-column key.
+    /// `(k1, k2) IN (VALUES (...), ...)`, or `k IN (...)` for a single-column key. On SQLite
+    /// a GUID key matches in lower and in upper case (see `read`).
     fn key_in(&self, desc: &EntityDesc, keys: &[Key], args: &mut Vec<Arg>) -> Result<String> {
         let mut tuples = Vec::with_capacity(keys.len());
         for key in keys {
-            let mut marks = Vec::with_capacity(key.len());
-            for a in Self::key_args(desc, key)? {
-                args.push(a);
-                marks.push(self.dialect().param(args.len()));
+            let canonical = Self::key_args(desc, key)?;
+            let upper = self.case_keys(desc).then(|| upper_case_args(&canonical));
+            for spelling in std::iter::once(canonical).chain(upper) {
+                let mut marks = Vec::with_capacity(key.len());
+                for a in spelling {
+                    args.push(a);
+                    marks.push(self.dialect().param(args.len()));
+                }
+                tuples.push(if desc.key.len() == 1 {
+                    marks.remove(0)
+                } else {
+                    format!("({})", marks.join(", "))
+                });
             }
-            tuples.push(if desc.key.len() == 1 {
-                marks.remove(0)
-            } else {
-                format!("({})", marks.join(", "))
-            });
         }
         Ok(if desc.key.len() == 1 {
             format!("{} IN ({})", Self::key_list(desc), tuples.join(", "))
@@ -271,13 +276,22 @@ impl SqlStore {
             sets.push(format!("{} = {}", quote(&c.name), self.dialect().param(args.len())));
         }
         let mut conds = Vec::new();
+        let case = self.case_keys(desc);
         for &k in &desc.key {
             args.push(row[k].clone());
-            conds.push(format!(
-                "{} = {}",
-                quote(&desc.columns[k].name),
-                self.dialect().param(args.len())
-            ));
+            let mark = self.dialect().param(args.len());
+            match upper_case_args(std::slice::from_ref(&row[k])).pop() {
+                // SQLite: a GUID key in either case (see `read`).
+                Some(upper) if case && desc.columns[k].value_type == ValueType::Guid => {
+                    args.push(upper);
+                    conds.push(format!(
+                        "{} IN ({mark}, {})",
+                        quote(&desc.columns[k].name),
+                        self.dialect().param(args.len())
+                    ));
+                }
+                _ => conds.push(format!("{} = {mark}", quote(&desc.columns[k].name))),
+            }
         }
         if sets.is_empty() {
             let sql = format!("SELECT 1 FROM {} WHERE {}", quote(&desc.name), conds.join(" AND "));
@@ -446,6 +460,19 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Key arguments with their GUIDs as upper-case text (how another program may store them).
+fn upper_case_args(args: &[Arg]) -> Vec<Arg> {
+    args.iter()
+        .map(|a| match &a.value {
+            crate::value::Value::Guid(g) => Arg {
+                value: crate::value::Value::Text(g.hyphenated().to_string().to_uppercase()),
+                ty: ValueType::Text,
+            },
+            _ => a.clone(),
+        })
+        .collect()
 }
 
 #[async_trait]

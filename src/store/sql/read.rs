@@ -111,7 +111,7 @@ impl SqlStore {
     }
 
     /// Whether keys of `desc` need looking up in both cases: SQLite, and a GUID key column.
-    fn case_keys(&self, desc: &EntityDesc) -> bool {
+    pub(super) fn case_keys(&self, desc: &EntityDesc) -> bool {
         self.dialect() == Dialect::Sqlite && desc.key_columns().any(|c| c.value_type == ValueType::Guid)
     }
 
