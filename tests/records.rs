@@ -67,7 +67,13 @@ async fn staged(s: &Setup, id: Uuid) -> Vec<Vec<Value>> {
 
 /// Sets one column of an actual, as the engine's store would write it.
 async fn set(s: &Setup, id: Uuid, column: &str, value: Value) {
-    let d = s.op_store.describe("msdyn_actuals").await.unwrap().project(&[column]).unwrap();
+    let d = s
+        .op_store
+        .describe("msdyn_actuals")
+        .await
+        .unwrap()
+        .project(&[column])
+        .unwrap();
     s.op_store
         .apply(&d, &[WriteOp::Upsert(vec![Value::Guid(id), value])])
         .await
@@ -77,7 +83,11 @@ async fn set(s: &Setup, id: Uuid, column: &str, value: Value) {
 /// Inserts, through the backend's own client as another program would, a copy of actual
 /// `from` with key `id` (SQL text) and the `SET` assignments `sets` (may be empty).
 fn copy_actual(s: &Setup, from: Uuid, id: &str, sets: &str) {
-    let sets = if sets.is_empty() { String::new() } else { format!(", {sets}") };
+    let sets = if sets.is_empty() {
+        String::new()
+    } else {
+        format!(", {sets}")
+    };
     s.op.run_client(&format!(
         "CREATE TEMP TABLE c AS SELECT * FROM msdyn_actuals WHERE msdyn_actualid = '{from}';
          UPDATE c SET msdyn_actualid = '{id}'{sets};
@@ -125,7 +135,10 @@ async fn errors_resolve_when_the_record_is_fine(backend: &str) {
     // error is resolved.
     set(&s, id, class, Value::Int(192350000)).await;
     live(&s, "actuals", Side::Operational).await;
-    assert_eq!(s.engine.state.count_open_dead_letters(Some("actuals")).await.unwrap(), 0);
+    assert_eq!(
+        s.engine.state.count_open_dead_letters(Some("actuals")).await.unwrap(),
+        0
+    );
     assert!(open_letters(&s).await.is_empty());
     assert_eq!(staged(&s, id).await.len(), 1);
 
@@ -174,14 +187,12 @@ async fn errors_resolve_when_the_record_is_fine(backend: &str) {
     let project_id = staged(&s, id).await.remove(0)[acct.index_of("ProjectId").unwrap()].clone();
     set(&s, id, project, project_id).await;
     live(&s, "actuals", Side::Operational).await;
-    assert_eq!(s.engine.state.count_open_dead_letters(Some("actuals")).await.unwrap(), 0);
-    assert_eq!(s.engine.state.count_parked("actuals").await.unwrap(), 0);
-    assert!(
-        letters(&s)
-            .await
-            .iter()
-            .all(|l| l.status == DeadLetterStatus::Resolved)
+    assert_eq!(
+        s.engine.state.count_open_dead_letters(Some("actuals")).await.unwrap(),
+        0
     );
+    assert_eq!(s.engine.state.count_parked("actuals").await.unwrap(), 0);
+    assert!(letters(&s).await.iter().all(|l| l.status == DeadLetterStatus::Resolved));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,14 +221,21 @@ async fn a_company_change_is_a_record_error(backend: &str) {
     assert_eq!(open.len(), 1, "{open:?}");
     let l = &open[0];
     assert_eq!(l.error_kind, "company-changed");
-    assert!(l.message.contains("USPM") && l.message.contains("DEMF"), "{}", l.message);
+    assert!(
+        l.message.contains("USPM") && l.message.contains("DEMF"),
+        "{}",
+        l.message
+    );
     let hint = l.hint.as_deref().unwrap();
     assert!(hint.contains("reverse") && hint.contains("DEMF"), "{hint}");
 
     // Changed back, the record is fine again: its error is resolved, nothing written.
     set(&s, id, "msdyn_company", Value::Text("USPM".into())).await;
     live(&s, "actuals", Side::Operational).await;
-    assert_eq!(s.engine.state.count_open_dead_letters(Some("actuals")).await.unwrap(), 0);
+    assert_eq!(
+        s.engine.state.count_open_dead_letters(Some("actuals")).await.unwrap(),
+        0
+    );
     assert_eq!(staged(&s, id).await, before);
 }
 
@@ -370,8 +388,18 @@ async fn an_upper_case_guid_syncs(backend: &str) {
     let actuals_before = rows_in(&s.op_store, "msdyn_actuals").await;
     live(&s, "actuals", Side::Accounting).await;
     assert!(open_letters(&s).await.is_empty(), "{:?}", open_letters(&s).await);
-    assert_eq!(rows_in(&s.op_store, "msdyn_actuals").await, actuals_before, "no second record");
-    let d = s.op_store.describe("msdyn_actuals").await.unwrap().project(&["msdyn_vouchernumber"]).unwrap();
+    assert_eq!(
+        rows_in(&s.op_store, "msdyn_actuals").await,
+        actuals_before,
+        "no second record"
+    );
+    let d = s
+        .op_store
+        .describe("msdyn_actuals")
+        .await
+        .unwrap()
+        .project(&["msdyn_vouchernumber"])
+        .unwrap();
     let back = s.op_store.get(&d, &[vec![Value::Guid(upper)]]).await.unwrap();
     assert_eq!(back.len(), 1);
     assert_eq!(back[0][1], Value::Text("PV-CASE".into()));
@@ -385,7 +413,11 @@ async fn an_upper_case_guid_syncs(backend: &str) {
         assert_eq!(open.len(), 1, "{open:?}");
         assert_eq!(open[0].error_kind, "duplicate-key");
         assert!(open[0].record_key.contains(&twice.to_string()), "{:?}", open[0]);
-        assert!(open[0].message.contains(&twice.to_string().to_uppercase()), "{:?}", open[0]);
+        assert!(
+            open[0].message.contains(&twice.to_string().to_uppercase()),
+            "{:?}",
+            open[0]
+        );
         assert!(staged(&s, twice).await.is_empty(), "neither spelling is synced");
     }
 

@@ -133,9 +133,7 @@ impl Engine {
     pub async fn resync(&self, map: &CompiledMap, from: Side, record_keys: &[String]) -> Result<()> {
         let result = self.resync_records(map, from, record_keys).await;
         // Whatever happened, no letter of these records stays `retrying`.
-        self.state
-            .reopen_retrying(&map.name, from.name(), record_keys)
-            .await?;
+        self.state.reopen_retrying(&map.name, from.name(), record_keys).await?;
         result
     }
 

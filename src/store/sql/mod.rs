@@ -17,7 +17,9 @@ use async_trait::async_trait;
 use self::catalog::quote;
 use self::conn::{Arg, Dialect, Pool};
 use super::coerce::fit;
-use super::{Change, Cursor, EntityDesc, ErrorKind, Key, Page, Result, Row, RowOutcome, Rows, Store, StoreError, WriteOp};
+use super::{
+    Change, Cursor, EntityDesc, ErrorKind, Key, Page, Result, Row, RowOutcome, Rows, Store, StoreError, WriteOp,
+};
 use crate::value::ValueType;
 
 /// Rows per multi-row statement (well under both dialects' parameter limits).
@@ -557,7 +559,9 @@ impl Store for SqlStore {
             match self.catalog_desc(&r.entity).await {
                 Ok(desc) => out.push(r.decode(&desc)),
                 // An entry of a table that is gone: no map reads it; it is passed.
-                Err(e) if e.kind == ErrorKind::NotFound => out.push(r.bad(format!("an entity that is gone ({e})"), None)),
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    out.push(r.bad(format!("an entity that is gone ({e})"), None))
+                }
                 Err(e) => return Err(e),
             }
         }

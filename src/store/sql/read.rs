@@ -224,7 +224,9 @@ impl SqlStore {
                 .collect();
             let key: Option<Key> = desc.key.iter().map(|&i| row[i].clone().ok()).collect();
             match row[..n].iter().position(Result::is_err) {
-                None => read.rows.push((row.into_iter().take(n).map(|c| c.expect("readable")).collect(), stored)),
+                None => read
+                    .rows
+                    .push((row.into_iter().take(n).map(|c| c.expect("readable")).collect(), stored)),
                 Some(i) => {
                     let column = &desc.columns[i];
                     let err = row[i].clone().expect_err("unreadable");
@@ -261,7 +263,14 @@ impl SqlStore {
             Dialect::Postgres => format!("{}::text", quote(column)),
         };
         let sql = format!("SELECT {cast} FROM {} WHERE {cond}", quote(&desc.name));
-        match self.pool.fetch(&sql, &args, &[ValueType::Text]).await.ok()?.first()?.first()? {
+        match self
+            .pool
+            .fetch(&sql, &args, &[ValueType::Text])
+            .await
+            .ok()?
+            .first()?
+            .first()?
+        {
             Value::Text(t) => Some(t.clone()),
             _ => None,
         }
@@ -349,7 +358,12 @@ fn json_texts(texts: &[String]) -> String {
 
 /// Two or more records whose keys differ only in case: this one (`stored`) is reported.
 fn collision(desc: &EntityDesc, key: Key, stored: &[String], all: &[Vec<String>]) -> BadRow {
-    let mut spellings: Vec<String> = all.iter().map(|s| json_texts(s)).collect::<HashSet<_>>().into_iter().collect();
+    let mut spellings: Vec<String> = all
+        .iter()
+        .map(|s| json_texts(s))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     spellings.sort();
     let column = desc
         .key_columns()
