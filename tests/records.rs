@@ -354,6 +354,26 @@ async fn unreadable_records_are_record_errors(backend: &str) {
     assert_eq!(counts.read, both, "{counts:?}");
     assert_eq!(counts.failed, cases.len() as u64, "{counts:?}");
     check(open_letters(&s).await, 2);
+
+    // A target record that cannot be read: the source record's change is a record error naming
+    // it, not a failed map.
+    s.acct.run_client(&format!(
+        "UPDATE \"ProjCDSActualsImport\" SET \"Amount\" = 'NaN' WHERE \"ActualId\" = '{good}'"
+    ));
+    set(&s, good, "msdyn_description", Value::Text("edited".into())).await;
+    let other = Uuid::from_u128(0x7e3b_0000_0000_0000_0000_0000_0000_0004);
+    copy_actual(&s, id, &other.to_string(), "");
+    live(&s, "actuals", Side::Operational).await;
+    let sql = format!("SELECT COUNT(*) FROM \"ProjCDSActualsImport\" WHERE \"ActualId\" = '{other}'");
+    let n = s.acct_store.pool().fetch(&sql, &[], &[ValueType::Int]).await.unwrap();
+    assert_eq!(n[0][0], Value::Int(1), "the next record syncs");
+    let open = open_letters(&s).await;
+    let l = open
+        .iter()
+        .find(|l| l.record_key.contains(&good.to_string()))
+        .unwrap_or_else(|| panic!("{open:#?}"));
+    assert_eq!(l.error_kind, "unreadable");
+    assert!(l.message.contains("Amount") && l.message.contains("NaN"), "{l:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

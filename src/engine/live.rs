@@ -262,6 +262,11 @@ impl Engine {
         let mut wake_acct = self.accounting.watch();
         let mut failing: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut last_expiry = std::time::Instant::now();
+        // A retry a crash cut short leaves no letter `retrying` (it would count as open in
+        // `status` but not in `errors list`).
+        if let Err(e) = self.state.reopen_all_retrying().await {
+            tracing::error!(error = %e, "reopening record errors left retrying failed");
+        }
         while !*stop.borrow() {
             if last_expiry.elapsed() >= Duration::from_secs(10) {
                 last_expiry = std::time::Instant::now();

@@ -16,7 +16,7 @@ use super::conflict::{self, Agreed, Decision, Settle};
 use super::retry::retry;
 use super::state::{Link, Parked, SyncCounts, key_text, parse_key_text};
 use super::transform::{self, Outcome, RowView, Scope, TargetRecord};
-use crate::store::{EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
+use crate::store::{BadRow, EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
 use crate::tablemap::model::{ConflictPolicy, FanOutKind, Side};
 use crate::value::{Value, ValueType};
 
@@ -242,15 +242,26 @@ impl Engine {
                         .collect()
                 };
                 let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
-                let current: HashMap<Key, Row> = retry(&self.retry, "read target", || target_store.get(&tdesc, &keys))
-                    .await?
+                let read = retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?;
+                let current: HashMap<Key, Row> = read.rows.into_iter().map(|r| (tdesc.key_of(&r), r)).collect();
+                // A target record that cannot be read is not overwritten blindly: the source
+                // record becomes a record error naming the target's problem.
+                let unreadable: HashMap<Key, BadRow> = read
+                    .bad
                     .into_iter()
-                    .map(|r| (tdesc.key_of(&r), r))
+                    .filter_map(|b| b.key.clone().map(|k| (k, b)))
                     .collect();
                 let mut ops = Vec::new();
                 let mut pending = Vec::new();
                 for &n in &members {
                     let (i, rec, _) = &todo[n];
+                    if let Some(bad) = unreadable.get(&rec.key) {
+                        out.counts.failed += 1;
+                        synced.remove(i);
+                        self.record_unreadable_target(map, from, &source_keys[*i], &tdesc, bad)
+                            .await?;
+                        continue;
+                    }
                     let cur = current.get(&rec.key);
                     if cur.is_none() && !map.records.flows_from(from) {
                         // Records are created only from the other side: nothing to update here.

@@ -33,8 +33,13 @@ impl Engine {
         desc: &EntityDesc,
         bad: &[BadRow],
     ) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
         for b in bad {
             let key = b.key.as_ref().map(|k| key_text(k)).unwrap_or_else(|| b.raw_key.clone());
+            // Two spellings of one key are one record error.
+            if !seen.insert(key.clone()) {
+                continue;
+            }
             let payload = serde_json::json!({ "column": b.column, "stored": b.raw }).to_string();
             let (kind, message, hint) = if b.duplicate_key {
                 (
@@ -62,6 +67,35 @@ impl Engine {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The dead letter of a source record whose target record cannot be read (so it is not
+    /// overwritten without knowing what it holds).
+    pub(super) async fn record_unreadable_target(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        key: &str,
+        tdesc: &EntityDesc,
+        bad: &BadRow,
+    ) -> Result<()> {
+        let target = from.other();
+        let message = format!(
+            "its {} record {} of `{}` cannot be read: `{}`: {}",
+            target.name(),
+            bad.raw_key,
+            tdesc.name,
+            bad.column,
+            bad.message
+        );
+        let hint = format!(
+            "correct `{}` of that record in the {} store, then `dualsync errors retry`",
+            bad.column,
+            target.name()
+        );
+        let payload = serde_json::json!({ "column": bad.column, "stored": bad.raw }).to_string();
+        self.dead_letter(map, from, key, Some(payload), "unreadable", &message, &hint)
+            .await
     }
 
     /// A dead letter for a change-log entry of `map`'s entity whose key cannot be decoded.

@@ -238,6 +238,13 @@ impl StateStore {
         .await
     }
 
+    /// Every letter left `retrying` (by a retry that a crash cut short) goes back to open; how
+    /// many.
+    pub async fn reopen_all_retrying(&self) -> Result<u64> {
+        self.execute("UPDATE dead_letters SET status = 'open' WHERE status = 'retrying'", &[])
+            .await
+    }
+
     /// Runs `head map = ? AND side = ? AND record_key IN (...)` for every chunk of `record_keys`;
     /// the rows it touched in all.
     async fn per_key_chunk(&self, head: &str, map: &str, side: &str, record_keys: &[String]) -> Result<u64> {
