@@ -439,6 +439,17 @@ async fn an_upper_case_guid_syncs(backend: &str) {
             open[0]
         );
         assert!(staged(&s, twice).await.is_empty(), "neither spelling is synced");
+
+        // Another spelling (mixed case, braces) cannot be found by key: reported, not lost.
+        let mixed = "7E3B0000-0000-0000-0000-00000000cdef";
+        copy_actual(&s, id, mixed, "");
+        live(&s, "actuals", Side::Operational).await;
+        let open = open_letters(&s).await;
+        assert!(
+            open.iter()
+                .any(|l| l.error_kind == "bad-change" && l.record_key.contains(mixed)),
+            "{open:?}"
+        );
     }
 
     // Initial sync in small pages reads every record once, whatever its case.

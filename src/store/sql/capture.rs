@@ -257,9 +257,22 @@ impl RawChange {
             .key_columns()
             .zip(&json)
             .map(|(c, v)| {
-                json_value(c.value_type, v)
+                let value = json_value(c.value_type, v)
                     .filter(|v| !v.is_null())
-                    .ok_or_else(|| format!("a value for `{}` that is not a valid {}", c.name, c.value_type))
+                    .ok_or_else(|| format!("a value for `{}` that is not a valid {}", c.name, c.value_type))?;
+                // A GUID key is found by key in lower or upper case (hyphenated) only; any other
+                // spelling would read as deleted, so it is reported instead.
+                if let (Value::Guid(g), serde_json::Value::String(t)) = (&value, v) {
+                    let lower = g.hyphenated().to_string();
+                    if *t != lower && *t != lower.to_uppercase() {
+                        return Err(format!(
+                            "a GUID for `{}` written neither in lower nor in upper case with hyphens ({lower} or {})",
+                            c.name,
+                            lower.to_uppercase()
+                        ));
+                    }
+                }
+                Ok(value)
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let op = ChangeOp::from_code(self.op.trim()).ok_or_else(|| "an unknown operation".to_string())?;
