@@ -176,6 +176,19 @@ mod tests {
     }
 
     #[test]
+    fn stored_keys_keep_their_strings_as_stored() {
+        let text = r#"["7E3B0000-0000-0000-0000-00000000ABCD",5]"#;
+        assert_eq!(
+            parse_stored_key_text(text, &[ValueType::Guid, ValueType::Int]),
+            Some(vec![
+                Value::Text("7E3B0000-0000-0000-0000-00000000ABCD".into()),
+                Value::Int(5)
+            ])
+        );
+        assert_eq!(parse_stored_key_text("[1,2]", &[ValueType::Int]), None);
+    }
+
+    #[test]
     fn malformed_texts_are_refused() {
         for t in [
             "", "[", "[1,]", "[,1]", "[1 2]", "[\"a]", "[01x]", "{}", "[[1]]", "[nul]",

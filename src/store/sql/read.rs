@@ -18,8 +18,8 @@ use crate::store::coerce::fit;
 use crate::store::{BadRow, EntityDesc, ErrorKind, Key, Page, Result, Row, Rows, StoreError};
 use crate::value::{Value, ValueType};
 
-/// Rows per read by key (each key may be looked up in two spellings).
-const KEYS_PER_STATEMENT: usize = 250;
+/// Keys (or spellings of keys) per statement, well under both dialects' parameter limits.
+const KEYS_PER_STATEMENT: usize = 500;
 
 /// What one statement returned: readable records with their keys as stored, and the others.
 #[derive(Default)]
