@@ -16,6 +16,7 @@ use async_trait::async_trait;
 
 use self::catalog::quote;
 use self::conn::{Arg, Dialect, Pool};
+use self::read::upper_case_args;
 use super::coerce::fit;
 use super::{
     Change, Cursor, EntityDesc, ErrorKind, Key, Page, Result, Row, RowOutcome, Rows, Store, StoreError, WriteOp,
@@ -462,19 +463,6 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// Key arguments with their GUIDs as upper-case text (how another program may store them).
-fn upper_case_args(args: &[Arg]) -> Vec<Arg> {
-    args.iter()
-        .map(|a| match &a.value {
-            crate::value::Value::Guid(g) => Arg {
-                value: crate::value::Value::Text(g.hyphenated().to_string().to_uppercase()),
-                ty: ValueType::Text,
-            },
-            _ => a.clone(),
-        })
-        .collect()
 }
 
 #[async_trait]

@@ -383,3 +383,16 @@ fn collision(desc: &EntityDesc, key: Key, stored: &[String], all: &[Vec<String>]
         duplicate_key: true,
     }
 }
+
+/// Key arguments with their GUIDs as upper-case text (how another program may store them).
+pub(super) fn upper_case_args(args: &[Arg]) -> Vec<Arg> {
+    args.iter()
+        .map(|a| match &a.value {
+            Value::Guid(g) => Arg {
+                value: Value::Text(g.hyphenated().to_string().to_uppercase()),
+                ty: ValueType::Text,
+            },
+            _ => a.clone(),
+        })
+        .collect()
+}
