@@ -13,7 +13,7 @@ use super::Engine;
 use super::compile::CompiledMap;
 use super::conflict::Settle;
 use super::retry::retry;
-use super::state::{Checkpoint, CheckpointStatus, MapState, SyncCounts, key_text, parse_key_text};
+use super::state::{Checkpoint, CheckpointStatus, MapState, SyncCounts, key_text, parse_stored_key_text};
 use crate::store::{Result, StoreError};
 use crate::tablemap::model::Side;
 
@@ -97,20 +97,24 @@ impl Engine {
         let cols = map.columns(from);
         let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
         let key_types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
+        // The checkpoint keeps the key the store said to continue after, as the store gave it.
         let mut after = checkpoint
             .last_key
             .as_deref()
-            .and_then(|t| parse_key_text(t, &key_types));
+            .and_then(|t| parse_stored_key_text(t, &key_types));
         let settle = Settle::Master(map.initial_sync_master);
         let mut batches = 0u64;
         loop {
-            let rows = retry(&self.retry, "scan", || {
-                store.scan(&desc, after.as_ref(), self.batch_size)
+            let page = retry(&self.retry, "scan", || {
+                store.read_page(&desc, after.as_ref(), self.batch_size)
             })
             .await?;
-            let Some(last) = rows.last() else { return Ok(()) };
-            let last_key = desc.key_of(last);
-            let result = self.sync_batch(map, from, &desc, &rows, &[], &settle).await?;
+            let Some(last_key) = page.next else { return Ok(()) };
+            // Records the store cannot read become record errors; the others sync.
+            self.record_unreadable(map, from, &desc, &page.bad).await?;
+            let mut result = self.sync_batch(map, from, &desc, &page.rows, &[], &settle).await?;
+            result.counts.read += page.bad.len() as u64;
+            result.counts.failed += page.bad.len() as u64;
             self.state
                 .commit_batch(&result.links, &result.deleted_links, None)
                 .await?;

@@ -16,7 +16,7 @@ use super::compile::CompiledMap;
 use super::conflict::Settle;
 use super::retry::retry;
 use super::state::{MapState, parse_key_text};
-use crate::store::{Key, Result};
+use crate::store::{EntityDesc, Key, Result, Rows};
 use crate::tablemap::model::Side;
 
 /// How long a map waits when its store is down before it tries again.
@@ -44,7 +44,12 @@ impl Engine {
         // The latest entry per key decides; the record's current state is read by key.
         let mut keys: Vec<Key> = Vec::new();
         let mut changed_at: HashMap<Key, DateTime<Utc>> = HashMap::new();
+        let mut bad_entries = Vec::new();
         for c in changes.iter().filter(|c| &c.entity == entity) {
+            if let Some(bad) = &c.bad {
+                bad_entries.push(bad.clone());
+                continue;
+            }
             if !changed_at.contains_key(&c.key) {
                 keys.push(c.key.clone());
             }
@@ -55,27 +60,36 @@ impl Engine {
         let mut deleted_links = Vec::new();
         let mut linked = Vec::new();
         let mut applied = 0u64;
+        let mut fine = Vec::new();
         if !keys.is_empty() {
             let full = retry(&self.retry, "describe", || store.describe(entity)).await?;
             let cols = map.columns(from);
             let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
-            let rows = retry(&self.retry, "read records", || store.get(&desc, &keys)).await?;
-            let present: std::collections::HashSet<Key> = rows.iter().map(|r| desc.key_of(r)).collect();
-            let deleted: Vec<Key> = keys.iter().filter(|k| !present.contains(*k)).cloned().collect();
+            let read = retry(&self.retry, "read records", || store.read(&desc, &keys)).await?;
+            let deleted = deleted_keys(&desc, &keys, &read);
+            self.record_unreadable(map, from, &desc, &read.bad).await?;
             let settle = Settle::Live {
                 changed_at: &changed_at,
             };
-            let result = self.sync_batch(map, from, &desc, &rows, &deleted, &settle).await?;
+            let result = self.sync_batch(map, from, &desc, &read.rows, &deleted, &settle).await?;
             applied = result.counts.written;
             links = result.links;
             deleted_links = result.deleted_links;
             linked = result.linked;
+            fine = result.fine;
+        }
+        for bad in &bad_entries {
+            self.record_bad_change(map, from, bad).await?;
         }
         self.state
             .commit_batch(&links, &deleted_links, Some((&map.name, side, last)))
             .await?;
         if applied > 0 {
             self.state.record_applied(&map.name, applied, Utc::now()).await?;
+        }
+        // Parked records that now need nothing more (a change fixed them) stop waiting.
+        if self.parked_any.load(std::sync::atomic::Ordering::SeqCst) {
+            self.state.unpark_many(&map.name, side, &fine).await?;
         }
         self.unpark_children(map, &linked).await?;
         Ok(changes.len())
@@ -114,18 +128,27 @@ impl Engine {
 
     /// Syncs the records of `map` on side `from` with these key texts again (parked records
     /// whose parent arrived, dead letters an operator retries), committing their links.
+    /// A record handed back for another try (`errors retry`) whose retry neither syncs nor
+    /// fails it again (still waiting for its parent, left out) returns to open.
     pub async fn resync(&self, map: &CompiledMap, from: Side, record_keys: &[String]) -> Result<()> {
+        let result = self.resync_records(map, from, record_keys).await;
+        // Whatever happened, no letter of these records stays `retrying`.
+        self.state.reopen_retrying(&map.name, from.name(), record_keys).await?;
+        result
+    }
+
+    async fn resync_records(&self, map: &CompiledMap, from: Side, record_keys: &[String]) -> Result<()> {
         let store = self.store(from);
         let full = retry(&self.retry, "describe", || store.describe(&map.side(from).entity)).await?;
         let cols = map.columns(from);
         let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
         let types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
         let keys: Vec<Key> = record_keys.iter().filter_map(|t| parse_key_text(t, &types)).collect();
-        let rows = retry(&self.retry, "read records", || store.get(&desc, &keys)).await?;
-        let present: std::collections::HashSet<Key> = rows.iter().map(|r| desc.key_of(r)).collect();
-        let deleted: Vec<Key> = keys.iter().filter(|k| !present.contains(*k)).cloned().collect();
+        let read = retry(&self.retry, "read records", || store.read(&desc, &keys)).await?;
+        let deleted = deleted_keys(&desc, &keys, &read);
+        self.record_unreadable(map, from, &desc, &read.bad).await?;
         let result = self
-            .sync_batch(map, from, &desc, &rows, &deleted, &Settle::live())
+            .sync_batch(map, from, &desc, &read.rows, &deleted, &Settle::live())
             .await?;
         self.state
             .commit_batch(&result.links, &result.deleted_links, None)
@@ -239,6 +262,11 @@ impl Engine {
         let mut wake_acct = self.accounting.watch();
         let mut failing: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut last_expiry = std::time::Instant::now();
+        // A retry a crash cut short leaves no letter `retrying` (it would count as open in
+        // `status` but not in `errors list`).
+        if let Err(e) = self.state.reopen_all_retrying().await {
+            tracing::error!(error = %e, "reopening record errors left retrying failed");
+        }
         while !*stop.borrow() {
             if last_expiry.elapsed() >= Duration::from_secs(10) {
                 last_expiry = std::time::Instant::now();
@@ -290,4 +318,16 @@ impl Engine {
             }
         }
     }
+}
+
+/// The keys asked for that the store no longer holds: neither a record read nor one that could
+/// not be read has them.
+fn deleted_keys(desc: &EntityDesc, keys: &[Key], read: &Rows) -> Vec<Key> {
+    let present: std::collections::HashSet<Key> = read
+        .rows
+        .iter()
+        .map(|r| desc.key_of(r))
+        .chain(read.bad.iter().filter_map(|b| b.key.clone()))
+        .collect();
+    keys.iter().filter(|k| !present.contains(*k)).cloned().collect()
 }

@@ -14,9 +14,9 @@ use super::Engine;
 use super::compile::CompiledMap;
 use super::conflict::{self, Agreed, Decision, Settle};
 use super::retry::retry;
-use super::state::{Link, NewDeadLetter, Parked, SyncCounts, key_text, parse_key_text};
+use super::state::{Link, Parked, SyncCounts, key_text, parse_key_text};
 use super::transform::{self, Outcome, RowView, Scope, TargetRecord};
-use crate::store::{EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
+use crate::store::{BadRow, EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
 use crate::tablemap::model::{ConflictPolicy, FanOutKind, Side};
 use crate::value::{Value, ValueType};
 
@@ -30,6 +30,9 @@ pub struct BatchResult {
     pub linked: Vec<String>,
     /// Source keys of the records that are now in sync (written, or already equal).
     pub synced: Vec<String>,
+    /// Source keys of the records that need nothing more: in sync, left out by scope or a skip
+    /// rule, or deleted. They stop waiting for a parent once the batch is committed.
+    pub fine: Vec<String>,
 }
 
 /// Lookup translations for one batch, fetched in one query per referenced map.
@@ -142,7 +145,9 @@ impl Engine {
         // Live sync: records that sync (their skip notes go) and that were written (their
         // record errors are resolved), each done in one statement per chunk after the writes.
         let mut unskipped: Vec<String> = Vec::new();
-        let mut written: Vec<String> = Vec::new();
+        // Records that need nothing more (left out by scope or a skip rule; those that sync
+        // are added below): their record errors are resolved.
+        let mut fine: Vec<String> = Vec::new();
         // Where records are created only from the other side, only linked records are updated.
         let linked_only = !map.records.flows_from(from);
         let linked: std::collections::HashSet<&str> = existing.keys().map(|(k, _)| k.as_str()).collect();
@@ -153,12 +158,19 @@ impl Engine {
             }
             match transform::transform(map, from, &RowView::new(desc, row), &links, &scope) {
                 Outcome::Records(records) => {
+                    if let Some(moved) = self.company_change(map, from, key, &records, &existing) {
+                        out.counts.failed += 1;
+                        self.record_company_change(map, from, key, Some(payload(desc, row)), &moved)
+                            .await?;
+                        continue;
+                    }
                     unskipped.push(key.clone());
                     synced.insert(i);
                     writes.extend(records.into_iter().map(|r| (i, r)));
                 }
-                Outcome::OutOfScope => {}
+                Outcome::OutOfScope => fine.push(key.clone()),
                 Outcome::Skipped(rule) => {
+                    fine.push(key.clone());
                     out.counts.skipped += 1;
                     self.state.record_skip(&map.name, side, key, &rule).await?;
                 }
@@ -230,15 +242,26 @@ impl Engine {
                         .collect()
                 };
                 let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
-                let current: HashMap<Key, Row> = retry(&self.retry, "read target", || target_store.get(&tdesc, &keys))
-                    .await?
+                let read = retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?;
+                let current: HashMap<Key, Row> = read.rows.into_iter().map(|r| (tdesc.key_of(&r), r)).collect();
+                // A target record that cannot be read is not overwritten blindly: the source
+                // record becomes a record error naming the target's problem.
+                let unreadable: HashMap<Key, BadRow> = read
+                    .bad
                     .into_iter()
-                    .map(|r| (tdesc.key_of(&r), r))
+                    .filter_map(|b| b.key.clone().map(|k| (k, b)))
                     .collect();
                 let mut ops = Vec::new();
                 let mut pending = Vec::new();
                 for &n in &members {
                     let (i, rec, _) = &todo[n];
+                    if let Some(bad) = unreadable.get(&rec.key) {
+                        out.counts.failed += 1;
+                        synced.remove(i);
+                        self.record_unreadable_target(map, from, &source_keys[*i], &tdesc, bad)
+                            .await?;
+                        continue;
+                    }
                     let cur = current.get(&rec.key);
                     if cur.is_none() && !map.records.flows_from(from) {
                         // Records are created only from the other side: nothing to update here.
@@ -295,7 +318,6 @@ impl Engine {
                         }
                         _ => {
                             out.counts.written += 1;
-                            written.push(source_keys[*i].clone());
                             out.links
                                 .push(self.link(map, from, &source_keys[*i], rec, hash, agreed, &existing));
                         }
@@ -305,10 +327,17 @@ impl Engine {
         }
         if live {
             self.state.clear_skips(&map.name, side, &unskipped).await?;
-            self.state.resolve_dead_letters_for(&map.name, side, &written).await?;
         }
         out.linked = out.links.iter().map(|l| l.operational_key.clone()).collect();
         out.synced = synced.into_iter().map(|i| source_keys[i].clone()).collect();
+        // A record that synced (written, or already as it should be), needs no write, or is
+        // gone has no error any more. (Initial sync asks only when the map has open errors.)
+        fine.extend(out.synced.iter().cloned());
+        fine.extend(deleted.iter().map(|k| key_text(k)));
+        if live || self.state.count_open_dead_letters(Some(&map.name)).await? > 0 {
+            self.state.resolve_dead_letters_for(&map.name, side, &fine).await?;
+        }
+        out.fine = fine;
         if !deleted.is_empty() {
             self.propagate_deletes(map, from, deleted, &mut out).await?;
         }
@@ -347,7 +376,7 @@ impl Engine {
     }
 
     /// The fan-out part of a target record: its company or fan-out value, or empty.
-    fn part(&self, map: &CompiledMap, rec: &TargetRecord) -> String {
+    pub(super) fn part(&self, map: &CompiledMap, rec: &TargetRecord) -> String {
         match map.fan_out.as_ref().map(|f| f.per) {
             Some(FanOutKind::Company) => rec.company.clone().unwrap_or_default(),
             Some(FanOutKind::Value) => map
@@ -547,33 +576,6 @@ impl Engine {
         out.counts.written += ops.len() as u64;
         Ok(())
     }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn dead_letter(
-        &self,
-        map: &CompiledMap,
-        from: Side,
-        key: &str,
-        payload: Option<String>,
-        kind: &str,
-        message: &str,
-        hint: &str,
-    ) -> Result<()> {
-        tracing::warn!(map = %map.name, side = from.name(), key, error = message, "record error");
-        self.state
-            .add_dead_letter(&NewDeadLetter {
-                map: map.name.clone(),
-                side: from.name().to_string(),
-                record_key: key.to_string(),
-                payload,
-                error_kind: kind.to_string(),
-                message: message.to_string(),
-                hint: Some(hint.to_string()),
-                at: Utc::now(),
-            })
-            .await?;
-        Ok(())
-    }
 }
 
 /// Whether the target already holds these values (decimals compare by value: 12.5 = 12.5000).
@@ -597,7 +599,7 @@ fn record_source(map: &CompiledMap, from: Side, desc: &EntityDesc, row: &Row, ag
 }
 
 /// A source row as JSON text, for the dead-letter list.
-fn payload(desc: &EntityDesc, row: &Row) -> String {
+pub(super) fn payload(desc: &EntityDesc, row: &Row) -> String {
     let map: BTreeMap<&str, String> = desc
         .columns
         .iter()

@@ -75,7 +75,7 @@ use crate::value::{Value, ValueType};
 pub use checkpoints::{Checkpoint, CheckpointStatus, SyncCounts};
 pub use failures::{DeadLetter, DeadLetterStatus, NewDeadLetter, Parked};
 pub use jobs::{Job, JobStatus};
-pub use keys::{key_text, parse_key_text};
+pub use keys::{key_text, parse_key_text, parse_stored_key_text};
 pub use links::Link;
 pub use maps::{MapState, MapStatus};
 

@@ -165,6 +165,68 @@ pub struct Change {
     pub key: Key,
     /// When the source system made the change, when it says (the `latest-wins` policy).
     pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set when the entry cannot be decoded (its key does not fit the entity's key types, an
+    /// unknown operation): then `key` is empty. Readers record it and pass it.
+    pub bad: Option<BadChange>,
+}
+
+/// A change-feed entry that cannot be decoded: the key as logged and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadChange {
+    pub raw_key: String,
+    pub message: String,
+}
+
+/// A stored record that could not be read as the description says (a value of the wrong
+/// type, a number out of range, an impossible date, invalid UTF-8, or a key that another
+/// record holds in another spelling): which record, which column, the stored value and why.
+/// The other records of the read are returned as usual.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    /// The record's key, when its key columns could be read.
+    pub key: Option<Key>,
+    /// The key as stored, as a JSON array of texts (for a record whose key cannot be read).
+    pub raw_key: String,
+    /// The column that could not be read.
+    pub column: String,
+    /// The stored value as text, when the store could show it.
+    pub raw: Option<String>,
+    /// Why, naming the column and the value.
+    pub message: String,
+    /// Whether the record is unreadable because another record holds the same key in another
+    /// spelling (then `column` is the key column).
+    pub duplicate_key: bool,
+}
+
+impl fmt::Display for BadRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "record {}: `{}`: {}", self.raw_key, self.column, self.message)
+    }
+}
+
+/// What a read by key returned: the records, and those that could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub rows: Vec<Row>,
+    pub bad: Vec<BadRow>,
+}
+
+/// One page of a scan: the records, those that could not be read, and the key to continue
+/// after (the last record of the page, readable or not), `None` at the end.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub rows: Vec<Row>,
+    pub bad: Vec<BadRow>,
+    /// Where the next page starts. It may hold a value as the store keeps it rather than as
+    /// its type says (e.g. a GUID stored as text in another case, or unreadable): pass it back
+    /// unchanged.
+    pub next: Option<Key>,
+}
+
+/// One unreadable record as an error (for the callers of `scan` and `get` that need every row).
+fn bad_row_error(entity: &str, bad: &BadRow) -> StoreError {
+    StoreError::new(ErrorKind::Permanent, format!("`{entity}` {bad}"))
+        .with_hint("another program wrote a value dualsync cannot read; correct it in the store")
 }
 
 /// How a failure should be handled.
@@ -247,11 +309,34 @@ pub trait Store: Send + Sync {
     /// The columns, types and key of an entity, from the store's catalog.
     async fn describe(&self, entity: &str) -> Result<EntityDesc>;
 
-    /// Up to `limit` records in key order, starting after `after` (keyset paging).
-    async fn scan(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Vec<Row>>;
+    /// Up to `limit` records in key order, starting after `after` (keyset paging). A record
+    /// that cannot be read fails the whole read; see `read_page` for a read that goes on.
+    async fn scan(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Vec<Row>> {
+        let page = self.read_page(desc, after, limit).await?;
+        match page.bad.first() {
+            Some(bad) => Err(bad_row_error(&desc.name, bad)),
+            None => Ok(page.rows),
+        }
+    }
 
-    /// The records with these keys (missing ones are left out), in no particular order.
-    async fn get(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Vec<Row>>;
+    /// The records with these keys (missing ones are left out), in no particular order. A
+    /// record that cannot be read fails the whole read; see `read`.
+    async fn get(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Vec<Row>> {
+        let rows = self.read(desc, keys).await?;
+        match rows.bad.first() {
+            Some(bad) => Err(bad_row_error(&desc.name, bad)),
+            None => Ok(rows.rows),
+        }
+    }
+
+    /// Up to `limit` records (readable or not) in key order after `after`: the readable ones,
+    /// the others as `BadRow`s, and where the next page starts.
+    async fn read_page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Page>;
+
+    /// The records with these keys (missing ones are left out), in no particular order; those
+    /// that cannot be read as `BadRow`s. Keys compare as their type says (a GUID is
+    /// case-insensitive), so two records whose keys differ only in spelling are both bad.
+    async fn read(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Rows>;
 
     /// How many records an entity holds (progress reporting; a connector may estimate).
     async fn count(&self, entity: &str) -> Result<u64>;

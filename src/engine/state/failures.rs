@@ -226,6 +226,25 @@ impl StateStore {
         .await
     }
 
+    /// Letters of these records still `retrying` (their retry neither synced nor failed them
+    /// again) go back to open; how many.
+    pub async fn reopen_retrying(&self, map: &str, side: &str, record_keys: &[String]) -> Result<u64> {
+        self.per_key_chunk(
+            "UPDATE dead_letters SET status = 'open' WHERE status = 'retrying' AND",
+            map,
+            side,
+            record_keys,
+        )
+        .await
+    }
+
+    /// Every letter left `retrying` (by a retry that a crash cut short) goes back to open; how
+    /// many.
+    pub async fn reopen_all_retrying(&self) -> Result<u64> {
+        self.execute("UPDATE dead_letters SET status = 'open' WHERE status = 'retrying'", &[])
+            .await
+    }
+
     /// Runs `head map = ? AND side = ? AND record_key IN (...)` for every chunk of `record_keys`;
     /// the rows it touched in all.
     async fn per_key_chunk(&self, head: &str, map: &str, side: &str, record_keys: &[String]) -> Result<u64> {
@@ -335,6 +354,13 @@ impl StateStore {
             )
             .await?;
         Ok(n > 0)
+    }
+
+    /// Stops waiting for the parents of these records (they synced by other means); how many
+    /// were parked. One statement per chunk of keys.
+    pub async fn unpark_many(&self, map: &str, side: &str, record_keys: &[String]) -> Result<u64> {
+        self.per_key_chunk("DELETE FROM parked WHERE", map, side, record_keys)
+            .await
     }
 
     pub async fn count_parked(&self, map: &str) -> Result<u64> {

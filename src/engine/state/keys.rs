@@ -48,6 +48,24 @@ pub fn parse_key_text(text: &str, types: &[ValueType]) -> Option<Vec<Value>> {
     tokens.into_iter().zip(types).map(|(t, ty)| typed(t, *ty)).collect()
 }
 
+/// Reads a key text saved from a store's own continuation key (`Page::next`): strings stay
+/// text whatever the column's type (the store compares them as it keeps them, e.g. a GUID in
+/// upper case); numbers, booleans and null are read as `types` say.
+pub fn parse_stored_key_text(text: &str, types: &[ValueType]) -> Option<Vec<Value>> {
+    let tokens = scalars(text)?;
+    if tokens.len() != types.len() {
+        return None;
+    }
+    tokens
+        .into_iter()
+        .zip(types)
+        .map(|(t, ty)| match t {
+            Token::Str(s) => Some(Value::Text(s)),
+            other => typed(other, *ty),
+        })
+        .collect()
+}
+
 fn canonical_decimal(d: &Decimal) -> String {
     let n = d.normalize();
     if n.is_zero() { "0".to_string() } else { n.to_string() }
@@ -155,6 +173,19 @@ mod tests {
         let key = vec![Value::Text("a,\"b\"\\ ]".into()), Value::Int(-3)];
         let text = key_text(&key);
         assert_eq!(parse_key_text(&text, &[ValueType::Text, ValueType::Int]), Some(key));
+    }
+
+    #[test]
+    fn stored_keys_keep_their_strings_as_stored() {
+        let text = r#"["7E3B0000-0000-0000-0000-00000000ABCD",5]"#;
+        assert_eq!(
+            parse_stored_key_text(text, &[ValueType::Guid, ValueType::Int]),
+            Some(vec![
+                Value::Text("7E3B0000-0000-0000-0000-00000000ABCD".into()),
+                Value::Int(5)
+            ])
+        );
+        assert_eq!(parse_stored_key_text("[1,2]", &[ValueType::Int]), None);
     }
 
     #[test]

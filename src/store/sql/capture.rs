@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::catalog::quote;
 use super::conn::{Arg, Dialect, Pool, parse_typed};
-use crate::store::{Change, ChangeOp, Cursor, EntityDesc, ErrorKind, Result, StoreError};
+use crate::store::{BadChange, Change, ChangeOp, Cursor, EntityDesc, ErrorKind, Result, StoreError};
 use crate::value::{Value, ValueType};
 
 /// Bumped when the trigger shape changes; `install` replaces triggers of older versions.
@@ -208,34 +208,75 @@ pub struct RawChange {
 }
 
 impl RawChange {
-    pub fn decode(self, desc: &EntityDesc) -> Result<Change> {
-        let bad = |why: &str| {
-            StoreError::new(
-                ErrorKind::Permanent,
-                format!(
-                    "change-log entry {} of `{}` has {why}: {}",
-                    self.cursor, self.entity, self.key
-                ),
-            )
+    /// The entry with its key read as the entity's key types. An entry that cannot be read so
+    /// (a key that is not a JSON array of the key's values, an unknown operation) comes back
+    /// with `bad` set and an empty key, for the reader to record and pass: one bad entry never
+    /// stops the feed.
+    pub fn decode(self, desc: &EntityDesc) -> Change {
+        let at = chrono::DateTime::parse_from_rfc3339(&self.at).ok().map(|t| t.to_utc());
+        let (key, op) = match self.key_and_op(desc) {
+            Ok(ok) => ok,
+            Err(why) => return self.bad(why, at),
         };
-        let json: Vec<serde_json::Value> =
-            serde_json::from_str(&self.key).map_err(|_| bad("a key that is not a JSON array"))?;
-        if json.len() != desc.key.len() {
-            return Err(bad("a key of the wrong length"));
-        }
-        let key = desc
-            .key_columns()
-            .zip(&json)
-            .map(|(c, v)| json_value(c.value_type, v).ok_or_else(|| bad(&format!("a bad value for `{}`", c.name))))
-            .collect::<Result<Vec<_>>>()?;
-        let op = ChangeOp::from_code(self.op.trim()).ok_or_else(|| bad("an unknown operation"))?;
-        Ok(Change {
+        Change {
             cursor: self.cursor,
             entity: self.entity,
             op,
             key,
-            at: chrono::DateTime::parse_from_rfc3339(&self.at).ok().map(|t| t.to_utc()),
-        })
+            at,
+            bad: None,
+        }
+    }
+
+    /// The entry as one that cannot be decoded, and why.
+    pub fn bad(self, why: String, at: Option<chrono::DateTime<chrono::Utc>>) -> Change {
+        let message = format!(
+            "change-log entry {} of `{}` has {why}: {}",
+            self.cursor, self.entity, self.key
+        );
+        Change {
+            cursor: self.cursor,
+            entity: self.entity,
+            op: ChangeOp::from_code(self.op.trim()).unwrap_or(ChangeOp::Update),
+            key: Vec::new(),
+            at,
+            bad: Some(BadChange {
+                raw_key: self.key,
+                message,
+            }),
+        }
+    }
+
+    fn key_and_op(&self, desc: &EntityDesc) -> std::result::Result<(Vec<Value>, ChangeOp), String> {
+        let json: Vec<serde_json::Value> =
+            serde_json::from_str(&self.key).map_err(|_| "a key that is not a JSON array".to_string())?;
+        if json.len() != desc.key.len() {
+            return Err("a key of the wrong length".to_string());
+        }
+        let key = desc
+            .key_columns()
+            .zip(&json)
+            .map(|(c, v)| {
+                let value = json_value(c.value_type, v)
+                    .filter(|v| !v.is_null())
+                    .ok_or_else(|| format!("a value for `{}` that is not a valid {}", c.name, c.value_type))?;
+                // A GUID key is found by key in lower or upper case (hyphenated) only; any other
+                // spelling would read as deleted, so it is reported instead.
+                if let (Value::Guid(g), serde_json::Value::String(t)) = (&value, v) {
+                    let lower = g.hyphenated().to_string();
+                    if *t != lower && *t != lower.to_uppercase() {
+                        return Err(format!(
+                            "a GUID for `{}` written neither in lower nor in upper case with hyphens ({lower} or {})",
+                            c.name,
+                            lower.to_uppercase()
+                        ));
+                    }
+                }
+                Ok(value)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let op = ChangeOp::from_code(self.op.trim()).ok_or_else(|| "an unknown operation".to_string())?;
+        Ok((key, op))
     }
 }
 

@@ -181,6 +181,59 @@ pub fn parse_typed(ty: ValueType, s: &str) -> Option<Value> {
     })
 }
 
+/// A stored value that could not be read as its column's type: the value as text (as far as
+/// it can be shown) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellError {
+    /// The stored value as text; `None` when the database did not let it be read as text.
+    pub raw: Option<String>,
+    pub message: String,
+}
+
+/// One row read cell by cell: a value, or why that column could not be read.
+pub type Cells = Vec<Result<Value, CellError>>;
+
+/// The stored value of a SQLite column as text, whatever its storage class: text (invalid
+/// UTF-8 shown with replacement characters), an integer, a real, a blob (as hex).
+fn raw_sqlite(row: &SqliteRow, i: usize) -> Option<String> {
+    use sqlx::{TypeInfo, ValueRef};
+    let value = row.try_get_raw(i).ok()?;
+    if value.is_null() {
+        return Some("null".to_string());
+    }
+    let kind = value.type_info().name().to_string();
+    match kind.as_str() {
+        "INTEGER" => row.try_get_unchecked::<i64, _>(i).ok().map(|n| n.to_string()),
+        "REAL" => row.try_get_unchecked::<f64, _>(i).ok().map(|f| f.to_string()),
+        "BLOB" => row
+            .try_get_unchecked::<Vec<u8>, _>(i)
+            .ok()
+            .map(|b| format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
+        _ => row
+            .try_get_unchecked::<Vec<u8>, _>(i)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
+fn cell_sqlite(row: &SqliteRow, i: usize, ty: ValueType) -> Result<Value, CellError> {
+    decode_sqlite(row, i, ty).map_err(|e| {
+        let raw = raw_sqlite(row, i);
+        let message = match &raw {
+            Some(r) => format!("the stored value \"{r}\" is not a valid {ty}"),
+            None => format!("the stored value cannot be read as {ty}: {}", e.message),
+        };
+        CellError { raw, message }
+    })
+}
+
+fn cell_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, CellError> {
+    decode_pg(row, i, ty).map_err(|e| CellError {
+        raw: None,
+        message: format!("the stored value cannot be read as {ty}: {}", e.message),
+    })
+}
+
 fn decode_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, StoreError> {
     fn get<'r, T>(row: &'r PgRow, i: usize) -> Result<Option<T>, StoreError>
     where
@@ -201,11 +254,54 @@ fn decode_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, StoreError> 
         ValueType::Bool => get::<bool>(row, i)?.map(Value::Bool),
         ValueType::Decimal => get::<Decimal>(row, i)?.map(Value::Decimal),
         ValueType::Text => get::<String>(row, i)?.map(Value::Text),
+        // Read from the wire format here: sqlx panics on `infinity` and on dates beyond chrono's.
+        ValueType::Date if pg_type(row, i) == Some("DATE") => row
+            .try_get_unchecked::<Option<i32>, _>(i)
+            .map_err(from_sqlx)?
+            .map(|days| pg_date(days).map(Value::Date).ok_or_else(|| pg_out_of_range(ty)))
+            .transpose()?,
+        ValueType::DateTime if matches!(pg_type(row, i), Some("TIMESTAMPTZ" | "TIMESTAMP")) => row
+            .try_get_unchecked::<Option<i64>, _>(i)
+            .map_err(from_sqlx)?
+            .map(|us| pg_datetime(us).map(Value::DateTime).ok_or_else(|| pg_out_of_range(ty)))
+            .transpose()?,
         ValueType::Date => get::<NaiveDate>(row, i)?.map(Value::Date),
         ValueType::DateTime => get::<DateTime<Utc>>(row, i)?.map(Value::DateTime),
         ValueType::Guid => get::<Uuid>(row, i)?.map(Value::Guid),
     }
     .unwrap_or(Value::Null))
+}
+
+/// The PostgreSQL type name of a result column.
+fn pg_type(row: &PgRow, i: usize) -> Option<&str> {
+    use sqlx::{Column, TypeInfo};
+    row.columns().get(i).map(|c| c.type_info().name())
+}
+
+/// A PostgreSQL `date` (days since 2000-01-01); None for `infinity` and dates chrono lacks.
+fn pg_date(days: i32) -> Option<NaiveDate> {
+    if days == i32::MAX || days == i32::MIN {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(2000, 1, 1)?.checked_add_signed(chrono::TimeDelta::try_days(days.into())?)
+}
+
+/// A PostgreSQL `timestamptz` (microseconds since 2000-01-01 UTC); None for `infinity`.
+fn pg_datetime(us: i64) -> Option<DateTime<Utc>> {
+    if us == i64::MAX || us == i64::MIN {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(2000, 1, 1)?
+        .and_hms_opt(0, 0, 0)?
+        .and_utc()
+        .checked_add_signed(chrono::TimeDelta::microseconds(us))
+}
+
+fn pg_out_of_range(ty: ValueType) -> StoreError {
+    StoreError::new(
+        ErrorKind::Permanent,
+        format!("the stored {ty} is infinite or out of the range dualsync reads"),
+    )
 }
 
 impl Pool {
@@ -241,6 +337,29 @@ impl Pool {
                 rows.iter()
                     .map(|r| decode_row(types, |i, t| decode_pg(r, i, t)))
                     .collect()
+            }
+        }
+    }
+
+    /// Like `fetch`, but a value that cannot be decoded fails only its own cell, not the
+    /// whole read (so one bad record does not hide the others).
+    pub async fn fetch_cells(&self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Cells>, StoreError> {
+        match self {
+            Pool::Sqlite(p) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
+                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| types.iter().enumerate().map(|(i, t)| cell_sqlite(r, i, *t)).collect())
+                    .collect())
+            }
+            Pool::Postgres(p) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| types.iter().enumerate().map(|(i, t)| cell_pg(r, i, *t)).collect())
+                    .collect())
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod conn;
 pub mod connect;
 pub mod init;
+mod read;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -15,8 +16,11 @@ use async_trait::async_trait;
 
 use self::catalog::quote;
 use self::conn::{Arg, Dialect, Pool};
+use self::read::upper_case_args;
 use super::coerce::fit;
-use super::{Change, Cursor, EntityDesc, ErrorKind, Key, Result, Row, RowOutcome, Store, StoreError, WriteOp};
+use super::{
+    Change, Cursor, EntityDesc, ErrorKind, Key, Page, Result, Row, RowOutcome, Rows, Store, StoreError, WriteOp,
+};
 use crate::value::ValueType;
 
 /// Rows per multi-row statement (well under both dialects' parameter limits).
@@ -162,20 +166,25 @@ impl SqlStore {
             .collect()
     }
 
-    /// `(k1, k2) IN (VALUES (...), ...)`, or `k IN (...)` for a single-column key.
+    /// `(k1, k2) IN (VALUES (...), ...)`, or `k IN (...)` for a single-column key. On SQLite
+    /// a GUID key matches in lower and in upper case (see `read`).
     fn key_in(&self, desc: &EntityDesc, keys: &[Key], args: &mut Vec<Arg>) -> Result<String> {
         let mut tuples = Vec::with_capacity(keys.len());
         for key in keys {
-            let mut marks = Vec::with_capacity(key.len());
-            for a in Self::key_args(desc, key)? {
-                args.push(a);
-                marks.push(self.dialect().param(args.len()));
+            let canonical = Self::key_args(desc, key)?;
+            let upper = self.case_keys(desc).then(|| upper_case_args(&canonical));
+            for spelling in std::iter::once(canonical).chain(upper) {
+                let mut marks = Vec::with_capacity(key.len());
+                for a in spelling {
+                    args.push(a);
+                    marks.push(self.dialect().param(args.len()));
+                }
+                tuples.push(if desc.key.len() == 1 {
+                    marks.remove(0)
+                } else {
+                    format!("({})", marks.join(", "))
+                });
             }
-            tuples.push(if desc.key.len() == 1 {
-                marks.remove(0)
-            } else {
-                format!("({})", marks.join(", "))
-            });
         }
         Ok(if desc.key.len() == 1 {
             format!("{} IN ({})", Self::key_list(desc), tuples.join(", "))
@@ -270,13 +279,22 @@ impl SqlStore {
             sets.push(format!("{} = {}", quote(&c.name), self.dialect().param(args.len())));
         }
         let mut conds = Vec::new();
+        let case = self.case_keys(desc);
         for &k in &desc.key {
             args.push(row[k].clone());
-            conds.push(format!(
-                "{} = {}",
-                quote(&desc.columns[k].name),
-                self.dialect().param(args.len())
-            ));
+            let mark = self.dialect().param(args.len());
+            match upper_case_args(std::slice::from_ref(&row[k])).pop() {
+                // SQLite: a GUID key in either case (see `read`).
+                Some(upper) if case && desc.columns[k].value_type == ValueType::Guid => {
+                    args.push(upper);
+                    conds.push(format!(
+                        "{} IN ({mark}, {})",
+                        quote(&desc.columns[k].name),
+                        self.dialect().param(args.len())
+                    ));
+                }
+                _ => conds.push(format!("{} = {mark}", quote(&desc.columns[k].name))),
+            }
         }
         if sets.is_empty() {
             let sql = format!("SELECT 1 FROM {} WHERE {}", quote(&desc.name), conds.join(" AND "));
@@ -461,34 +479,14 @@ impl Store for SqlStore {
         Ok((*self.catalog_desc(entity).await?).clone())
     }
 
-    async fn scan(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Vec<Row>> {
+    async fn read_page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Page> {
         self.checked(desc).await?;
-        let mut args = Vec::new();
-        let mut sql = format!("SELECT {} FROM {}", self.select_list(desc), quote(&desc.name));
-        if let Some(key) = after {
-            args = Self::key_args(desc, key)?;
-            let marks: Vec<String> = (1..=args.len()).map(|n| self.dialect().param(n)).collect();
-            sql.push_str(&format!(" WHERE ({}) > ({})", Self::key_list(desc), marks.join(", ")));
-        }
-        sql.push_str(&format!(" ORDER BY {} LIMIT {}", Self::key_list(desc), limit));
-        self.pool.fetch(&sql, &args, &Self::types(desc)).await
+        self.page(desc, after, limit).await
     }
 
-    async fn get(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Vec<Row>> {
+    async fn read(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Rows> {
         self.checked(desc).await?;
-        let mut out = Vec::with_capacity(keys.len());
-        let per_stmt = (MAX_PARAMS / desc.key.len().max(1)).min(ROWS_PER_STATEMENT);
-        for chunk in keys.chunks(per_stmt.max(1)) {
-            let mut args = Vec::new();
-            let cond = self.key_in(desc, chunk, &mut args)?;
-            let sql = format!(
-                "SELECT {} FROM {} WHERE {cond}",
-                self.select_list(desc),
-                quote(&desc.name)
-            );
-            out.extend(self.pool.fetch(&sql, &args, &Self::types(desc)).await?);
-        }
-        Ok(out)
+        self.by_keys(desc, keys).await
     }
 
     async fn apply(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
@@ -546,8 +544,14 @@ impl Store for SqlStore {
         let raw = capture::read(&self.pool, after, limit).await?;
         let mut out = Vec::with_capacity(raw.len());
         for r in raw {
-            let desc = self.catalog_desc(&r.entity).await?;
-            out.push(r.decode(&desc)?);
+            match self.catalog_desc(&r.entity).await {
+                Ok(desc) => out.push(r.decode(&desc)),
+                // An entry of a table that is gone: no map reads it; it is passed.
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    out.push(r.bad(format!("an entity that is gone ({e})"), None))
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }
