@@ -56,6 +56,11 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
                     .with_hint("create the folder, or point the URL at a writable place")
                 })?;
             }
+            // A new database file is created by us, readable by its owner only (0600); SQLite
+            // gives its -wal and -shm files the same permissions.
+            if create && !in_memory {
+                create_private(options.get_filename(), what)?;
+            }
             // An in-memory database lives as long as one of its connections: keep exactly one.
             let pool_options = if in_memory {
                 SqlitePoolOptions::new()
@@ -138,6 +143,26 @@ async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> bool {
     unsafe { sqlite3_db_readonly(db, c"main".as_ptr()) == 1 }
 }
 
+/// Creates an empty file at `path` with mode 0600 if none exists (SQLite takes an empty file
+/// for a new database).
+fn create_private(path: &std::path::Path, what: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::new(
+            ErrorKind::Permanent,
+            format!("cannot create {} of {what}: {e}", path.display()),
+        )
+        .with_hint("point the URL at a writable place")),
+    }
+}
+
 /// Whether a SQLite pool holds an in-memory database (its one connection must never be closed).
 pub fn is_in_memory(pool: &sqlx::SqlitePool) -> bool {
     let name = pool.connect_options().get_filename().to_string_lossy().into_owned();
@@ -168,7 +193,22 @@ async fn create_pg_database(url: &str, what: &str) -> Result<()> {
     let mut admin = options.database("postgres").connect().await.map_err(unreachable)?;
     let sql = format!("CREATE DATABASE {}", quote(&database));
     match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await {
-        Ok(_) => Ok(()),
+        // Ours, so private: only its owner (and superusers) may connect, not every role.
+        Ok(_) => {
+            let revoke = format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", quote(&database));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(revoke))
+                .execute(&mut admin)
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    let mut err = from_sqlx(e);
+                    err.message = format!(
+                        "cannot make the new database of {what} at {name} private: {}",
+                        err.message
+                    );
+                    err
+                })
+        }
         // 42P04: duplicate_database, created meanwhile by someone else.
         Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Ok(()),
         Err(e) => {
