@@ -96,6 +96,10 @@ async fn a_second_daemon_is_refused_and_a_killed_one_blocks_nothing(backend: &st
     let code = next.terminate(Duration::from_secs(60));
     assert_eq!(code.code(), Some(0));
     let (_, after, _) = dualsync(&["status"], &config);
+    assert!(
+        after.contains("change logs: operational ") && after.contains(" entries"),
+        "status shows the change logs' sizes\n{after}"
+    );
     assert_eq!(
         daemon_state(&after).map(|s| s.0).as_deref(),
         Some("stopped"),

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 pub mod instance;
 pub mod progress;
+pub mod prune;
 pub mod reload;
 mod status;
 
@@ -234,6 +235,29 @@ async fn run_locked(config: &Config, maps: &[TableMap]) -> Result<(), StartError
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(1);
     tokio::spawn(signals(stop_tx, reload_tx.clone()));
     tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
+    if config.sync.prune_seconds > 0 {
+        let open = |side: Side, url: String| async move {
+            SqlStore::open(&url)
+                .await
+                .map_err(|e| format!("{} store: {e}", side.name()))
+        };
+        let stores = [
+            (
+                Side::Operational,
+                open(Side::Operational, config.operational.url.clone()).await?,
+            ),
+            (
+                Side::Accounting,
+                open(Side::Accounting, config.accounting.url.clone()).await?,
+            ),
+        ];
+        tokio::spawn(prune::run(
+            engine.state.clone(),
+            stores,
+            std::time::Duration::from_secs(config.sync.prune_seconds),
+            stop.clone(),
+        ));
+    }
     if config.processes.enabled {
         let store = SqlStore::open(&config.accounting.url)
             .await

@@ -31,13 +31,24 @@ pub async fn status(config: &Config) -> Result<StatusReport, StartError> {
     let states = state.list_map_states().await.map_err(|e| e.to_string())?;
     // The feeds' heads, for how far behind each map is (unknown when a store does not answer).
     let mut heads = std::collections::BTreeMap::new();
+    // And the change logs' sizes (what pruning keeps bounded).
+    let mut sizes = Vec::new();
     for (side, url) in [
         (Side::Operational, &config.operational.url),
         (Side::Accounting, &config.accounting.url),
     ] {
-        let read = async { SqlStore::open(url).await?.head().await };
-        if let Ok(Ok(head)) = tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
-            heads.insert(side.name().to_string(), head);
+        let read = async {
+            let store = SqlStore::open(url).await?;
+            let head = store.head().await?;
+            let size = crate::store::sql::capture::prune::log_size(store.pool()).await?;
+            Ok::<_, StoreError>((head, size))
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
+            Ok(Ok((head, size))) => {
+                heads.insert(side.name().to_string(), head);
+                sizes.push(format!("{} {size} entries", side.name()));
+            }
+            _ => sizes.push(format!("{} -", side.name())),
         }
     }
     let mut out = format!(
@@ -94,6 +105,7 @@ pub async fn status(config: &Config) -> Result<StatusReport, StartError> {
     }
     // A blank line ends the map table for tools that read it.
     out.push_str(&format!("\ndaemon: {} ({detail})\n", live.as_str()));
+    out.push_str(&format!("change logs: {}\n", sizes.join(", ")));
     Ok(StatusReport { text: out, healthy })
 }
 

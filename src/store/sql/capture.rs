@@ -14,6 +14,8 @@
 //! that cannot see other sessions' transaction ids falls back to the cluster-wide xmin.)
 //! On SQLite writers are serialized, so seq order is commit order.
 
+pub mod prune;
+
 use std::time::Duration;
 
 use super::catalog::quote;
