@@ -209,8 +209,14 @@ async fn create_pg_database(url: &str, what: &str) -> Result<()> {
                     err
                 })
         }
-        // 42P04: duplicate_database, created meanwhile by someone else.
+        // 42P04: duplicate_database, created meanwhile by someone else; 23505 on
+        // pg_database's name index when that happened in the same instant.
         Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Ok(()),
+        Err(sqlx::Error::Database(db))
+            if db.code().as_deref() == Some("23505") && db.message().contains("pg_database_datname_index") =>
+        {
+            Ok(())
+        }
         Err(e) => {
             let mut err = from_sqlx(e);
             err.message = format!("cannot create the database of {what} at {name}: {}", err.message);
