@@ -143,6 +143,7 @@ impl StateStore {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
+        let _guard = self.migration_lock().await?;
         let mut migrator = Migrator::with_migrations(source.iter().cloned().collect());
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
         let migrated = match &self.pool {

@@ -196,6 +196,34 @@ impl StateStore {
         }))
     }
 
+    /// Waits for the SQLite migration lock (`<state file>.migrate.lock`): two processes
+    /// opening a new state store at once (a daemon and a `status`) would otherwise both apply
+    /// the first migration, and one would fail. Held until the returned file is dropped; `None`
+    /// where no lock is needed (PostgreSQL's migrator takes an advisory lock itself; in memory).
+    pub(super) async fn migration_lock(&self) -> Result<Option<std::fs::File>> {
+        if self.dialect() != Dialect::Sqlite {
+            return Ok(None);
+        }
+        let Some(path) = self.lock_file("migrate")? else {
+            return Ok(None);
+        };
+        let file = self.open_lock_file(&path)?;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::new(
+                        ErrorKind::Permanent,
+                        format!("cannot lock {}: {e}", path.display()),
+                    ));
+                }
+            }
+        }
+    }
+
     /// Whether some process holds the lock `name` now (a probe that does not disturb it).
     pub async fn lock_held(&self, name: &str) -> Result<bool> {
         match self.dialect() {
