@@ -263,6 +263,14 @@ async fn run_locked(config: &Config, maps: &[TableMap]) -> Result<(), StartError
             .await
             .map_err(|e| format!("accounting store: {e}"))?;
         let db = crate::accounting::db::Db::new(&store);
+        // Runs a killed daemon left `Running` are closed now, even of processes that run only
+        // by hand (a process running elsewhere right now keeps its runs).
+        use crate::accounting::recover::{self, FORECASTS, IMPORT, POST};
+        for process in [FORECASTS, IMPORT, POST] {
+            if let Err(recover::NotStarted::Failed(e)) = recover::begin(&engine.state, &db, process).await {
+                tracing::warn!(process = process.job, error = %e, "closing aborted job-log runs failed");
+            }
+        }
         tokio::spawn(crate::accounting::schedule::run(
             db,
             engine.state.clone(),

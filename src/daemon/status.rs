@@ -104,7 +104,7 @@ pub async fn status(config: &Config) -> Result<StatusReport, StartError> {
         healthy = false;
     }
     // A blank line ends the map table for tools that read it.
-    out.push_str(&format!("\ndaemon: {} ({detail})\n", live.as_str()));
+    out.push_str(&format!("\ndaemon: {}; {detail}\n", live.as_str()));
     out.push_str(&format!("change logs: {}\n", sizes.join(", ")));
     Ok(StatusReport { text: out, healthy })
 }

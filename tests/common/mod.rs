@@ -381,10 +381,10 @@ pub fn dualsync(args: &[&str], config: &std::path::Path) -> (Option<i32>, String
 }
 
 /// The daemon's state in `dualsync status` (`running`, `stale`, `stopped`) and its details,
-/// from the line `daemon: STATE (DETAILS)` after the map table.
+/// from the line `daemon: STATE; DETAILS` after the map table.
 pub fn daemon_state(status: &str) -> Option<(String, String)> {
     let line = status.lines().find_map(|l| l.strip_prefix("daemon: "))?;
-    let (state, details) = line.split_once(' ').unwrap_or((line, ""));
+    let (state, details) = line.split_once("; ").unwrap_or((line, ""));
     Some((state.to_string(), details.to_string()))
 }
 
