@@ -216,3 +216,33 @@ async fn a_manual_journal_run_is_refused_while_another_holds_its_lock_on_sqlite(
 async fn a_manual_journal_run_is_refused_while_another_holds_its_lock_on_postgres() {
     a_manual_journal_run_is_refused_while_another_holds_its_lock("postgres").await;
 }
+
+/// PostgreSQL only (a file lock cannot be dropped under its holder): the server drops the
+/// connection holding the daemon's advisory lock; the next heartbeat takes the lock again, so
+/// a second daemon is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_lock_is_taken_again_when_the_server_drops_it_on_postgres() {
+    let url = common::fresh_pg_database("instance_lock_dropped").await;
+    let state = StateStore::open(&url).await.unwrap();
+    let lock = state.try_lock("daemon").await.unwrap().expect("free");
+    let db = url.rsplit_once('/').unwrap().1;
+    common::pg_admin_sql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{db}' AND application_name = 'dualsync lock'"
+    ))
+    .await;
+    let other = StateStore::open(&url).await.unwrap();
+    // Dropped with its connection: free for a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while other.lock_held("daemon").await.unwrap() {
+        assert!(
+            Instant::now() < deadline,
+            "the terminated connection still holds the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lock.heartbeat().await.unwrap();
+    assert!(other.lock_held("daemon").await.unwrap());
+    let holder = other.try_lock("daemon").await.unwrap().expect_err("held again");
+    assert_eq!(holder.unwrap().pid, i64::from(std::process::id()));
+}

@@ -58,13 +58,14 @@ pub struct ProcessLock {
     name: String,
     store: StateStore,
     // Held for their side effect: the lock lives as long as the file or the connection.
-    _held: Held,
+    held: Held,
 }
 
 #[derive(Debug)]
 enum Held {
     File(#[allow(dead_code)] std::fs::File),
-    Postgres(#[allow(dead_code)] Box<PgConnection>),
+    /// The connection holding the advisory lock (replaced if the server drops it).
+    Postgres(tokio::sync::Mutex<PgConnection>),
     /// An in-memory SQLite state store belongs to this process alone.
     Nothing,
 }
@@ -137,6 +138,15 @@ impl StateStore {
             .map_err(|e| self.context(from_sqlx(e)))
     }
 
+    async fn pg_try_lock(&self, conn: &mut PgConnection, name: &str) -> Result<bool> {
+        sqlx::query_scalar("SELECT pg_try_advisory_lock(CAST($1 AS INTEGER), CAST($2 AS INTEGER))")
+            .bind(PG_LOCK_CLASS)
+            .bind(pg_key(name))
+            .fetch_one(conn)
+            .await
+            .map_err(|e| self.context(from_sqlx(e)))
+    }
+
     /// Takes the lock `name` if nobody holds it, and records this process as its holder.
     /// `Err(holder)` when another process holds it (`None` when it has not recorded itself yet).
     pub async fn try_lock(&self, name: &str) -> Result<std::result::Result<ProcessLock, Option<Holder>>> {
@@ -159,17 +169,10 @@ impl StateStore {
             },
             Dialect::Postgres => {
                 let mut conn = self.pg_lock_connection().await?;
-                let got: bool =
-                    sqlx::query_scalar("SELECT pg_try_advisory_lock(CAST($1 AS INTEGER), CAST($2 AS INTEGER))")
-                        .bind(PG_LOCK_CLASS)
-                        .bind(pg_key(name))
-                        .fetch_one(&mut conn)
-                        .await
-                        .map_err(|e| self.context(from_sqlx(e)))?;
-                if !got {
+                if !self.pg_try_lock(&mut conn, name).await? {
                     return Ok(Err(self.holder(name).await?));
                 }
-                Held::Postgres(Box::new(conn))
+                Held::Postgres(tokio::sync::Mutex::new(conn))
             }
         };
         let at = now();
@@ -192,7 +195,7 @@ impl StateStore {
         Ok(Ok(ProcessLock {
             name: name.to_string(),
             store: self.clone(),
-            _held: held,
+            held,
         }))
     }
 
@@ -278,8 +281,31 @@ impl ProcessLock {
         &self.name
     }
 
-    /// Notes that the holder is alive.
+    /// Notes that the holder is alive. On PostgreSQL it first checks the connection that holds
+    /// the advisory lock: if the server dropped it (a restart), the lock went with it and is
+    /// taken again on a new connection — or, when another process took it meanwhile, this is
+    /// an error naming that process.
     pub async fn heartbeat(&self) -> Result<()> {
+        if let Held::Postgres(conn) = &self.held {
+            let mut conn = conn.lock().await;
+            if sqlx::query("SELECT 1").execute(&mut *conn).await.is_err() {
+                let mut fresh = self.store.pg_lock_connection().await?;
+                if !self.store.pg_try_lock(&mut fresh, &self.name).await? {
+                    let who = self.store.holder(&self.name).await?;
+                    return Err(StoreError::new(
+                        ErrorKind::Permanent,
+                        format!(
+                            "the lock `{}` was lost when the server dropped its connection, and another process took it ({})",
+                            self.name,
+                            who.map_or_else(|| "not recorded".to_string(), |h| h.to_string())
+                        ),
+                    )
+                    .with_hint("two daemons now run on one state store: stop this one"));
+                }
+                tracing::warn!(lock = %self.name, "the server dropped the lock's connection; lock taken again");
+                *conn = fresh;
+            }
+        }
         self.store
             .execute(
                 "UPDATE instances SET heartbeat_at = ? WHERE name = ? AND pid = ?",
