@@ -293,9 +293,13 @@ async fn run(command: Command) -> ExitCode {
                 Err(code) => return code,
             };
             match crate::daemon::status(&config).await {
-                Ok(table) => {
-                    print!("{table}");
-                    ExitCode::SUCCESS
+                // Exit 1 when a map failed or was paused by an alert, or the daemon is stale.
+                Ok(report) => {
+                    print!("{}", report.text);
+                    match report.healthy {
+                        true => ExitCode::SUCCESS,
+                        false => ExitCode::FAILURE,
+                    }
                 }
                 Err(e) => fail(e),
             }

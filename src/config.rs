@@ -52,6 +52,8 @@ pub struct SyncConfig {
     pub batch_size: usize,
     /// How long a record may wait for its parent before it becomes an error.
     pub park_timeout_seconds: u64,
+    /// How often change-log entries every map has passed are deleted (0 = never).
+    pub prune_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -146,6 +148,7 @@ impl Default for SyncConfig {
         SyncConfig {
             batch_size: 500,
             park_timeout_seconds: 3600,
+            prune_seconds: 300,
         }
     }
 }

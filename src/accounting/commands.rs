@@ -5,7 +5,9 @@
 use super::db::Db;
 use super::joblog;
 use super::post::{self, Journals};
+use super::recover::{self, Process};
 use crate::config::Config;
+use crate::engine::state::{ProcessLock, StateStore};
 use crate::store::sql::SqlStore;
 
 async fn open(config: &Config) -> Result<Db, String> {
@@ -28,8 +30,18 @@ async fn open(config: &Config) -> Result<Db, String> {
     Ok(db)
 }
 
+/// The lock of `process` in the configured state store: a run by hand never runs alongside the
+/// daemon's scheduled run or another manual one (refused, naming the holder).
+async fn lock(config: &Config, db: &Db, process: Process) -> Result<ProcessLock, String> {
+    let state = StateStore::open(&config.state.url)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    recover::begin(&state, db, process).await.map_err(|e| e.to_string())
+}
+
 pub async fn import(config: &Config, company: Option<String>) -> Result<String, String> {
     let db = open(config).await?;
+    let _lock = lock(config, &db, recover::IMPORT).await?;
     let summary = super::import::import(&db, company.as_deref())
         .await
         .map_err(|e| e.to_string())?;
@@ -38,6 +50,7 @@ pub async fn import(config: &Config, company: Option<String>) -> Result<String, 
 
 pub async fn forecasts(config: &Config, company: Option<String>) -> Result<String, String> {
     let db = open(config).await?;
+    let _lock = lock(config, &db, recover::FORECASTS).await?;
     let summary = super::forecasts::run(&db, company.as_deref())
         .await
         .map_err(|e| e.to_string())?;
@@ -46,6 +59,7 @@ pub async fn forecasts(config: &Config, company: Option<String>) -> Result<Strin
 
 pub async fn post(config: &Config, journals: Vec<String>, company: Option<String>) -> Result<String, String> {
     let db = open(config).await?;
+    let _lock = lock(config, &db, recover::POST).await?;
     let which = if journals.is_empty() {
         Journals::All { company }
     } else {

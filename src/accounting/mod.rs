@@ -11,5 +11,6 @@ pub mod import;
 pub mod joblog;
 pub mod numbers;
 pub mod post;
+pub mod recover;
 pub mod schedule;
 pub mod setup;

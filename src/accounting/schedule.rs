@@ -8,10 +8,13 @@ use tokio::sync::watch;
 
 use super::db::Db;
 use super::post::{self, Journals};
+use super::recover::{self, NotStarted};
 use crate::config::ProcessesConfig;
+use crate::engine::state::StateStore;
 
-/// Runs the scheduled processes until `stop` turns true.
-pub async fn run(db: Db, config: ProcessesConfig, mut stop: watch::Receiver<bool>) {
+/// Runs the scheduled processes until `stop` turns true. Each run holds its process's lock in
+/// the state store; a round whose process runs elsewhere (by hand) is skipped.
+pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: watch::Receiver<bool>) {
     let every = |s: u64| (s > 0).then(|| Duration::from_secs(s));
     // One run at a time, in this order: forecasts, import, posting.
     let mut jobs: Vec<(&'static str, Option<Duration>, Option<Instant>)> = vec![
@@ -32,6 +35,22 @@ pub async fn run(db: Db, config: ProcessesConfig, mut stop: watch::Receiver<bool
                 continue;
             }
             *last = Some(Instant::now());
+            let process = match *name {
+                "forecasts" => recover::FORECASTS,
+                "import" => recover::IMPORT,
+                _ => recover::POST,
+            };
+            let _lock = match recover::begin(&state, &db, process).await {
+                Ok(lock) => lock,
+                Err(NotStarted::Busy(why)) => {
+                    tracing::info!(process = *name, "skipped this round: {why}");
+                    continue;
+                }
+                Err(NotStarted::Failed(e)) => {
+                    tracing::error!(process = *name, error = %e, "accounting process failed; retried at the next interval");
+                    continue;
+                }
+            };
             let result = match *name {
                 "forecasts" => super::forecasts::run(&db, None).await,
                 "import" => super::import::import(&db, None).await,

@@ -7,8 +7,13 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+pub mod instance;
 pub mod progress;
+pub mod prune;
 pub mod reload;
+mod status;
+
+pub use status::{StatusReport, status};
 
 use crate::config::{Config, LogFormat};
 use crate::engine::Engine;
@@ -193,10 +198,28 @@ pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool
 }
 
 /// The daemon: initial sync of maps that never synced, then live sync until SIGTERM/Ctrl-C.
-/// Edited map files (or SIGHUP) reload the maps between batches.
+/// Edited map files (or SIGHUP) reload the maps between batches. Refused while another daemon
+/// uses the same state store; records a heartbeat while it runs and a clean stop at the end.
 pub async fn run(config: &Config) -> Result<(), StartError> {
     let maps = load_maps(config)?;
-    let mut engine = build_engine(config, &maps).await?;
+    let state = StateStore::open(&config.state.url)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    let lock = Arc::new(instance::take(&state).await?);
+    let heartbeat = instance::spawn_heartbeat(lock.clone());
+    let result = run_locked(config, &maps).await;
+    heartbeat.abort();
+    let _ = heartbeat.await;
+    if let Ok(lock) = Arc::try_unwrap(lock)
+        && let Err(e) = lock.release().await
+    {
+        tracing::warn!(error = %e, "recording the clean stop failed");
+    }
+    result
+}
+
+async fn run_locked(config: &Config, maps: &[TableMap]) -> Result<(), StartError> {
+    let mut engine = build_engine(config, maps).await?;
     let maps = reload::load_checked(&config.maps, &engine).await.map_err(|problems| {
         for p in &problems {
             eprintln!("{p}");
@@ -212,13 +235,45 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(1);
     tokio::spawn(signals(stop_tx, reload_tx.clone()));
     tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
+    if config.sync.prune_seconds > 0 {
+        let open = |side: Side, url: String| async move {
+            SqlStore::open(&url)
+                .await
+                .map_err(|e| format!("{} store: {e}", side.name()))
+        };
+        let stores = [
+            (
+                Side::Operational,
+                open(Side::Operational, config.operational.url.clone()).await?,
+            ),
+            (
+                Side::Accounting,
+                open(Side::Accounting, config.accounting.url.clone()).await?,
+            ),
+        ];
+        tokio::spawn(prune::run(
+            engine.state.clone(),
+            stores,
+            std::time::Duration::from_secs(config.sync.prune_seconds),
+            stop.clone(),
+        ));
+    }
     if config.processes.enabled {
         let store = SqlStore::open(&config.accounting.url)
             .await
             .map_err(|e| format!("accounting store: {e}"))?;
         let db = crate::accounting::db::Db::new(&store);
+        // Runs a killed daemon left `Running` are closed now, even of processes that run only
+        // by hand (a process running elsewhere right now keeps its runs).
+        use crate::accounting::recover::{self, FORECASTS, IMPORT, POST};
+        for process in [FORECASTS, IMPORT, POST] {
+            if let Err(recover::NotStarted::Failed(e)) = recover::begin(&engine.state, &db, process).await {
+                tracing::warn!(process = process.job, error = %e, "closing aborted job-log runs failed");
+            }
+        }
         tokio::spawn(crate::accounting::schedule::run(
             db,
+            engine.state.clone(),
             config.processes.clone(),
             stop.clone(),
         ));
@@ -301,69 +356,6 @@ async fn watch_maps(path: std::path::PathBuf, reload: tokio::sync::mpsc::Sender<
             }
         }
     }
-}
-
-/// The status table: per map its state, links, live applies, parked records, open errors.
-pub async fn status(config: &Config) -> Result<String, StartError> {
-    let state = StateStore::open(&config.state.url)
-        .await
-        .map_err(|e| format!("state store: {e}"))?;
-    let maps = load_maps(config)?;
-    let states = state.list_map_states().await.map_err(|e| e.to_string())?;
-    // The feeds' heads, for how far behind each map is (unknown when a store does not answer).
-    let mut heads = std::collections::BTreeMap::new();
-    for (side, url) in [
-        (Side::Operational, &config.operational.url),
-        (Side::Accounting, &config.accounting.url),
-    ] {
-        let read = async { SqlStore::open(url).await?.head().await };
-        if let Ok(Ok(head)) = tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
-            heads.insert(side.name().to_string(), head);
-        }
-    }
-    let mut out = format!(
-        "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}  {}\n",
-        "map", "state", "links", "applied", "skipped", "parked", "errors", "behind", "last applied"
-    );
-    for m in &maps {
-        let s = states.iter().find(|s| s.map == m.name);
-        let e = |r: Result<u64, StoreError>| r.map_err(|e| e.to_string());
-        let skipped: u64 = state
-            .count_skipped_by_rule(&m.name)
-            .await
-            .map_err(|e| e.to_string())?
-            .iter()
-            .map(|(_, n)| n)
-            .sum();
-        // Change-log entries (of any entity) after the map's cursors, on both sides.
-        let behind = match s {
-            Some(s) if heads.len() == 2 && s.cursors.len() == 2 => s
-                .cursors
-                .iter()
-                .map(|(side, c)| heads.get(side).map_or(0, |h| (h.seq - c.seq).max(0)))
-                .sum::<i64>()
-                .to_string(),
-            _ => "-".to_string(),
-        };
-        out.push_str(&format!(
-            "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}  {}\n",
-            m.name,
-            s.map(|s| s.state.as_str()).unwrap_or("stopped"),
-            e(state.count_links(&m.name).await)?,
-            s.map(|s| s.applied).unwrap_or(0),
-            skipped,
-            e(state.count_parked(&m.name).await)?,
-            e(state.count_open_dead_letters(Some(&m.name)).await)?,
-            behind,
-            s.and_then(|s| s.last_applied_at)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_else(|| "-".into()),
-        ));
-        if let Some(msg) = s.and_then(|s| s.message.as_deref()) {
-            out.push_str(&format!("    {msg}\n"));
-        }
-    }
-    Ok(out)
 }
 
 /// Pauses or resumes a map. A paused map's changes wait in the change log and are caught up in

@@ -58,6 +58,7 @@ mod failures;
 mod jobs;
 mod keys;
 mod links;
+mod lock;
 mod maps;
 
 use std::borrow::Cow;
@@ -77,6 +78,7 @@ pub use failures::{DeadLetter, DeadLetterStatus, NewDeadLetter, Parked};
 pub use jobs::{Job, JobStatus};
 pub use keys::{key_text, parse_key_text, parse_stored_key_text};
 pub use links::Link;
+pub use lock::{DAEMON, Holder, ProcessLock, host_name};
 pub use maps::{MapState, MapStatus};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/state/sqlite");
@@ -94,6 +96,8 @@ const CHUNK: usize = 200;
 pub struct StateStore {
     pool: Pool,
     name: String,
+    /// The URL as given (with its password), for the lock of `lock.rs`.
+    url: String,
 }
 
 impl StateStore {
@@ -103,7 +107,11 @@ impl StateStore {
     pub async fn open(url: &str) -> Result<StateStore> {
         let name = redact(url);
         let pool = connect_pool(url, true, "the state store").await?;
-        let store = StateStore { pool, name };
+        let store = StateStore {
+            pool,
+            name,
+            url: url.to_string(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -135,6 +143,7 @@ impl StateStore {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
+        let _guard = self.migration_lock().await?;
         let mut migrator = Migrator::with_migrations(source.iter().cloned().collect());
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
         let migrated = match &self.pool {

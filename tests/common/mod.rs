@@ -367,6 +367,29 @@ impl Drop for Daemon {
     }
 }
 
+/// Runs `dualsync ARGS... --config CONFIG` to the end: (exit code, stdout, stderr).
+pub fn dualsync(args: &[&str], config: &std::path::Path) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
+        .args(args)
+        .args(["--config", config.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("run dualsync {args:?}: {e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The daemon's state in `dualsync status` (`running`, `stale`, `stopped`) and its details,
+/// from the line `daemon: STATE; DETAILS` after the map table.
+pub fn daemon_state(status: &str) -> Option<(String, String)> {
+    let line = status.lines().find_map(|l| l.strip_prefix("daemon: "))?;
+    let (state, details) = line.split_once("; ").unwrap_or((line, ""));
+    Some((state.to_string(), details.to_string()))
+}
+
 /// Runs `dualsync status --config CONFIG` and returns its standard output.
 pub fn status_of(config: &std::path::Path) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
@@ -394,6 +417,10 @@ pub struct MapStatus {
 pub fn parse_status(text: &str) -> Vec<MapStatus> {
     let mut maps: Vec<MapStatus> = Vec::new();
     for line in text.lines().skip(1) {
+        // A blank line ends the map table (the daemon's line follows it).
+        if line.is_empty() {
+            break;
+        }
         if line.starts_with(' ') {
             if let Some(last) = maps.last_mut() {
                 last.message = Some(line.trim().to_string());

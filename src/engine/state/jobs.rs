@@ -16,6 +16,8 @@ text_enum! {
         /// Finished, with some records in error.
         Partial = "partial",
         Failed = "failed",
+        /// Left running by a process that was killed; closed at the next start.
+        Aborted = "aborted",
     }
 }
 
@@ -95,6 +97,26 @@ impl StateStore {
             return Err(self.not_found(format!("there is no job run {id}")));
         }
         Ok(())
+    }
+
+    /// Closes every run still marked `running` as `aborted`: called by a process that holds
+    /// the lock of those jobs, so no other process can be running them. Returns how many.
+    pub async fn abort_running_jobs(&self, names: &[&str]) -> Result<u64> {
+        let mut closed = 0;
+        for name in names {
+            let errors = serde_json::json!([
+                "aborted: the process running this job stopped before it finished (killed or crashed); \
+                 the next run does its work again"
+            ]);
+            closed += self
+                .execute(
+                    "UPDATE job_log SET status = 'aborted', finished_at = ?, errors = ? \
+                     WHERE name = ? AND status = 'running'",
+                    &[time(now()), opt_text(Some(&errors.to_string())), text(name)],
+                )
+                .await?;
+        }
+        Ok(closed)
     }
 
     pub async fn get_job(&self, id: i64) -> Result<Option<Job>> {

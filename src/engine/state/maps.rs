@@ -140,4 +140,49 @@ impl StateStore {
         .await?;
         Ok(())
     }
+
+    /// The lowest position on `side` that some reader still needs: the lowest cursor of any map
+    /// on that side, and the feed head recorded by an initial sync still running (its live
+    /// cursor once done). Entries before it can be pruned. `None` when no map has a cursor
+    /// there yet (nothing may be pruned).
+    pub async fn lowest_cursor(&self, side: &str) -> Result<Option<Cursor>> {
+        let types = [ValueType::Int, ValueType::Int];
+        let cursor = |c: Option<Cols>| -> Result<Option<Cursor>> {
+            c.map(|mut c| {
+                Ok(Cursor {
+                    epoch: c.int()?,
+                    seq: c.int()?,
+                })
+            })
+            .transpose()
+        };
+        let lowest = cursor(
+            self.fetch_one(
+                "SELECT epoch, seq FROM cursors WHERE side = ? ORDER BY epoch, seq LIMIT 1",
+                &[text(side)],
+                &types,
+            )
+            .await?,
+        )?;
+        let Some(lowest) = lowest else {
+            return Ok(None);
+        };
+        let heads = match side {
+            "operational" => {
+                "SELECT head_operational_epoch, head_operational_seq FROM checkpoints \
+                 WHERE status = 'running' AND head_operational_seq IS NOT NULL \
+                 ORDER BY head_operational_epoch, head_operational_seq LIMIT 1"
+            }
+            _ => {
+                "SELECT head_accounting_epoch, head_accounting_seq FROM checkpoints \
+                 WHERE status = 'running' AND head_accounting_seq IS NOT NULL \
+                 ORDER BY head_accounting_epoch, head_accounting_seq LIMIT 1"
+            }
+        };
+        let head = cursor(self.fetch_one(heads, &[], &types).await?)?;
+        Ok(Some(match head {
+            Some(h) if (h.epoch, h.seq) < (lowest.epoch, lowest.seq) => h,
+            _ => lowest,
+        }))
+    }
 }

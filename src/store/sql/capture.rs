@@ -14,6 +14,8 @@
 //! that cannot see other sessions' transaction ids falls back to the cluster-wide xmin.)
 //! On SQLite writers are serialized, so seq order is commit order.
 
+pub mod prune;
+
 use std::time::Duration;
 
 use super::catalog::quote;
@@ -74,6 +76,22 @@ $fn$;
 
 fn trigger_name(entity: &str, what: &str) -> String {
     quote(&format!("_dualsync_v{CAPTURE_VERSION}_{entity}_{what}"))
+}
+
+/// The longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones are cut.
+const PG_MAX_IDENTIFIER: usize = 63;
+
+/// A name as PostgreSQL stores it: cut to 63 bytes at a character boundary, as the server
+/// does. (A trigger name only has to be unique per table, so two cut names never collide.)
+fn pg_stored_name(name: &str) -> &str {
+    if name.len() <= PG_MAX_IDENTIFIER {
+        return name;
+    }
+    let mut end = PG_MAX_IDENTIFIER;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 fn sql_string(s: &str) -> String {
@@ -179,6 +197,12 @@ async fn installed(pool: &Pool, descs: &[std::sync::Arc<EntityDesc>]) -> bool {
             Dialect::Postgres => vec![trigger_name(&d.name, "cdc")],
         })
         .map(|quoted| quoted.trim_matches('"').replace("\"\"", "\""))
+        // PostgreSQL cut names longer than 63 bytes when it created them: compare them cut, or
+        // a long table's trigger never looks installed and is re-created at every start.
+        .map(|name| match pool.dialect() {
+            Dialect::Sqlite => name,
+            Dialect::Postgres => pg_stored_name(&name).to_string(),
+        })
         .collect();
     let sql = match pool.dialect() {
         Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'trigger'",

@@ -6,9 +6,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite};
 use uuid::Uuid;
 
 use crate::store::{ErrorKind, Row, StoreError};
@@ -63,10 +64,91 @@ pub enum Pool {
     Postgres(PgPool),
 }
 
+/// A transaction on one pooled connection, begun and ended by plain `BEGIN`/`COMMIT`/
+/// `ROLLBACK` statements, so a connection whose commit or rollback failed (a full disk, a
+/// read-only file, a broken link) is closed instead of going back to the pool half-way
+/// through its transaction. Dropped without `commit`, it rolls back on a task of its own
+/// before the connection returns to the pool.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Sqlite(SqliteTx),
+    Postgres(PgTx),
 }
+
+/// The connection of a `Tx` of one dialect; `conn` is `None` once committed.
+macro_rules! tx_conn {
+    ($name:ident, $db:ty) => {
+        pub struct $name {
+            conn: Option<PoolConnection<$db>>,
+            /// The only connection of an in-memory SQLite database: closing it would lose the data.
+            keep: bool,
+        }
+
+        impl $name {
+            async fn begin(pool: &sqlx::Pool<$db>, begin: &'static str, keep: bool) -> Result<$name, StoreError> {
+                let mut conn = pool.acquire().await.map_err(from_sqlx)?;
+                if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
+                    // Whatever state the failed BEGIN left, this connection does not go back.
+                    if !keep {
+                        conn.close_on_drop();
+                    }
+                    return Err(from_sqlx(e));
+                }
+                Ok($name {
+                    conn: Some(conn),
+                    keep,
+                })
+            }
+
+            fn conn(&mut self) -> Result<&mut PoolConnection<$db>, StoreError> {
+                self.conn
+                    .as_mut()
+                    .ok_or_else(|| StoreError::new(ErrorKind::Permanent, "the transaction is over"))
+            }
+
+            async fn commit(mut self) -> Result<(), StoreError> {
+                let Some(mut conn) = self.conn.take() else {
+                    return Err(StoreError::new(ErrorKind::Permanent, "the transaction is over"));
+                };
+                match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        // The transaction may still be open (SQLite keeps it after SQLITE_FULL
+                        // or SQLITE_BUSY): roll it back, and close the connection either way.
+                        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                        if !self.keep {
+                            conn.close_on_drop();
+                        }
+                        Err(from_sqlx(e))
+                    }
+                }
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                let Some(mut conn) = self.conn.take() else {
+                    return;
+                };
+                let keep = self.keep;
+                match tokio::runtime::Handle::try_current() {
+                    // The connection returns to the pool once the rollback is done; one whose
+                    // rollback failed is closed.
+                    Ok(handle) => drop(handle.spawn(async move {
+                        if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() && !keep {
+                            conn.close_on_drop();
+                        }
+                    })),
+                    // No runtime to roll back on: closing the connection rolls back.
+                    Err(_) if !keep => conn.close_on_drop(),
+                    Err(_) => {}
+                }
+            }
+        }
+    };
+}
+
+tx_conn!(SqliteTx, Sqlite);
+tx_conn!(PgTx, Postgres);
 
 /// Binds `args` to a query of either dialect.
 macro_rules! bind_all {
@@ -316,8 +398,10 @@ impl Pool {
         Ok(match self {
             // IMMEDIATE: take the write lock up front (waiting out the busy timeout), so a
             // transaction never fails when it turns from reading to writing.
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(from_sqlx)?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await.map_err(from_sqlx)?),
+            Pool::Sqlite(p) => {
+                Tx::Sqlite(SqliteTx::begin(p, "BEGIN IMMEDIATE", super::connect::is_in_memory(p)).await?)
+            }
+            Pool::Postgres(p) => Tx::Postgres(PgTx::begin(p, "BEGIN", false).await?),
         })
     }
 
@@ -412,14 +496,14 @@ impl Tx {
         match self {
             Tx::Sqlite(tx) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
-                let rows = q.fetch_all(&mut **tx).await.map_err(from_sqlx)?;
+                let rows = q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?;
                 rows.iter()
                     .map(|r| decode_row(types, |i, t| decode_sqlite(r, i, t)))
                     .collect()
             }
             Tx::Postgres(tx) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
-                let rows = q.fetch_all(&mut **tx).await.map_err(from_sqlx)?;
+                let rows = q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?;
                 rows.iter()
                     .map(|r| decode_row(types, |i, t| decode_pg(r, i, t)))
                     .collect()
@@ -431,11 +515,11 @@ impl Tx {
         match self {
             Tx::Sqlite(tx) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
-                Ok(q.execute(&mut **tx).await.map_err(from_sqlx)?.rows_affected())
+                Ok(q.execute(&mut **tx.conn()?).await.map_err(from_sqlx)?.rows_affected())
             }
             Tx::Postgres(tx) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
-                Ok(q.execute(&mut **tx).await.map_err(from_sqlx)?.rows_affected())
+                Ok(q.execute(&mut **tx.conn()?).await.map_err(from_sqlx)?.rows_affected())
             }
         }
     }
@@ -445,7 +529,6 @@ impl Tx {
             Tx::Sqlite(tx) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
         }
-        .map_err(from_sqlx)
     }
 }
 
@@ -479,10 +562,12 @@ pub fn from_sqlx(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.to_string()).unwrap_or_default();
             let transient = match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
-                // SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_IOERR (10), SQLITE_CANTOPEN (14)
+                // SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_READONLY (8: the file or its
+                // file system made read-only for a while), SQLITE_IOERR (10), SQLITE_FULL (13: a
+                // full disk, until space is freed), SQLITE_CANTOPEN (14)
                 Some(_) => code
                     .parse::<i64>()
-                    .map(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
+                    .map(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
                     .unwrap_or(false),
                 // 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x
                 // shutdown, 55P03 lock timeout, 55000 with "not currently accepting
@@ -507,8 +592,16 @@ pub fn from_sqlx(e: sqlx::Error) -> StoreError {
         }
         _ => ErrorKind::Permanent,
     };
+    // SQLITE_READONLY (8) and SQLITE_FULL (13) need a person to act; dualsync goes on by itself.
+    let cannot_write = matches!(&e, sqlx::Error::Database(db)
+        if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+            && db.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| matches!(c & 0xff, 8 | 13)));
     let err = StoreError::new(kind, e.to_string());
     match kind {
+        ErrorKind::Transient if cannot_write => err.with_hint(
+            "the store's file is read-only or its disk is full; make it writable or free space, \
+             and dualsync goes on by itself",
+        ),
         ErrorKind::Transient => err.with_hint("the store is unreachable or busy; dualsync retries by itself"),
         _ => err,
     }

@@ -17,6 +17,9 @@ use crate::store::{ErrorKind, Result, StoreError};
 
 const ACQUIRE: Duration = Duration::from_secs(30);
 
+/// The `application_name` of dualsync's PostgreSQL sessions.
+pub const APPLICATION_NAME: &str = "dualsync";
+
 /// Opens `url`; `what` names the store in messages ("the operational store", "the state store").
 pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
     let name = redact(url);
@@ -53,6 +56,11 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
                     .with_hint("create the folder, or point the URL at a writable place")
                 })?;
             }
+            // A new database file is created by us, readable by its owner only (0600); SQLite
+            // gives its -wal and -shm files the same permissions.
+            if create && !in_memory {
+                create_private(options.get_filename(), what)?;
+            }
             // An in-memory database lives as long as one of its connections: keep exactly one.
             let pool_options = if in_memory {
                 SqlitePoolOptions::new()
@@ -61,7 +69,12 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
                     .idle_timeout(None)
                     .max_lifetime(None)
             } else {
-                SqlitePoolOptions::new().max_connections(4)
+                // A connection opened while the file (or its file system) was read-only stays
+                // read-only for its whole life, though the file is writable again: one that
+                // is read-only is closed when it comes back, so the next one opens afresh.
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .after_release(|conn, _| Box::pin(async move { Ok(!is_read_only(conn).await) }))
             };
             let pool = pool_options
                 .acquire_timeout(ACQUIRE)
@@ -81,6 +94,27 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
             let options = PgConnectOptions::from_str(url)
                 .map_err(unreachable)?
                 .options([("plan_cache_mode", "force_custom_plan")]);
+            // Sessions name themselves in pg_stat_activity, unless the URL names them already.
+            let options = match options.get_application_name() {
+                Some(_) => options,
+                None => options.application_name(APPLICATION_NAME),
+            };
+            // One connection first, so a server that cannot be reached fails now with the real
+            // cause ("connection refused", a bad password) instead of the pool's timeout, which
+            // waits out refused connections as if the server were starting.
+            match tokio::time::timeout(ACQUIRE, options.connect()).await {
+                Ok(Ok(conn)) => drop(conn),
+                Ok(Err(e)) => return Err(unreachable(e)),
+                Err(_) => {
+                    return Err(StoreError::new(
+                        ErrorKind::Transient,
+                        format!("cannot open {what} at {name}: no answer within {} s", ACQUIRE.as_secs()),
+                    )
+                    .with_hint(
+                        "check that the server runs and the URL (host, port) is right; dualsync retries by itself",
+                    ));
+                }
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(ACQUIRE)
@@ -90,6 +124,49 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
             Ok(Pool::Postgres(pool))
         }
     }
+}
+
+unsafe extern "C" {
+    // From the SQLite library sqlx links (libsqlite3-sys).
+    fn sqlite3_db_readonly(db: *mut std::ffi::c_void, name: *const std::ffi::c_char) -> std::ffi::c_int;
+}
+
+/// Whether a SQLite connection has its main database open read-only (SQLite falls back to
+/// read-only when the file cannot be opened for writing).
+async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> bool {
+    let Ok(mut handle) = conn.lock_handle().await else {
+        return true;
+    };
+    let db = handle.as_raw_handle().as_ptr().cast::<std::ffi::c_void>();
+    // SAFETY: `db` is this connection's open handle, locked for the duration of the call;
+    // the schema name is a NUL-terminated literal.
+    unsafe { sqlite3_db_readonly(db, c"main".as_ptr()) == 1 }
+}
+
+/// Creates an empty file at `path` with mode 0600 if none exists (SQLite takes an empty file
+/// for a new database).
+fn create_private(path: &std::path::Path, what: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::new(
+            ErrorKind::Permanent,
+            format!("cannot create {} of {what}: {e}", path.display()),
+        )
+        .with_hint("point the URL at a writable place")),
+    }
+}
+
+/// Whether a SQLite pool holds an in-memory database (its one connection must never be closed).
+pub fn is_in_memory(pool: &sqlx::SqlitePool) -> bool {
+    let name = pool.connect_options().get_filename().to_string_lossy().into_owned();
+    name == ":memory:" || name.contains("in-memory") || name.contains("mode=memory")
 }
 
 /// Creates the PostgreSQL database named in the URL if it does not exist.
@@ -116,9 +193,30 @@ async fn create_pg_database(url: &str, what: &str) -> Result<()> {
     let mut admin = options.database("postgres").connect().await.map_err(unreachable)?;
     let sql = format!("CREATE DATABASE {}", quote(&database));
     match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await {
-        Ok(_) => Ok(()),
-        // 42P04: duplicate_database, created meanwhile by someone else.
+        // Ours, so private: only its owner (and superusers) may connect, not every role.
+        Ok(_) => {
+            let revoke = format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", quote(&database));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(revoke))
+                .execute(&mut admin)
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    let mut err = from_sqlx(e);
+                    err.message = format!(
+                        "cannot make the new database of {what} at {name} private: {}",
+                        err.message
+                    );
+                    err
+                })
+        }
+        // 42P04: duplicate_database, created meanwhile by someone else; 23505 on
+        // pg_database's name index when that happened in the same instant.
         Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Ok(()),
+        Err(sqlx::Error::Database(db))
+            if db.code().as_deref() == Some("23505") && db.message().contains("pg_database_datname_index") =>
+        {
+            Ok(())
+        }
         Err(e) => {
             let mut err = from_sqlx(e);
             err.message = format!("cannot create the database of {what} at {name}: {}", err.message);

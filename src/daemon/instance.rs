@@ -1,0 +1,107 @@
+//! One `dualsync run` per state store: the daemon's lock (see `engine::state::ProcessLock`),
+//! the refusal naming the holder, and the heartbeat that `dualsync status` reads to tell
+//! running from stale from stopped.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::engine::state::{DAEMON, Holder, ProcessLock, StateStore};
+
+/// How often the daemon records that it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// A daemon whose lock is held but whose heartbeat is older than this is reported stale
+/// (hung, or cut off from the state store).
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// Takes the daemon's lock, or says which process holds it and what to do.
+pub async fn take(state: &StateStore) -> Result<ProcessLock, String> {
+    // A `dualsync status` probing a SQLite lock holds it for an instant: try a few times.
+    let mut holder = None;
+    for attempt in 0..5 {
+        match state.try_lock(DAEMON).await {
+            Ok(Ok(lock)) => return Ok(lock),
+            Ok(Err(h)) => holder = h,
+            Err(e) => return Err(format!("state store: {e}")),
+        }
+        if attempt < 4 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let who = match &holder {
+        Some(h) => format!("{h}, last heartbeat {}", h.heartbeat_at.format("%Y-%m-%d %H:%M:%S UTC")),
+        None => "a process that has not recorded itself yet".into(),
+    };
+    let hint = match &holder {
+        Some(h) => format!("stop it first (on {}: kill -TERM {})", h.host, h.pid),
+        None => "stop it first".into(),
+    };
+    Err(format!(
+        "another dualsync run is using the state store at {} ({who}); {hint}, or give this one \
+         another state store",
+        state.name()
+    ))
+}
+
+/// Records a heartbeat every `HEARTBEAT` until the lock is released (the task is aborted).
+pub fn spawn_heartbeat(lock: std::sync::Arc<ProcessLock>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(HEARTBEAT).await;
+            if let Err(e) = lock.heartbeat().await {
+                tracing::warn!(error = %e, "recording the heartbeat failed");
+            }
+        }
+    })
+}
+
+/// What `dualsync status` says of the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Running,
+    /// Killed or crashed (no clean stop recorded, lock free), or hung (lock held, no heartbeat).
+    Stale,
+    Stopped,
+}
+
+impl Liveness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liveness::Running => "running",
+            Liveness::Stale => "stale",
+            Liveness::Stopped => "stopped",
+        }
+    }
+}
+
+/// The daemon's liveness and a line describing it.
+pub async fn liveness(state: &StateStore) -> Result<(Liveness, String), String> {
+    let holder: Option<Holder> = state.holder(DAEMON).await.map_err(|e| e.to_string())?;
+    let held = state.lock_held(DAEMON).await.map_err(|e| e.to_string())?;
+    let Some(h) = holder else {
+        return Ok(match held {
+            true => (Liveness::Running, "starting".into()),
+            false => (Liveness::Stopped, "never started on this state store".into()),
+        });
+    };
+    let age = (Utc::now() - h.heartbeat_at).to_std().unwrap_or_default();
+    let beat = format!("last heartbeat {} s ago", age.as_secs());
+    Ok(match (held, h.stopped_at) {
+        (true, _) if age <= STALE_AFTER => (Liveness::Running, format!("{h}, {beat}")),
+        (true, _) => (
+            Liveness::Stale,
+            format!(
+                "{h}, {beat}: it holds the lock but does not record heartbeats (hung, or cut off from the state store)"
+            ),
+        ),
+        (false, Some(at)) => (
+            Liveness::Stopped,
+            format!("{h}, stopped at {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+        ),
+        (false, None) => (
+            Liveness::Stale,
+            format!("{h}, {beat}: it did not stop cleanly (killed or crashed); start it again"),
+        ),
+    })
+}

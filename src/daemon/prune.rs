@@ -1,0 +1,50 @@
+//! Keeps the stores' change logs bounded: every `sync.prune_seconds` the daemon deletes the
+//! entries that every map's cursor on that side has passed (see `store::sql::capture::prune`),
+//! a bounded batch at a time with a pause between batches, so live sync is not held up.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::engine::state::StateStore;
+use crate::store::StoreError;
+use crate::store::sql::SqlStore;
+use crate::store::sql::capture::prune;
+use crate::tablemap::model::Side;
+
+/// Entries deleted per statement.
+pub const BATCH: usize = 5_000;
+
+/// The pause between two batches.
+pub const PAUSE: Duration = Duration::from_millis(20);
+
+/// Deletes the entries of `side`'s change log that every map has passed; how many.
+pub async fn prune_side(state: &StateStore, side: Side, store: &SqlStore, batch: usize) -> Result<u64, StoreError> {
+    let Some(lowest) = state.lowest_cursor(side.name()).await? else {
+        return Ok(0);
+    };
+    prune::prune(store.pool(), lowest, batch, PAUSE).await
+}
+
+/// Prunes both change logs every `every` until `stop` turns true. Failures are logged and
+/// tried again at the next interval.
+pub async fn run(state: StateStore, stores: [(Side, SqlStore); 2], every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        for (side, store) in &stores {
+            match prune_side(&state, *side, store, BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(side = side.name(), deleted = n, "change log pruned"),
+                Err(e) => {
+                    tracing::warn!(side = side.name(), error = %e, "pruning the change log failed; tried again later")
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Pruning the change log: entries every reader's cursor has passed are deleted in bounded
+//! batches (one short statement each), so the log of a store synced for a year stays the size
+//! of what is still unread. The entry a cursor points at is kept, so the feed's head never
+//! moves back.
+
+use super::super::conn::{Arg, Dialect, Pool};
+use super::missing_log;
+use crate::store::{Cursor, Result};
+use crate::value::{Value, ValueType};
+
+fn int(i: i64) -> Arg {
+    Arg {
+        value: Value::Int(i),
+        ty: ValueType::Int,
+    }
+}
+
+/// Deletes at most `batch` entries before `before` (in feed order); how many it deleted.
+pub async fn prune_batch(pool: &Pool, before: Cursor, batch: usize) -> Result<u64> {
+    let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+    let (sql, args) = match pool.dialect() {
+        Dialect::Sqlite => (
+            "DELETE FROM _dualsync_changes WHERE seq IN \
+             (SELECT seq FROM _dualsync_changes WHERE seq < ? ORDER BY seq LIMIT ?)",
+            vec![int(before.seq), int(limit)],
+        ),
+        Dialect::Postgres => (
+            "DELETE FROM _dualsync_changes WHERE seq IN \
+             (SELECT seq FROM _dualsync_changes WHERE (txid, seq) < ($1, $2) ORDER BY txid, seq LIMIT $3)",
+            vec![int(before.epoch), int(before.seq), int(limit)],
+        ),
+    };
+    pool.execute(sql, &args).await.map_err(missing_log)
+}
+
+/// Deletes every entry before `before`, `batch` at a time, pausing `pause` between batches so
+/// the store's other writers (and live sync) go first. Returns how many it deleted.
+pub async fn prune(pool: &Pool, before: Cursor, batch: usize, pause: std::time::Duration) -> Result<u64> {
+    let batch = batch.max(1);
+    let mut total = 0;
+    loop {
+        let n = prune_batch(pool, before, batch).await?;
+        total += n;
+        if n < batch as u64 {
+            return Ok(total);
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// How many entries the change log holds.
+pub async fn log_size(pool: &Pool) -> Result<u64> {
+    let rows = pool
+        .fetch("SELECT count(*) FROM _dualsync_changes", &[], &[ValueType::Int])
+        .await
+        .map_err(missing_log)?;
+    Ok(match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
+    })
+}
