@@ -260,7 +260,7 @@ impl Engine {
     pub async fn run_live(&self, mut stop: watch::Receiver<bool>) {
         let mut wake_op = self.operational.watch();
         let mut wake_acct = self.accounting.watch();
-        let mut failing: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut failing = Failing::default();
         let mut last_expiry = std::time::Instant::now();
         // A retry a crash cut short leaves no letter `retrying` (it would count as open in
         // `status` but not in `errors list`).
@@ -279,35 +279,7 @@ impl Engine {
                     tracing::error!(error = %e, "checking parked records failed");
                 }
             }
-            let mut busy = false;
-            for map in &self.maps {
-                if matches!(self.state.get_map_state(&map.name).await, Ok(Some(s)) if s.state == MapState::Paused) {
-                    continue;
-                }
-                for from in [Side::Operational, Side::Accounting] {
-                    match self.live_step(map, from).await {
-                        Ok(n) => {
-                            busy |= n > 0;
-                            if n > 0 && matches!(self.check_alert(map).await, Ok(true)) {
-                                break;
-                            }
-                            if failing.remove(&map.name) {
-                                tracing::info!(map = %map.name, "store answers again; live sync resumed");
-                                let _ = self.state.set_map_state(&map.name, MapState::Running, None).await;
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(map = %map.name, side = from.name(), error = %e, "live sync paused");
-                            failing.insert(map.name.clone());
-                            let _ = self
-                                .state
-                                .set_map_state(&map.name, MapState::Failed, Some(&e.to_string()))
-                                .await;
-                            tokio::time::sleep(DOWN_PAUSE).await;
-                        }
-                    }
-                }
-            }
+            let busy = self.live_round(&mut failing).await;
             if !busy {
                 tokio::select! {
                     _ = wake_op.changed() => {}
@@ -317,6 +289,58 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// One live step of every map that is not paused, in both directions; whether any consumed
+    /// changes. A failing direction marks its map `failed` (with the error); the map reads
+    /// `running` again only once neither of its directions fails.
+    pub async fn live_round(&self, failing: &mut Failing) -> bool {
+        let mut busy = false;
+        for map in &self.maps {
+            if matches!(self.state.get_map_state(&map.name).await, Ok(Some(s)) if s.state == MapState::Paused) {
+                continue;
+            }
+            for from in [Side::Operational, Side::Accounting] {
+                match self.live_step(map, from).await {
+                    Ok(n) => {
+                        busy |= n > 0;
+                        if n > 0 && matches!(self.check_alert(map).await, Ok(true)) {
+                            break;
+                        }
+                        if failing.succeeded(&map.name, from) {
+                            tracing::info!(map = %map.name, "store answers again; live sync resumed");
+                            let _ = self.state.set_map_state(&map.name, MapState::Running, None).await;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(map = %map.name, side = from.name(), error = %e, "live sync paused");
+                        failing.failed(&map.name, from);
+                        let _ = self
+                            .state
+                            .set_map_state(&map.name, MapState::Failed, Some(&e.to_string()))
+                            .await;
+                        tokio::time::sleep(DOWN_PAUSE).await;
+                    }
+                }
+            }
+        }
+        busy
+    }
+}
+
+/// The (map, direction) pairs whose last live step failed.
+#[derive(Debug, Default)]
+pub struct Failing(std::collections::HashSet<(String, Side)>);
+
+impl Failing {
+    fn failed(&mut self, map: &str, from: Side) {
+        self.0.insert((map.to_string(), from));
+    }
+
+    /// Records a successful step; true when this direction was failing and the map has no
+    /// failing direction left (it is `running` again).
+    fn succeeded(&mut self, map: &str, from: Side) -> bool {
+        self.0.remove(&(map.to_string(), from)) && !self.0.iter().any(|(m, _)| m == map)
     }
 }
 
