@@ -12,11 +12,12 @@ use crate::store::sql::SqlStore;
 use crate::store::sql::capture::prune;
 use crate::tablemap::model::Side;
 
-/// Entries deleted per statement.
-pub const BATCH: usize = 5_000;
+/// Entries deleted per statement. Small, because on PostgreSQL the feed reads only below the
+/// oldest running transaction: while a pruning statement runs, live sync waits for it.
+pub const BATCH: usize = 1_000;
 
-/// The pause between two batches.
-pub const PAUSE: Duration = Duration::from_millis(20);
+/// The pause between two batches, in which the feed moves on.
+pub const PAUSE: Duration = Duration::from_millis(100);
 
 /// Deletes the entries of `side`'s change log that every map has passed; how many.
 pub async fn prune_side(state: &StateStore, side: Side, store: &SqlStore, batch: usize) -> Result<u64, StoreError> {

@@ -596,7 +596,7 @@ pub fn from_sqlx(e: sqlx::Error) -> StoreError {
     let cannot_write = matches!(&e, sqlx::Error::Database(db)
         if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
             && db.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| matches!(c & 0xff, 8 | 13)));
-    let err = StoreError::new(kind, e.to_string());
+    let err = StoreError::new(kind, message_of(&e));
     match kind {
         ErrorKind::Transient if cannot_write => err.with_hint(
             "the store's file is read-only or its disk is full; make it writable or free space, \
@@ -604,5 +604,21 @@ pub fn from_sqlx(e: sqlx::Error) -> StoreError {
         ),
         ErrorKind::Transient => err.with_hint("the store is unreachable or busy; dualsync retries by itself"),
         _ => err,
+    }
+}
+
+/// What the database said, without sqlx's prefix or PostgreSQL's position in its own C source
+/// ("at line 3907" of the server's code means nothing to an operator); PostgreSQL's detail
+/// (which key, which value) is kept.
+fn message_of(e: &sqlx::Error) -> String {
+    let sqlx::Error::Database(db) = e else {
+        return e.to_string();
+    };
+    match db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.detail())
+    {
+        Some(detail) => format!("{} ({detail})", db.message()),
+        None => db.message().to_string(),
     }
 }
