@@ -169,28 +169,36 @@ impl SqlStore {
     /// `(k1, k2) IN (VALUES (...), ...)`, or `k IN (...)` for a single-column key. On SQLite
     /// a GUID key matches in lower and in upper case (see `read`).
     fn key_in(&self, desc: &EntityDesc, keys: &[Key], args: &mut Vec<Arg>) -> Result<String> {
-        let mut tuples = Vec::with_capacity(keys.len());
+        let mut spellings = Vec::with_capacity(keys.len());
         for key in keys {
             let canonical = Self::key_args(desc, key)?;
             let upper = self.case_keys(desc).then(|| upper_case_args(&canonical));
-            for spelling in std::iter::once(canonical).chain(upper) {
-                let mut marks = Vec::with_capacity(key.len());
-                for a in spelling {
-                    args.push(a);
-                    marks.push(self.dialect().param(args.len()));
-                }
-                tuples.push(if desc.key.len() == 1 {
-                    marks.remove(0)
-                } else {
-                    format!("({})", marks.join(", "))
-                });
-            }
+            spellings.extend(std::iter::once(canonical).chain(upper));
         }
-        Ok(if desc.key.len() == 1 {
+        Ok(self.in_list(desc, spellings, args))
+    }
+
+    /// `(k1, k2) IN (VALUES (...), ...)`, or `k IN (...)` for a single-column key, of these
+    /// bound key values (appended to `args`).
+    fn in_list(&self, desc: &EntityDesc, keys: Vec<Vec<Arg>>, args: &mut Vec<Arg>) -> String {
+        let mut tuples = Vec::with_capacity(keys.len());
+        for key in keys {
+            let mut marks = Vec::with_capacity(key.len());
+            for a in key {
+                args.push(a);
+                marks.push(self.dialect().param(args.len()));
+            }
+            tuples.push(if desc.key.len() == 1 {
+                marks.remove(0)
+            } else {
+                format!("({})", marks.join(", "))
+            });
+        }
+        if desc.key.len() == 1 {
             format!("{} IN ({})", Self::key_list(desc), tuples.join(", "))
         } else {
             format!("({}) IN (VALUES {})", Self::key_list(desc), tuples.join(", "))
-        })
+        }
     }
 
     /// Fits every value of an upsert row to its column.

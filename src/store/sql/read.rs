@@ -155,24 +155,11 @@ impl SqlStore {
 
     /// `k IN (...)` or `(k1, k2) IN (VALUES ...)` of keys bound as stored.
     fn stored_key_in(&self, desc: &EntityDesc, keys: &[Key], args: &mut Vec<Arg>) -> Result<String> {
-        let mut tuples = Vec::with_capacity(keys.len());
-        for key in keys {
-            let mut marks = Vec::with_capacity(key.len());
-            for a in self.stored_key_args(desc, key)? {
-                args.push(a);
-                marks.push(self.dialect().param(args.len()));
-            }
-            tuples.push(if desc.key.len() == 1 {
-                marks.remove(0)
-            } else {
-                format!("({})", marks.join(", "))
-            });
-        }
-        Ok(if desc.key.len() == 1 {
-            format!("{} IN ({})", Self::key_list(desc), tuples.join(", "))
-        } else {
-            format!("({}) IN (VALUES {})", Self::key_list(desc), tuples.join(", "))
-        })
+        let bound = keys
+            .iter()
+            .map(|key| self.stored_key_args(desc, key))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.in_list(desc, bound, args))
     }
 
     /// Where the page after this row starts. On SQLite the key columns kept as text (GUIDs,
