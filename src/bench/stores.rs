@@ -46,7 +46,7 @@ fn with_database(url: &str, database: &str) -> Result<String, String> {
     let scheme_end = base
         .find("://")
         .map(|i| i + 3)
-        .ok_or_else(|| format!("not a URL: {url}"))?;
+        .ok_or_else(|| format!("not a URL: {}", crate::store::sql::redact(url)))?;
     let host_end = base[scheme_end..]
         .find('/')
         .map(|i| i + scheme_end)

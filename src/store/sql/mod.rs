@@ -8,6 +8,9 @@ pub mod conn;
 pub mod connect;
 pub mod init;
 mod read;
+mod redact;
+
+pub use redact::redact;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -34,20 +37,6 @@ pub struct SqlStore {
     catalog: Mutex<HashMap<String, Arc<EntityDesc>>>,
     watch: tokio::sync::watch::Receiver<u64>,
     _watcher: capture::Watcher,
-}
-
-/// The URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((auth, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
 }
 
 /// Which dialect a URL names.
