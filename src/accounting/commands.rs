@@ -65,7 +65,27 @@ pub async fn post(config: &Config, journals: Vec<String>, company: Option<String
     } else {
         Journals::Named(journals)
     };
+    let named = match &which {
+        Journals::Named(ids) => ids.clone(),
+        Journals::All { .. } => Vec::new(),
+    };
     let summary = post::post(&db, &which).await.map_err(|e| e.to_string())?;
+    // A journal named on the command line that does not exist is an error of the command (exit
+    // 1), not only a line in the job log.
+    if summary.counts.get("unknown_journals").copied().unwrap_or(0) > 0 {
+        let known: Vec<String> = post::list(&db)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(_, id, ..)| id)
+            .collect();
+        let unknown: Vec<&String> = named.iter().filter(|id| !known.contains(id)).collect();
+        return Err(format!(
+            "{summary}
+no integration journal is named {}; `dualsync journal list` shows the journals",
+            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
     Ok(summary.to_string())
 }
 

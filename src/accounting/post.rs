@@ -146,6 +146,7 @@ async fn run(db: &Db, which: &Journals, job: &mut Job) -> Result<()> {
                         }
                     }
                     None => {
+                        job.add("unknown_journals", 1);
                         job.error(db, None, None, Some(id), "there is no integration journal with this id")
                             .await?;
                     }
