@@ -277,6 +277,11 @@ async fn run(command: Command) -> ExitCode {
             crate::daemon::init_logging(&config);
             let result = async {
                 let loaded = crate::daemon::load_maps(&config)?;
+                // Names are checked before any store is opened.
+                let names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
+                if let Some(unknown) = maps.iter().find(|m| !names.contains(&m.as_str())) {
+                    return Err(crate::daemon::no_such_map(unknown, &names));
+                }
                 let mut engine = crate::daemon::build_engine(&config, &loaded).await?;
                 crate::daemon::reload::adopt(&mut engine, &loaded).await?;
                 let progress = crate::daemon::progress_wanted(&config);

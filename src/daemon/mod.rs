@@ -146,10 +146,9 @@ pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool
         .map(|m| m.name.clone())
         .filter(|n| names.is_empty() || names.contains(n))
         .collect();
-    for name in names {
-        if engine.map(name).is_none() {
-            return Err(format!("there is no map named \"{name}\""));
-        }
+    let known: Vec<&str> = engine.maps.iter().map(|m| m.name.as_str()).collect();
+    if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
+        return Err(no_such_map(unknown, &known));
     }
     for name in maps {
         let done =
@@ -358,13 +357,22 @@ async fn watch_maps(path: std::path::PathBuf, reload: tokio::sync::mpsc::Sender<
     }
 }
 
+/// The error for a map name that is not among `names`: the nearest name when it looks like a
+/// typo, and every map.
+pub fn no_such_map(name: &str, names: &[&str]) -> StartError {
+    let nearest = crate::tablemap::diagnostic::did_you_mean(name, names.iter().copied())
+        .map(|n| format!("; did you mean \"{n}\"?"))
+        .unwrap_or_default();
+    format!("there is no map named \"{name}\"{nearest} (maps: {})", names.join(", "))
+}
+
 /// Pauses or resumes a map. A paused map's changes wait in the change log and are caught up in
 /// order when it is resumed; a running daemon sees the new state at its next round.
 pub async fn set_paused(config: &Config, map: &str, paused: bool) -> Result<String, StartError> {
     let maps = load_maps(config)?;
     if !maps.iter().any(|m| m.name == map) {
         let names: Vec<&str> = maps.iter().map(|m| m.name.as_str()).collect();
-        return Err(format!("there is no map named \"{map}\" (maps: {})", names.join(", ")));
+        return Err(no_such_map(map, &names));
     }
     let state = StateStore::open(&config.state.url)
         .await
