@@ -257,7 +257,7 @@ impl Config {
         if self.retry.max_attempts == 0 {
             return Err("`retry.max_attempts` must be at least 1".into());
         }
-        Ok(())
+        check_log_level(&self.log.level)
     }
 
     pub fn park_timeout(&self) -> Duration {
@@ -273,6 +273,31 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .collect()
     }
+}
+
+/// The levels a `log.level` directive may name.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Checks a `log.level` filter: comma-separated levels or `target=level` directives. A word
+/// that is not a level (`warnning`) is an error: the filter would otherwise read it as a target
+/// name and silently log nothing.
+fn check_log_level(filter: &str) -> Result<(), String> {
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l).trim();
+        let lower = level.to_ascii_lowercase();
+        if !LOG_LEVELS.contains(&lower.as_str()) {
+            // A typo (`eror`), or a longer spelling of a level (`warnning`, `information`).
+            let hint = crate::tablemap::diagnostic::did_you_mean(&lower, LOG_LEVELS)
+                .or_else(|| LOG_LEVELS.into_iter().find(|l| lower.starts_with(l)))
+                .map(|l| format!("; did you mean \"{l}\"?"))
+                .unwrap_or_default();
+            return Err(format!(
+                "`log.level` = \"{filter}\": \"{level}\" is not a log level{hint} (use trace, debug, info, \
+                 warn, error or off, or target=level directives separated by commas)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -316,6 +341,22 @@ mod tests {
         assert!(c.demo);
         assert_eq!(c.state.url, "sqlite://data/state.db");
         assert_eq!(c.sqlite_folders(), vec![PathBuf::from("data"); 3]);
+    }
+
+    #[test]
+    fn an_unknown_log_level_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, "[log]\nlevel = \"warnning\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert!(
+            err.contains("`log.level`") && err.contains("did you mean \"warn\""),
+            "{err}"
+        );
+        std::fs::write(&path, "[log]\nlevel = \"dualsync=debug, sqlx=WARN,info\"\n").unwrap();
+        assert!(Config::load(Some(&path)).is_ok());
+        std::fs::write(&path, "[log]\nlevel = \"dualsync\"\n").unwrap();
+        assert!(Config::load(Some(&path)).is_err(), "a bare target is not a level");
     }
 
     #[test]
