@@ -17,10 +17,10 @@ use crate::engine::state::StateStore;
 pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: watch::Receiver<bool>) {
     let every = |s: u64| (s > 0).then(|| Duration::from_secs(s));
     // One run at a time, in this order: forecasts, import, posting.
-    let mut jobs: Vec<(&'static str, Option<Duration>, Option<Instant>)> = vec![
-        ("forecasts", every(config.forecasts_seconds), None),
-        ("import", every(config.import_seconds), None),
-        ("post", every(config.post_seconds), None),
+    let mut jobs: Vec<(&'static str, recover::Process, Option<Duration>, Option<Instant>)> = vec![
+        ("forecasts", recover::FORECASTS, every(config.forecasts_seconds), None),
+        ("import", recover::IMPORT, every(config.import_seconds), None),
+        ("post", recover::POST, every(config.post_seconds), None),
     ];
     tracing::info!(
         forecasts_seconds = config.forecasts_seconds,
@@ -29,18 +29,13 @@ pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: w
         "accounting processes scheduled"
     );
     while !*stop.borrow() {
-        for (name, interval, last) in jobs.iter_mut() {
+        for (name, process, interval, last) in jobs.iter_mut() {
             let Some(interval) = *interval else { continue };
             if last.is_some_and(|t| t.elapsed() < interval) {
                 continue;
             }
             *last = Some(Instant::now());
-            let process = match *name {
-                "forecasts" => recover::FORECASTS,
-                "import" => recover::IMPORT,
-                _ => recover::POST,
-            };
-            let _lock = match recover::begin(&state, &db, process).await {
+            let _lock = match recover::begin(&state, &db, *process).await {
                 Ok(lock) => lock,
                 Err(NotStarted::Busy(why)) => {
                     tracing::info!(process = *name, "skipped this round: {why}");
