@@ -264,15 +264,17 @@ impl DaemonStores {
 pub struct Daemon {
     pub child: std::process::Child,
     pub config: std::path::PathBuf,
+    /// The file its stderr is appended to.
+    pub log: std::path::PathBuf,
 }
 
 impl Daemon {
     /// Starts `dualsync run --config CONFIG`, its stderr appended to `log`.
-    pub fn start(config: &std::path::Path, log: &std::path::Path) -> Daemon {
+    pub fn start(config: &std::path::Path, log_path: &std::path::Path) -> Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(log)
+            .open(log_path)
             .expect("open the daemon log");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
             .args(["run", "--config", config.to_str().unwrap()])
@@ -284,6 +286,7 @@ impl Daemon {
         Daemon {
             child,
             config: config.to_path_buf(),
+            log: log_path.to_path_buf(),
         }
     }
 
@@ -324,6 +327,13 @@ impl Daemon {
         }
     }
 
+    /// The last `lines` lines of the daemon's log, for a failure message.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     /// The output of `dualsync status` for this daemon's configuration.
     pub fn status(&self) -> String {
         status_of(&self.config)
@@ -343,7 +353,11 @@ impl Daemon {
             if done(&parse_status(&text)) {
                 return text;
             }
-            assert!(self.is_running(), "the daemon exited while waiting for {what}:\n{text}");
+            assert!(
+                self.is_running(),
+                "the daemon exited while waiting for {what}:\n{text}\nthe end of its log:\n{}",
+                self.log_tail(20)
+            );
             assert!(started.elapsed() < timeout, "no {what} after {timeout:?}:\n{text}");
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         }
