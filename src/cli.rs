@@ -1,37 +1,43 @@
-//! The command-line interface: one clap subcommand per admin task. Exit status: 0 success,
-//! 1 the task failed (invalid maps, a store error), 2 the command itself is wrong.
+//! The command-line interface: one clap subcommand per admin task, each calling its command
+//! in `commands` (or the daemon). Exit status: 0 success, 1 the task failed (invalid maps, a
+//! store error), 2 the command or the configuration is wrong.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::daemon::set_paused;
-use crate::store::Store;
-use crate::store::seed::{SeedOptions, load};
-use crate::store::sql::{SqlStore, init};
+use crate::commands;
+use crate::config::Config;
+use crate::error::{Error, Kind, Result};
+use crate::store::seed::SeedOptions;
+use crate::tablemap;
 use crate::tablemap::model::Side;
-use crate::tablemap::{self, Loaded};
 
 /// dualsync keeps an operational system (projects, contracts, actuals) and an accounting
 /// system (ledger, journals) in sync, driven by declarative table maps.
 #[derive(Debug, Parser)]
 #[command(name = "dualsync", version, about, long_about = None)]
 pub struct Cli {
+    /// The configuration file (TOML); `DUALSYNC_...` environment variables override its
+    /// values. Relative paths in it are relative to its folder.
+    #[arg(long, global = true, value_name = "FILE", env = "DUALSYNC_CONFIG", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The configuration file when neither `--config` nor `DUALSYNC_CONFIG` names one: the demo.
+pub const DEFAULT_CONFIG: &str = "deploy/dualsync.toml";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the sync daemon: initial sync of maps that never synced, then live sync in both
     /// directions until SIGTERM or Ctrl-C (exit 0 after the current batch).
-    Run(ConfigArg),
+    Run,
     /// Run the initial sync of the named maps (default: every map that has not finished one),
     /// in dependency order, printing a summary per map.
     InitialSync {
-        #[command(flatten)]
-        config: ConfigArg,
         /// A map to sync (repeatable); a finished map named here is synced again.
         #[arg(long = "map", value_name = "NAME")]
         maps: Vec<String>,
@@ -40,19 +46,11 @@ pub enum Command {
         companies: Vec<String>,
     },
     /// Show every map's state, links, live applies, skipped and parked records and open errors.
-    Status(ConfigArg),
+    Status,
     /// Pause a map: its changes wait in the change log until it is resumed.
-    Pause {
-        map: String,
-        #[command(flatten)]
-        config: ConfigArg,
-    },
+    Pause { map: String },
     /// Resume a paused map: the waiting changes are caught up in order.
-    Resume {
-        map: String,
-        #[command(flatten)]
-        config: ConfigArg,
-    },
+    Resume { map: String },
     /// The dead-letter list: records that failed permanently, with the reason and a hint.
     #[command(subcommand)]
     Errors(ErrorsCommand),
@@ -93,8 +91,6 @@ pub enum JournalCommand {
         /// Only this legal entity.
         #[arg(long, value_name = "X")]
         company: Option<String>,
-        #[command(flatten)]
-        config: ConfigArg,
     },
     /// Post journals (named, or every open one with --all): valid lines to the project
     /// subledger and the general ledger; lines with errors to a new journal.
@@ -106,27 +102,21 @@ pub enum JournalCommand {
         /// With --all: only this legal entity.
         #[arg(long, value_name = "X", requires = "all")]
         company: Option<String>,
-        #[command(flatten)]
-        config: ConfigArg,
     },
     /// List the journals with their status and line counts.
-    List(ConfigArg),
+    List,
     /// Forecasts from the estimate staging tables (hour, expense and item forecasts); hour
     /// forecasts edited on the accounting side flow back to the staging rows.
     Forecasts {
         /// Only this legal entity.
         #[arg(long, value_name = "X")]
         company: Option<String>,
-        #[command(flatten)]
-        config: ConfigArg,
     },
     /// The job log: the latest runs of the accounting processes, each with its errors.
     Log {
         /// How many runs.
         #[arg(long, default_value_t = 10)]
         limit: usize,
-        #[command(flatten)]
-        config: ConfigArg,
     },
 }
 
@@ -136,41 +126,16 @@ pub enum ErrorsCommand {
     List {
         #[arg(long)]
         all: bool,
-        #[command(flatten)]
-        config: ConfigArg,
     },
     /// Show one record error in full.
-    Show {
-        id: i64,
-        #[command(flatten)]
-        config: ConfigArg,
-    },
+    Show { id: i64 },
     /// Sync the record of an error again (or of every open error with --all).
     Retry {
         #[arg(required_unless_present = "all")]
         id: Option<i64>,
         #[arg(long, conflicts_with = "id")]
         all: bool,
-        #[command(flatten)]
-        config: ConfigArg,
     },
-}
-
-/// Where the configuration is.
-#[derive(Debug, Args)]
-pub struct ConfigArg {
-    /// The configuration file (TOML); `DUALSYNC_...` environment variables override it.
-    #[arg(long, value_name = "FILE", default_value = "deploy/dualsync.toml")]
-    config: PathBuf,
-}
-
-impl ConfigArg {
-    fn load(&self) -> Result<crate::config::Config, ExitCode> {
-        crate::config::Config::load(Some(&self.config)).map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(USAGE)
-        })
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,303 +192,113 @@ impl From<SideArg> for Side {
     }
 }
 
-const FAILED: u8 = 1;
-const USAGE: u8 = 2;
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    runtime.block_on(run(cli.command))
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
 }
 
-async fn run(command: Command) -> ExitCode {
-    match command {
+/// Prints an error and its hint on standard error; the exit code its kind gives.
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("error: {}", e.message());
+    if let Some(hint) = e.hint() {
+        eprintln!("hint: {hint}");
+    }
+    ExitCode::from(e.exit_code())
+}
+
+/// Prints a command's report on standard output, ending it with a newline.
+fn print_report(text: String) -> ExitCode {
+    print!("{}", if text.ends_with('\n') { text } else { text + "\n" });
+    ExitCode::SUCCESS
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let load = || Config::load(Some(&cli.config)).map_err(Error::usage);
+    let code = match cli.command {
         Command::Validate {
             paths,
             operational,
             accounting,
-        } => validate(&paths, operational, accounting).await,
+        } => match commands::validate::validate(&paths, operational, accounting).await {
+            Ok(text) => print_report(text),
+            // The verdict on the maps is the command's output, on standard output.
+            Err(e) if e.kind == Kind::Maps => {
+                println!("{}", e.message());
+                ExitCode::from(e.exit_code())
+            }
+            Err(e) => return Err(e),
+        },
         Command::Schema => {
             let schema = tablemap::json_schema();
-            println!("{}", serde_json::to_string_pretty(&schema).expect("schema serializes"));
+            print_report(serde_json::to_string_pretty(&schema).expect("schema serializes"))
+        }
+        Command::Run => {
+            let config = load()?;
+            crate::daemon::init_logging(&config);
+            crate::daemon::run(&config).await?;
             ExitCode::SUCCESS
         }
-        Command::Run(c) => {
-            let config = match c.load() {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            crate::daemon::init_logging(&config);
-            match crate::daemon::run(&config).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e),
-            }
-        }
-        Command::InitialSync {
-            config,
-            maps,
-            companies,
-        } => {
-            let mut config = match config.load() {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+        Command::InitialSync { maps, companies } => {
+            let mut config = load()?;
             if !companies.is_empty() {
                 config.companies = companies;
             }
             crate::daemon::init_logging(&config);
-            let result = async {
-                let loaded = crate::daemon::load_maps(&config)?;
-                // Names are checked before any store is opened.
-                let names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
-                if let Some(unknown) = maps.iter().find(|m| !names.contains(&m.as_str())) {
-                    return Err(crate::daemon::no_such_map(unknown, &names));
-                }
-                let mut engine = crate::daemon::build_engine(&config, &loaded).await?;
-                crate::daemon::reload::adopt(&mut engine, &loaded).await?;
-                let progress = crate::daemon::progress_wanted(&config);
-                crate::daemon::initial_sync(&engine, &maps, progress).await
-            };
-            match result.await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e),
+            let loaded = crate::daemon::load_maps(&config)?;
+            // Names are checked before any store is opened.
+            let names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
+            if let Some(unknown) = maps.iter().find(|m| !names.contains(&m.as_str())) {
+                return Err(commands::no_such_map(unknown, &names));
             }
-        }
-        Command::Status(c) => {
-            let config = match c.load() {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            match crate::daemon::status(&config).await {
-                // Exit 1 when a map failed or was paused by an alert, or the daemon is stale.
-                Ok(report) => {
-                    print!("{}", report.text);
-                    match report.healthy {
-                        true => ExitCode::SUCCESS,
-                        false => ExitCode::FAILURE,
-                    }
-                }
-                Err(e) => fail(e),
-            }
-        }
-        Command::Pause { map, config } => report(config, |c| async move { set_paused(&c, &map, true).await }).await,
-        Command::Resume { map, config } => report(config, |c| async move { set_paused(&c, &map, false).await }).await,
-        Command::Errors(ErrorsCommand::List { all, config }) => {
-            report(config, |c| async move { crate::daemon::errors_list(&c, all).await }).await
-        }
-        Command::Errors(ErrorsCommand::Show { id, config }) => {
-            report(config, |c| async move { crate::daemon::errors_show(&c, id).await }).await
-        }
-        Command::Errors(ErrorsCommand::Retry { id, config, .. }) => {
-            report(config, |c| async move { crate::daemon::errors_retry(&c, id).await }).await
-        }
-        Command::Journal(JournalCommand::Import { company, config }) => {
-            report(config, |c| async move {
-                crate::accounting::commands::import(&c, company).await
-            })
-            .await
-        }
-        Command::Journal(JournalCommand::Post {
-            journals,
-            company,
-            config,
-            ..
-        }) => {
-            report(config, |c| async move {
-                crate::accounting::commands::post(&c, journals, company).await
-            })
-            .await
-        }
-        Command::Journal(JournalCommand::Forecasts { company, config }) => {
-            report(config, |c| async move {
-                crate::accounting::commands::forecasts(&c, company).await
-            })
-            .await
-        }
-        Command::Journal(JournalCommand::List(config)) => {
-            report(config, |c| async move { crate::accounting::commands::list(&c).await }).await
-        }
-        Command::Journal(JournalCommand::Log { limit, config }) => {
-            report(
-                config,
-                |c| async move { crate::accounting::commands::log(&c, limit).await },
-            )
-            .await
-        }
-        Command::Bench(args) => match crate::bench::run(args).await {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
-        Command::Store(StoreCommand::Init(args)) => store_init(args).await,
-        Command::Store(StoreCommand::Seed(args)) => store_seed(args).await,
-    }
-}
-
-/// Loads the configuration, runs `task` with it and prints its report (or its error).
-async fn report<F, Fut>(config: ConfigArg, task: F) -> ExitCode
-where
-    F: FnOnce(crate::config::Config) -> Fut,
-    Fut: std::future::Future<Output = Result<String, String>>,
-{
-    let config = match config.load() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match task(config).await {
-        Ok(text) => {
-            print!("{}", if text.ends_with('\n') { text } else { text + "\n" });
+            let mut engine = crate::daemon::build_engine(&config, &loaded).await?;
+            crate::daemon::reload::adopt(&mut engine, &loaded).await?;
+            let progress = crate::daemon::progress_wanted(&config);
+            crate::daemon::initial_sync(&engine, &maps, progress).await?;
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e),
-    }
-}
-
-/// Loads maps, printing problems; `None` (after printing why) when the paths are unusable.
-fn load_maps(paths: &[PathBuf]) -> Option<Loaded> {
-    match tablemap::load(paths) {
-        Ok(l) => Some(l),
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: pass map files or folders holding them; the default is table-maps/");
-            None
-        }
-    }
-}
-
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(FAILED)
-}
-
-async fn validate(paths: &[PathBuf], operational: Option<String>, accounting: Option<String>) -> ExitCode {
-    let Some(mut loaded) = load_maps(paths) else {
-        return ExitCode::from(USAGE);
-    };
-    let mut stores: Vec<(Side, SqlStore)> = Vec::new();
-    for (side, url) in [(Side::Operational, operational), (Side::Accounting, accounting)] {
-        if let Some(url) = url {
-            match SqlStore::open(&url).await {
-                Ok(s) => stores.push((side, s)),
-                Err(e) => return fail(format!("{} store: {e}", side.name())),
+        Command::Status => {
+            let report = commands::status(&load()?).await?;
+            print!("{}", report.text);
+            // Exit 1 when a map failed or was paused by an alert, or the daemon is stale.
+            match report.healthy {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::FAILURE,
             }
         }
-    }
-    if !stores.is_empty() {
-        let refs: Vec<(Side, &dyn Store)> = stores.iter().map(|(s, st)| (*s, st as &dyn Store)).collect();
-        match crate::catalog_check::check(&loaded, &refs).await {
-            Ok(found) => loaded.diagnostics.extend(found),
-            Err(e) => return fail(e),
+        Command::Pause { map } => print_report(commands::maps::set_paused(&load()?, &map, true).await?),
+        Command::Resume { map } => print_report(commands::maps::set_paused(&load()?, &map, false).await?),
+        Command::Errors(ErrorsCommand::List { all }) => print_report(commands::errors::list(&load()?, all).await?),
+        Command::Errors(ErrorsCommand::Show { id }) => print_report(commands::errors::show(&load()?, id).await?),
+        Command::Errors(ErrorsCommand::Retry { id, .. }) => print_report(commands::errors::retry(&load()?, id).await?),
+        Command::Journal(JournalCommand::Import { company }) => {
+            print_report(commands::journal::import(&load()?, company).await?)
         }
-        loaded.sort_diagnostics();
-    }
-    for d in &loaded.diagnostics {
-        eprintln!("{d}\n");
-    }
-    let checked: Vec<String> = stores
-        .iter()
-        .map(|(s, st)| format!("{} ({})", s.name(), st.name()))
-        .collect();
-    let against = if checked.is_empty() {
-        String::new()
-    } else {
-        format!(" [checked against {}]", checked.join(", "))
-    };
-    if loaded.is_valid() {
-        println!("valid: {}{against}", loaded.summary());
-        ExitCode::SUCCESS
-    } else {
-        let files: std::collections::BTreeSet<_> = loaded.diagnostics.iter().map(|d| &d.file).collect();
-        let n = loaded.diagnostics.len();
-        println!(
-            "invalid: {n} problem{} in {} file{}; {}{against}",
-            if n == 1 { "" } else { "s" },
-            files.len(),
-            if files.len() == 1 { "" } else { "s" },
-            loaded.summary()
-        );
-        ExitCode::from(FAILED)
-    }
-}
-
-async fn store_init(args: InitArgs) -> ExitCode {
-    let side = Side::from(args.side);
-    let store = match init::init(&args.url, side).await {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    println!("{} store ready at {}", side.name(), store.name());
-    if !args.maps.exists() {
-        println!("no maps at {}: change capture not installed", args.maps.display());
-        return ExitCode::SUCCESS;
-    }
-    let Some(loaded) = load_maps(std::slice::from_ref(&args.maps)) else {
-        return ExitCode::from(USAGE);
-    };
-    if !loaded.is_valid() {
-        for d in &loaded.diagnostics {
-            eprintln!("{d}\n");
+        Command::Journal(JournalCommand::Post { journals, company, .. }) => {
+            print_report(commands::journal::post(&load()?, journals, company).await?)
         }
-        return fail("the maps are invalid, so change capture was not installed; fix them and run again");
-    }
-    let maps: Vec<_> = loaded.maps().cloned().collect();
-    let entities = crate::daemon::entities(&maps, side);
-    if let Err(e) = store.install_capture(&entities).await {
-        return fail(e);
-    }
-    println!("change capture on {} entities: {}", entities.len(), entities.join(", "));
-    ExitCode::SUCCESS
-}
-
-async fn store_seed(args: SeedArgs) -> ExitCode {
-    let store = match SqlStore::open(&args.url).await {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let recorded = match store.side().await {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let side = match (recorded.as_deref(), args.side.map(Side::from)) {
-        (Some("operational"), None | Some(Side::Operational)) => Side::Operational,
-        (Some("accounting"), None | Some(Side::Accounting)) => Side::Accounting,
-        (Some(r), Some(given)) => {
-            return fail(format!(
-                "{} is the {r} store; it cannot be seeded as the {} side",
-                store.name(),
-                given.name()
-            ));
+        Command::Journal(JournalCommand::Forecasts { company }) => {
+            print_report(commands::journal::forecasts(&load()?, company).await?)
         }
-        (_, Some(given)) => given,
-        (_, None) => {
-            return fail(format!(
-                "{} was not initialized by dualsync; run `dualsync store init` first or pass --side",
-                store.name()
-            ));
+        Command::Journal(JournalCommand::List) => print_report(commands::journal::list(&load()?).await?),
+        Command::Journal(JournalCommand::Log { limit }) => print_report(commands::journal::log(&load()?, limit).await?),
+        Command::Bench(args) => print_report(crate::bench::run(args).await.map_err(Error::failed)?),
+        Command::Store(StoreCommand::Init(args)) => {
+            print_report(commands::store::init(&args.url, args.side.into(), &args.maps).await?)
+        }
+        Command::Store(StoreCommand::Seed(args)) => {
+            let opts = SeedOptions {
+                actuals: args.scale,
+                seed: args.seed,
+            };
+            print_report(commands::store::seed(&args.url, args.side.map(Side::from), &opts).await?)
         }
     };
-    let opts = SeedOptions {
-        actuals: args.scale,
-        seed: args.seed,
-    };
-    match load::seed(&store, side, &opts).await {
-        Ok(loaded) => {
-            for (table, n) in &loaded.tables {
-                println!("{n:>10}  {table}");
-            }
-            println!(
-                "seeded the {} store at {}: {} rows",
-                side.name(),
-                store.name(),
-                loaded.total()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    Ok(code)
 }

@@ -264,6 +264,14 @@ impl Config {
         Duration::from_secs(self.sync.park_timeout_seconds)
     }
 
+    /// The configuration of one side's store.
+    pub fn store(&self, side: crate::tablemap::model::Side) -> &StoreConfig {
+        match side {
+            crate::tablemap::model::Side::Operational => &self.operational,
+            crate::tablemap::model::Side::Accounting => &self.accounting,
+        }
+    }
+
     /// The SQLite files' folders, created before first use.
     pub fn sqlite_folders(&self) -> Vec<PathBuf> {
         [&self.operational.url, &self.accounting.url, &self.state.url]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::engine::state::{DAEMON, Holder, ProcessLock, StateStore};
+use crate::error::{Error, Kind};
 
 /// How often the daemon records that it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -15,20 +16,21 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// (hung, or cut off from the state store).
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
 
+/// How long a starting daemon tries for the lock before it gives up: a `dualsync status`
+/// probing a SQLite lock holds it for an instant, and a busy machine may stretch that instant.
+const TAKE_FOR: Duration = Duration::from_secs(3);
+
 /// Takes the daemon's lock, or says which process holds it and what to do.
-pub async fn take(state: &StateStore) -> Result<ProcessLock, String> {
-    // A `dualsync status` probing a SQLite lock holds it for an instant: try a few times.
-    let mut holder = None;
-    for attempt in 0..5 {
+pub async fn take(state: &StateStore) -> Result<ProcessLock, Error> {
+    let started = std::time::Instant::now();
+    let holder = loop {
         match state.try_lock(DAEMON).await {
             Ok(Ok(lock)) => return Ok(lock),
-            Ok(Err(h)) => holder = h,
-            Err(e) => return Err(format!("state store: {e}")),
+            Ok(Err(h)) if started.elapsed() >= TAKE_FOR => break h,
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => return Err(Error::store("state store", e)),
         }
-        if attempt < 4 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    };
     let who = match &holder {
         Some(h) => format!("{h}, last heartbeat {}", h.heartbeat_at.format("%Y-%m-%d %H:%M:%S UTC")),
         None => "a process that has not recorded itself yet".into(),
@@ -37,11 +39,14 @@ pub async fn take(state: &StateStore) -> Result<ProcessLock, String> {
         Some(h) => format!("stop it first (on {}: kill -TERM {})", h.host, h.pid),
         None => "stop it first".into(),
     };
-    Err(format!(
-        "another dualsync run is using the state store at {} ({who}); {hint}, or give this one \
-         another state store",
-        state.name()
-    ))
+    Err(Error::new(
+        Kind::Busy,
+        format!(
+            "another dualsync run is using the state store at {} ({who})",
+            state.name()
+        ),
+    )
+    .with_hint(format!("{hint}, or give this one another state store")))
 }
 
 /// Records a heartbeat every `HEARTBEAT` until the lock is released (the task is aborted).

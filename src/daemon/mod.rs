@@ -11,21 +11,19 @@ pub mod instance;
 pub mod progress;
 pub mod prune;
 pub mod reload;
-mod status;
-
-pub use status::{StatusReport, status};
 
 use crate::config::{Config, LogFormat};
 use crate::engine::Engine;
 use crate::engine::retry::retry;
-use crate::engine::state::{CheckpointStatus, DeadLetterStatus, MapState, StateStore};
+use crate::engine::state::{CheckpointStatus, StateStore};
+use crate::error::{Context, Error, Kind, no_such_map};
 use crate::store::seed::{SeedOptions, load};
-use crate::store::sql::{SqlStore, init};
-use crate::store::{Store, StoreError};
+use crate::store::sql::SqlStore;
+use crate::store::{self, Setup, Store, StoreError};
 use crate::tablemap::{self, TableMap, model::Side};
 
 /// Why the daemon could not start, as shown to the operator.
-pub type StartError = String;
+pub type StartError = crate::error::Error;
 
 /// Sets up logging as configured (human or JSON lines on stderr).
 pub fn init_logging(config: &Config) {
@@ -42,15 +40,16 @@ pub fn init_logging(config: &Config) {
 
 /// Loads and validates the maps; invalid maps are printed with every problem.
 pub fn load_maps(config: &Config) -> Result<Vec<TableMap>, StartError> {
-    let loaded = tablemap::load(std::slice::from_ref(&config.maps)).map_err(|e| e.to_string())?;
+    let loaded = tablemap::load(std::slice::from_ref(&config.maps))
+        .map_err(|e| Error::new(Kind::Maps, e.to_string()).with_hint("check `maps` in the configuration"))?;
     if !loaded.is_valid() {
         for d in &loaded.diagnostics {
             eprintln!("{d}\n");
         }
-        return Err(format!(
-            "the maps in {} are invalid; fix them (dualsync validate)",
-            config.maps.display()
-        ));
+        return Err(
+            Error::new(Kind::Maps, format!("the maps in {} are invalid", config.maps.display()))
+                .with_hint("fix them (`dualsync validate` shows every problem)"),
+        );
     }
     Ok(loaded.maps().cloned().collect())
 }
@@ -80,51 +79,72 @@ async fn is_empty(store: &dyn Store, maps: &[TableMap]) -> Result<bool, StoreErr
     Ok(true)
 }
 
-/// Opens (with `demo`: creates, migrates and seeds) both stores and the state store.
+/// The daemon's engine: opens both stores (with `demo`: creates and migrates them, and seeds
+/// an empty operational store), installs change capture, and opens (creating) the state store.
 pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, StartError> {
     for folder in config.sqlite_folders() {
-        std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| Error::failed(format!("cannot create {}", folder.display())).with_source(e))?;
     }
     // A store that is busy or briefly unreachable at start is waited for, as in live sync.
     let policy: crate::engine::retry::RetryPolicy = (&config.retry).into();
-    let open = |url: String, side: Side| async move {
-        let store = retry(&policy, "open", || async {
-            if config.demo {
-                init::init(&url, side).await
-            } else {
-                SqlStore::open(&url).await
-            }
-        })
-        .await;
-        store.map_err(|e| format!("{} store: {e}", side.name()))
+    let open = |store: &'static str, side: Side| async move {
+        let setup = match config.demo {
+            true => Setup::Reference(side),
+            false => Setup::Existing,
+        };
+        let opened = retry(&policy, "open", || store::open(config.store(side), setup)).await;
+        opened.context(store)
     };
-    let op = open(config.operational.url.clone(), Side::Operational).await?;
-    let acct = open(config.accounting.url.clone(), Side::Accounting).await?;
+    let op = open("operational store", Side::Operational).await?;
+    let acct = open("accounting store", Side::Accounting).await?;
     for (side, store) in [(Side::Operational, &op), (Side::Accounting, &acct)] {
         let entities = entities(maps, side);
         retry(&policy, "install change capture", || store.install_capture(&entities))
             .await
-            .map_err(|e| format!("{} store: {e}", side.name()))?;
+            .context(&format!("{} store", side.name()))?;
     }
-    if config.demo && is_empty(&op, maps).await.map_err(|e| e.to_string())? {
+    if config.demo && is_empty(op.as_ref(), maps).await.context("operational store")? {
         tracing::info!("the operational store is empty: seeding the demo data");
         let opts = SeedOptions::default();
-        let a = load::seed(&op, Side::Operational, &opts)
+        let a = load::seed(op.as_ref(), Side::Operational, &opts)
             .await
-            .map_err(|e| e.to_string())?;
-        let b = load::seed(&acct, Side::Accounting, &opts)
+            .context("seeding the operational store")?;
+        let b = load::seed(acct.as_ref(), Side::Accounting, &opts)
             .await
-            .map_err(|e| e.to_string())?;
+            .context("seeding the accounting store")?;
         tracing::info!(
             operational_rows = a.total(),
             accounting_rows = b.total(),
             "demo data seeded"
         );
     }
-    let state = StateStore::open(&config.state.url)
+    let state = StateStore::open(&config.state.url).await.context("state store")?;
+    assemble(config, op, acct, state, maps)
+}
+
+/// An engine for an admin command: the stores and the state store as they are (nothing is
+/// created, migrated, installed or seeded).
+pub async fn admin_engine(config: &Config, maps: &[TableMap], state: StateStore) -> Result<Engine, StartError> {
+    let op = store::open(&config.operational, Setup::Existing)
         .await
-        .map_err(|e| format!("state store: {e}"))?;
-    let mut engine = Engine::new(Arc::new(op), Arc::new(acct), state, maps, config.companies.clone())?
+        .context("operational store")?;
+    let acct = store::open(&config.accounting, Setup::Existing)
+        .await
+        .context("accounting store")?;
+    assemble(config, op, acct, state, maps)
+}
+
+/// The engine over opened stores, with the configured limits and policies.
+fn assemble(
+    config: &Config,
+    op: Arc<dyn Store>,
+    acct: Arc<dyn Store>,
+    state: StateStore,
+    maps: &[TableMap],
+) -> Result<Engine, StartError> {
+    let mut engine = Engine::new(op, acct, state, maps, config.companies.clone())
+        .map_err(|e| Error::new(Kind::Maps, e))?
         .with_write_limits(
             config.operational.max_writes_per_second,
             config.accounting.max_writes_per_second,
@@ -158,7 +178,7 @@ pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool
         }
         if done {
             // Asked for by name: run it again (records already in sync count as unchanged).
-            engine.state.clear_checkpoint(&name).await.map_err(|e| e.to_string())?;
+            engine.state.clear_checkpoint(&name).await.context("state store")?;
         }
         tracing::info!(map = %name, "initial sync started");
         let mut bar = match show_progress {
@@ -179,7 +199,7 @@ pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool
                 None => {}
             })
             .await
-            .map_err(|e| format!("initial sync of {name}: {e}"));
+            .map_err(|e| Error::failed(format!("initial sync of {name}: {e}")));
         if let Some(bar) = bar.as_mut() {
             bar.finish();
         }
@@ -200,13 +220,15 @@ pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool
 /// Edited map files (or SIGHUP) reload the maps between batches. Refused while another daemon
 /// uses the same state store; records a heartbeat while it runs and a clean stop at the end.
 pub async fn run(config: &Config) -> Result<(), StartError> {
+    // Signals are listened for from the start: a SIGTERM while the daemon starts stops it too.
+    let (stop_tx, stop) = watch::channel(false);
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<&'static str>(1);
+    tokio::spawn(signals(stop_tx, reload_tx.clone()));
     let maps = load_maps(config)?;
-    let state = StateStore::open(&config.state.url)
-        .await
-        .map_err(|e| format!("state store: {e}"))?;
+    let state = StateStore::open(&config.state.url).await.context("state store")?;
     let lock = Arc::new(instance::take(&state).await?);
     let heartbeat = instance::spawn_heartbeat(lock.clone());
-    let result = run_locked(config, &maps).await;
+    let result = run_locked(config, &maps, stop, reload_tx, reload_rx).await;
     heartbeat.abort();
     let _ = heartbeat.await;
     if let Ok(lock) = Arc::try_unwrap(lock)
@@ -217,38 +239,42 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     result
 }
 
-async fn run_locked(config: &Config, maps: &[TableMap]) -> Result<(), StartError> {
-    let mut engine = build_engine(config, maps).await?;
+async fn run_locked(
+    config: &Config,
+    maps: &[TableMap],
+    mut stop: watch::Receiver<bool>,
+    reload_tx: tokio::sync::mpsc::Sender<&'static str>,
+    mut reload_rx: tokio::sync::mpsc::Receiver<&'static str>,
+) -> Result<(), StartError> {
+    let mut engine = tokio::select! {
+        engine = build_engine(config, maps) => engine?,
+        _ = stop.changed() => {
+            tracing::info!("stopped before the stores were opened");
+            return Ok(());
+        }
+    };
     let maps = reload::load_checked(&config.maps, &engine).await.map_err(|problems| {
         for p in &problems {
             eprintln!("{p}");
         }
-        format!(
-            "the maps in {} do not fit the stores; fix them (dualsync validate --operational URL --accounting URL)",
-            config.maps.display()
+        Error::new(
+            Kind::Maps,
+            format!("the maps in {} do not fit the stores", config.maps.display()),
         )
+        .with_hint("fix them (`dualsync validate --operational URL --accounting URL` shows every problem)")
     })?;
     reload::adopt(&mut engine, &maps).await?;
     tracing::info!(maps = engine.maps.len(), "dualsync started");
-    let (stop_tx, mut stop) = watch::channel(false);
-    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(1);
-    tokio::spawn(signals(stop_tx, reload_tx.clone()));
     tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
     if config.sync.prune_seconds > 0 {
-        let open = |side: Side, url: String| async move {
-            SqlStore::open(&url)
+        let open = |side: Side| async move {
+            SqlStore::open(&config.store(side).url)
                 .await
-                .map_err(|e| format!("{} store: {e}", side.name()))
+                .context(&format!("{} store", side.name()))
         };
         let stores = [
-            (
-                Side::Operational,
-                open(Side::Operational, config.operational.url.clone()).await?,
-            ),
-            (
-                Side::Accounting,
-                open(Side::Accounting, config.accounting.url.clone()).await?,
-            ),
+            (Side::Operational, open(Side::Operational).await?),
+            (Side::Accounting, open(Side::Accounting).await?),
         ];
         tokio::spawn(prune::run(
             engine.state.clone(),
@@ -260,7 +286,7 @@ async fn run_locked(config: &Config, maps: &[TableMap]) -> Result<(), StartError
     if config.processes.enabled {
         let store = SqlStore::open(&config.accounting.url)
             .await
-            .map_err(|e| format!("accounting store: {e}"))?;
+            .context("accounting store")?;
         let db = crate::accounting::db::Db::new(&store);
         // Runs a killed daemon left `Running` are closed now, even of processes that run only
         // by hand (a process running elsewhere right now keeps its runs).
@@ -280,7 +306,12 @@ async fn run_locked(config: &Config, maps: &[TableMap]) -> Result<(), StartError
     loop {
         tokio::select! {
             r = initial_sync(&engine, &[], progress_wanted(config)) => r?,
-            _ = stop.changed() => return Ok(()),
+            _ = stop.changed() => {
+                // The batch being written is dropped with its transaction; the checkpoint
+                // of the last committed batch stays, and the next start resumes from it.
+                tracing::info!("initial sync interrupted: it resumes from its last checkpoint at the next start");
+                break;
+            }
         }
         // Live sync until a stop or a reload: either lets the current batch finish.
         let why = {
@@ -289,7 +320,10 @@ async fn run_locked(config: &Config, maps: &[TableMap]) -> Result<(), StartError
             tokio::pin!(live);
             let why = tokio::select! {
                 _ = &mut live => None,
-                _ = stop.changed() => None,
+                _ = stop.changed() => {
+                    tracing::info!("live sync stops after its current batch");
+                    None
+                }
                 why = reload_rx.recv() => why,
             };
             let _ = round_tx.send(true);
@@ -314,32 +348,44 @@ pub fn progress_wanted(config: &Config) -> bool {
     config.log.format == LogFormat::Human && std::io::stderr().is_terminal()
 }
 
-/// SIGTERM and Ctrl-C stop the daemon; SIGHUP reloads the maps.
-async fn signals(stop: watch::Sender<bool>, reload: tokio::sync::mpsc::Sender<&'static str>) {
+/// SIGTERM and Ctrl-C stop the daemon; SIGHUP reloads the maps. The handlers are in place
+/// when this returns (not only when the returned task first runs), so a signal sent right
+/// after start is never fatal.
+fn signals(
+    stop: watch::Sender<bool>,
+    reload: tokio::sync::mpsc::Sender<&'static str>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
+    let streams = {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-            tracing::error!("cannot listen for signals: stop the daemon with SIGKILL");
-            return std::future::pending().await;
-        };
-        loop {
-            tokio::select! {
-                _ = term.recv() => break,
-                _ = tokio::signal::ctrl_c() => break,
-                _ = hup.recv() => {
-                    let _ = reload.try_send("SIGHUP");
+        (signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (Ok(mut term), Ok(mut hup)) = streams else {
+                tracing::error!("cannot listen for signals: stop the daemon with SIGKILL");
+                return std::future::pending().await;
+            };
+            let name = loop {
+                tokio::select! {
+                    _ = term.recv() => break "SIGTERM",
+                    _ = tokio::signal::ctrl_c() => break "SIGINT",
+                    _ = hup.recv() => {
+                        let _ = reload.try_send("SIGHUP");
+                    }
                 }
-            }
+            };
+            tracing::info!(signal = name, "stop requested");
         }
+        #[cfg(not(unix))]
+        {
+            let _ = reload;
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("stop requested");
+        }
+        let _ = stop.send(true);
     }
-    #[cfg(not(unix))]
-    {
-        let _ = reload;
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("stopping: finishing the current batch");
-    let _ = stop.send(true);
 }
 
 /// Asks for a reload whenever a map file is edited, added or removed.
@@ -355,142 +401,4 @@ async fn watch_maps(path: std::path::PathBuf, reload: tokio::sync::mpsc::Sender<
             }
         }
     }
-}
-
-/// The error for a map name that is not among `names`: the nearest name when it looks like a
-/// typo, and every map.
-pub fn no_such_map(name: &str, names: &[&str]) -> StartError {
-    let nearest = crate::tablemap::diagnostic::did_you_mean(name, names.iter().copied())
-        .map(|n| format!("; did you mean \"{n}\"?"))
-        .unwrap_or_default();
-    format!("there is no map named \"{name}\"{nearest} (maps: {})", names.join(", "))
-}
-
-/// Pauses or resumes a map. A paused map's changes wait in the change log and are caught up in
-/// order when it is resumed; a running daemon sees the new state at its next round.
-pub async fn set_paused(config: &Config, map: &str, paused: bool) -> Result<String, StartError> {
-    let maps = load_maps(config)?;
-    if !maps.iter().any(|m| m.name == map) {
-        let names: Vec<&str> = maps.iter().map(|m| m.name.as_str()).collect();
-        return Err(no_such_map(map, &names));
-    }
-    let state = StateStore::open(&config.state.url)
-        .await
-        .map_err(|e| format!("state store: {e}"))?;
-    let (new, message) = if paused {
-        (MapState::Paused, Some("paused by an operator"))
-    } else {
-        (MapState::Running, None)
-    };
-    state
-        .set_map_state(map, new, message)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(format!("{map}: {}", new.as_str()))
-}
-
-/// The dead-letter list (open ones, or all with `all`), a line each.
-pub async fn errors_list(config: &Config, all: bool) -> Result<String, StartError> {
-    let state = StateStore::open(&config.state.url)
-        .await
-        .map_err(|e| format!("state store: {e}"))?;
-    let status = if all { None } else { Some(DeadLetterStatus::Open) };
-    let letters = state.list_dead_letters(None, status).await.map_err(|e| e.to_string())?;
-    let mut out = format!(
-        "{:>6}  {:<24} {:<12} {:<9} {:>8}  {}\n",
-        "id", "map", "side", "status", "attempts", "error"
-    );
-    for l in &letters {
-        out.push_str(&format!(
-            "{:>6}  {:<24} {:<12} {:<9} {:>8}  {}\n",
-            l.id,
-            l.map,
-            l.side,
-            l.status.as_str(),
-            l.attempts,
-            l.message
-        ));
-    }
-    out.push_str(&format!(
-        "{} record error{}\n",
-        letters.len(),
-        if letters.len() == 1 { "" } else { "s" }
-    ));
-    Ok(out)
-}
-
-/// One dead letter in full: the record, its payload, the error and what to do.
-pub async fn errors_show(config: &Config, id: i64) -> Result<String, StartError> {
-    let state = StateStore::open(&config.state.url)
-        .await
-        .map_err(|e| format!("state store: {e}"))?;
-    let l = state
-        .get_dead_letter(id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("there is no record error {id}; see `dualsync errors list --all`"))?;
-    Ok(format!(
-        "error {}\n  map:      {}\n  side:     {} (where the record was read)\n  record:   {}\n  kind:     {}\n  \
-         message:  {}\n  hint:     {}\n  attempts: {}\n  first:    {}\n  last:     {}\n  status:   {}\n  payload:  {}\n",
-        l.id,
-        l.map,
-        l.side,
-        l.record_key,
-        l.error_kind,
-        l.message,
-        l.hint.as_deref().unwrap_or("-"),
-        l.attempts,
-        l.first_seen.to_rfc3339(),
-        l.last_seen.to_rfc3339(),
-        l.status.as_str(),
-        l.payload.as_deref().unwrap_or("-"),
-    ))
-}
-
-/// Syncs the records of open dead letters again (`id`, or all open ones). A record that now
-/// syncs resolves its letter; one that fails again stays open with one more attempt.
-pub async fn errors_retry(config: &Config, id: Option<i64>) -> Result<String, StartError> {
-    let maps = load_maps(config)?;
-    let engine = build_engine(config, &maps).await?;
-    let letters = match id {
-        Some(id) => vec![
-            engine
-                .state
-                .get_dead_letter(id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("there is no record error {id}; see `dualsync errors list --all`"))?,
-        ],
-        None => engine
-            .state
-            .list_dead_letters(None, Some(DeadLetterStatus::Open))
-            .await
-            .map_err(|e| e.to_string())?,
-    };
-    let mut tried = 0;
-    for l in &letters {
-        let Some(map) = engine.map(&l.map).cloned() else {
-            continue;
-        };
-        let from = Side::from_name(&l.side);
-        engine
-            .state
-            .set_dead_letter_status(l.id, DeadLetterStatus::Retrying)
-            .await
-            .map_err(|e| e.to_string())?;
-        engine
-            .resync(&map, from, std::slice::from_ref(&l.record_key))
-            .await
-            .map_err(|e| e.to_string())?;
-        tried += 1;
-    }
-    let open = engine
-        .state
-        .count_open_dead_letters(None)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(format!(
-        "retried {tried} record error{}; {open} still open\n",
-        if tried == 1 { "" } else { "s" }
-    ))
 }

@@ -59,7 +59,7 @@ pub async fn adopt(engine: &mut Engine, maps: &[TableMap]) -> Result<Vec<String>
         store
             .install_capture(&entities(maps, side))
             .await
-            .map_err(|e| format!("{} store: {e}", side.name()))?;
+            .map_err(|e| crate::error::Error::store(format!("{} store", side.name()), e))?;
     }
     let removed: Vec<String> = engine
         .maps
@@ -67,8 +67,10 @@ pub async fn adopt(engine: &mut Engine, maps: &[TableMap]) -> Result<Vec<String>
         .map(|m| m.name.clone())
         .filter(|n| !maps.iter().any(|m| &m.name == n))
         .collect();
-    engine.set_maps(maps)?;
-    let err = |e: crate::store::StoreError| e.to_string();
+    engine
+        .set_maps(maps)
+        .map_err(|e| crate::error::Error::new(crate::error::Kind::Maps, e))?;
+    let err = |e: crate::store::StoreError| crate::error::Error::store("state store", e);
     let mut changed = Vec::new();
     for map in &engine.maps {
         let known = engine.state.get_map_state(&map.name).await.map_err(err)?;

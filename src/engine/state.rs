@@ -116,6 +116,79 @@ impl StateStore {
         Ok(store)
     }
 
+    /// Opens the state store at `url` only if it exists and has this version's schema: `None`
+    /// when there is none yet (no SQLite file, no PostgreSQL database, or an empty one: the
+    /// daemon never ran). Creates nothing and migrates nothing, for the admin commands, which
+    /// must not set up an installation (a read-only one writes nothing at all).
+    pub async fn open_existing(url: &str) -> Result<Option<StateStore>> {
+        let name = redact(url);
+        if crate::store::sql::dialect_of(url)? == Dialect::Sqlite {
+            let options = <sqlx::sqlite::SqliteConnectOptions as FromStr>::from_str(url)
+                .map_err(|e| StoreError::new(ErrorKind::Permanent, format!("bad state store URL {name}: {e}")))?;
+            let file = options.get_filename();
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if in_memory || !file.exists() {
+                return Ok(None);
+            }
+        }
+        let pool = match connect_pool(url, false, "the state store").await {
+            Ok(pool) => pool,
+            // 3D000 invalid_catalog_name: the PostgreSQL database does not exist.
+            Err(e) if e.code.as_deref() == Some("3D000") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let store = StateStore {
+            pool,
+            name,
+            url: url.to_string(),
+        };
+        let source = match store.dialect() {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let wanted = source.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied = match store
+            .pool
+            .fetch(
+                &format!("SELECT MAX(version) FROM {MIGRATIONS_TABLE} WHERE success"),
+                &[],
+                &[ValueType::Int],
+            )
+            .await
+        {
+            Ok(rows) => match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+                Some(Value::Int(v)) => v,
+                _ => 0,
+            },
+            Err(e) if crate::store::sql::conn::is_missing_table(&e, MIGRATIONS_TABLE) => 0,
+            Err(e) => return Err(store.context(e)),
+        };
+        if applied == 0 {
+            store.close().await;
+            return Ok(None);
+        }
+        if applied != wanted {
+            let (what, hint) = if applied < wanted {
+                (
+                    "an older schema",
+                    "start `dualsync run` of this version once: it brings the schema up to date",
+                )
+            } else {
+                ("a newer schema", "use the newer dualsync that wrote it")
+            };
+            store.close().await;
+            return Err(StoreError::new(
+                ErrorKind::Permanent,
+                format!(
+                    "the state store at {} has {what} (version {applied}) than this dualsync expects ({wanted})",
+                    store.name
+                ),
+            )
+            .with_hint(hint));
+        }
+        Ok(Some(store))
+    }
+
     /// The store's URL without its password, for messages and logs.
     pub fn name(&self) -> &str {
         &self.name

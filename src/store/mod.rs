@@ -3,8 +3,11 @@
 //! feed, and typed errors. SQL stores (SQLite, PostgreSQL) live in `sql`; HTTP stores later.
 
 pub mod coerce;
+mod open;
 pub mod seed;
 pub mod sql;
+
+pub use open::{Setup, open};
 
 use std::fmt;
 use std::str::FromStr;
@@ -243,14 +246,32 @@ pub enum ErrorKind {
 }
 
 /// A store failure, with what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StoreError {
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
     /// How long the store asked us to wait before retrying (an HTTP `Retry-After`).
     pub retry_after: Option<std::time::Duration>,
+    /// The database's own code for the error (a PostgreSQL SQLSTATE such as `3D000`, a SQLite
+    /// extended result code such as `2067`), for code that decides by it instead of the text.
+    pub code: Option<String>,
+    /// The error of the driver underneath, kept whole.
+    pub source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+impl PartialEq for StoreError {
+    /// Equal when they say the same; the driver's error underneath is not compared.
+    fn eq(&self, other: &StoreError) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.hint == other.hint
+            && self.retry_after == other.retry_after
+            && self.code == other.code
+    }
+}
+
+impl Eq for StoreError {}
 
 impl StoreError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
@@ -259,6 +280,8 @@ impl StoreError {
             message: message.into(),
             hint: None,
             retry_after: None,
+            code: None,
+            source: None,
         }
     }
 
@@ -293,7 +316,11 @@ impl fmt::Display for StoreError {
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

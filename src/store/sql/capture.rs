@@ -446,7 +446,7 @@ pub async fn head(pool: &Pool) -> Result<Cursor> {
 }
 
 fn missing_log(e: StoreError) -> StoreError {
-    if e.message.contains("_dualsync_changes") {
+    if super::conn::is_missing_table(&e, "_dualsync_changes") {
         StoreError::new(ErrorKind::NotFound, "change capture is not installed in this store")
             .with_hint("run `dualsync store init` (or start the daemon) to install it")
     } else {

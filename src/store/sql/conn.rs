@@ -551,6 +551,16 @@ fn is_row_error(e: &sqlx::Error) -> bool {
 }
 
 /// Sorts an sqlx error into a `StoreError` of the right kind.
+/// Whether `e` says that `table` does not exist: PostgreSQL's SQLSTATE 42P01; SQLite has no
+/// code of its own for it (a plain SQLITE_ERROR), so there the message names the table.
+pub fn is_missing_table(e: &StoreError, table: &str) -> bool {
+    match e.code.as_deref() {
+        Some("42P01") => true,
+        Some("1") => e.message.contains("no such table") && e.message.contains(table),
+        _ => false,
+    }
+}
+
 pub fn from_sqlx(e: sqlx::Error) -> StoreError {
     let kind = match &e {
         sqlx::Error::Io(_)
@@ -596,7 +606,11 @@ pub fn from_sqlx(e: sqlx::Error) -> StoreError {
     let cannot_write = matches!(&e, sqlx::Error::Database(db)
         if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
             && db.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| matches!(c & 0xff, 8 | 13)));
-    let err = StoreError::new(kind, message_of(&e));
+    let mut err = StoreError::new(kind, message_of(&e));
+    if let sqlx::Error::Database(db) = &e {
+        err.code = db.code().map(|c| c.to_string());
+    }
+    err.source = Some(std::sync::Arc::new(e));
     match kind {
         ErrorKind::Transient if cannot_write => err.with_hint(
             "the store's file is read-only or its disk is full; make it writable or free space, \

@@ -78,7 +78,7 @@ pub async fn recorded_side(pool: &Pool) -> Result<Option<String>> {
         .await
     {
         Ok(rows) => rows,
-        Err(e) if e.message.contains("_dualsync_meta") => return Ok(None),
+        Err(e) if super::conn::is_missing_table(&e, "_dualsync_meta") => return Ok(None),
         Err(e) => return Err(e),
     };
     Ok(rows.into_iter().next().and_then(|r| match r.into_iter().next() {

@@ -48,6 +48,30 @@ pub async fn prune(pool: &Pool, before: Cursor, batch: usize, pause: std::time::
     }
 }
 
+/// How many entries of `entity` the change log holds after `after` (in feed order): how far
+/// a reader of that entity at `after` is behind.
+pub async fn pending(pool: &Pool, entity: &str, after: Cursor) -> Result<u64> {
+    let text = |s: &str| Arg {
+        value: Value::Text(s.to_string()),
+        ty: ValueType::Text,
+    };
+    let (sql, args) = match pool.dialect() {
+        Dialect::Sqlite => (
+            "SELECT count(*) FROM _dualsync_changes WHERE entity = ? AND seq > ?",
+            vec![text(entity), int(after.seq)],
+        ),
+        Dialect::Postgres => (
+            "SELECT count(*) FROM _dualsync_changes WHERE entity = $1 AND (txid, seq) > ($2, $3)",
+            vec![text(entity), int(after.epoch), int(after.seq)],
+        ),
+    };
+    let rows = pool.fetch(sql, &args, &[ValueType::Int]).await.map_err(missing_log)?;
+    Ok(match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
+    })
+}
+
 /// How many entries the change log holds.
 pub async fn log_size(pool: &Pool) -> Result<u64> {
     let rows = pool

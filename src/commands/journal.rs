@@ -1,19 +1,20 @@
-//! The `dualsync journal ...` commands (import, post, forecasts, list, log): open the configured
+//! `dualsync journal ...` (import, post, forecasts, list, log): open the configured
 //! accounting store, run a process, and report what it did (its job-log summary), or list the
 //! journals and the job log.
 
-use super::db::Db;
-use super::joblog;
-use super::post::{self, Journals};
-use super::recover::{self, Process};
+use crate::accounting::db::Db;
+use crate::accounting::joblog;
+use crate::accounting::post::{self, Journals};
+use crate::accounting::recover::{self, Process};
 use crate::config::Config;
 use crate::engine::state::{ProcessLock, StateStore};
+use crate::error::{Context, Error, Result};
 use crate::store::sql::SqlStore;
 
-async fn open(config: &Config) -> Result<Db, String> {
+async fn open(config: &Config) -> Result<Db> {
     let store = SqlStore::open(&config.accounting.url)
         .await
-        .map_err(|e| format!("accounting store: {e}"))?;
+        .context("accounting store")?;
     let db = Db::new(&store);
     // The processes need the reference schema's process tables (accounting migration 0002).
     if db
@@ -22,42 +23,45 @@ async fn open(config: &Config) -> Result<Db, String> {
         .is_err()
     {
         let url = crate::store::sql::redact(&config.accounting.url);
-        return Err(format!(
-            "the accounting store at {url} lacks the tables of the accounting processes; bring its schema up to date \
-             with `dualsync store init --side accounting --url {url}`"
-        ));
+        return Err(Error::failed(format!(
+            "the accounting store at {url} lacks the tables of the accounting processes"
+        ))
+        .with_hint(format!(
+            "bring its schema up to date with `dualsync store init --side accounting --url {url}`"
+        )));
     }
     Ok(db)
 }
 
 /// The lock of `process` in the configured state store: a run by hand never runs alongside the
 /// daemon's scheduled run or another manual one (refused, naming the holder).
-async fn lock(config: &Config, db: &Db, process: Process) -> Result<ProcessLock, String> {
-    let state = StateStore::open(&config.state.url)
-        .await
-        .map_err(|e| format!("state store: {e}"))?;
-    recover::begin(&state, db, process).await.map_err(|e| e.to_string())
+async fn lock(config: &Config, db: &Db, process: Process) -> Result<ProcessLock> {
+    let state = StateStore::open(&config.state.url).await.context("state store")?;
+    recover::begin(&state, db, process).await.map_err(|e| match e {
+        recover::NotStarted::Busy(m) => Error::new(crate::error::Kind::Busy, m),
+        recover::NotStarted::Failed(m) => Error::failed(m),
+    })
 }
 
-pub async fn import(config: &Config, company: Option<String>) -> Result<String, String> {
+pub async fn import(config: &Config, company: Option<String>) -> Result<String> {
     let db = open(config).await?;
     let _lock = lock(config, &db, recover::IMPORT).await?;
-    let summary = super::import::import(&db, company.as_deref())
+    let summary = crate::accounting::import::import(&db, company.as_deref())
         .await
-        .map_err(|e| e.to_string())?;
+        .context("accounting store")?;
     Ok(format!("{summary}\n(see `dualsync journal log` for each error)"))
 }
 
-pub async fn forecasts(config: &Config, company: Option<String>) -> Result<String, String> {
+pub async fn forecasts(config: &Config, company: Option<String>) -> Result<String> {
     let db = open(config).await?;
     let _lock = lock(config, &db, recover::FORECASTS).await?;
-    let summary = super::forecasts::run(&db, company.as_deref())
+    let summary = crate::accounting::forecasts::run(&db, company.as_deref())
         .await
-        .map_err(|e| e.to_string())?;
+        .context("accounting store")?;
     Ok(format!("{summary}\n(see `dualsync journal log` for each error)"))
 }
 
-pub async fn post(config: &Config, journals: Vec<String>, company: Option<String>) -> Result<String, String> {
+pub async fn post(config: &Config, journals: Vec<String>, company: Option<String>) -> Result<String> {
     let db = open(config).await?;
     let _lock = lock(config, &db, recover::POST).await?;
     let which = if journals.is_empty() {
@@ -69,29 +73,30 @@ pub async fn post(config: &Config, journals: Vec<String>, company: Option<String
         Journals::Named(ids) => ids.clone(),
         Journals::All { .. } => Vec::new(),
     };
-    let summary = post::post(&db, &which).await.map_err(|e| e.to_string())?;
+    let summary = post::post(&db, &which).await.context("accounting store")?;
     // A journal named on the command line that does not exist is an error of the command (exit
     // 1), not only a line in the job log.
     if summary.counts.get("unknown_journals").copied().unwrap_or(0) > 0 {
         let known: Vec<String> = post::list(&db)
             .await
-            .map_err(|e| e.to_string())?
+            .context("accounting store")?
             .into_iter()
             .map(|(_, id, ..)| id)
             .collect();
         let unknown: Vec<&String> = named.iter().filter(|id| !known.contains(id)).collect();
-        return Err(format!(
+        return Err(Error::not_found(format!(
             "{summary}
-no integration journal is named {}; `dualsync journal list` shows the journals",
+no integration journal is named {}",
             unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        ));
+        ))
+        .with_hint("`dualsync journal list` shows the journals"));
     }
     Ok(summary.to_string())
 }
 
-pub async fn list(config: &Config) -> Result<String, String> {
+pub async fn list(config: &Config) -> Result<String> {
     let db = open(config).await?;
-    let rows = post::list(&db).await.map_err(|e| e.to_string())?;
+    let rows = post::list(&db).await.context("accounting store")?;
     let mut out = format!(
         "{:<8} {:<22} {:<8} {:>7} {:>7}\n",
         "company", "journal", "status", "lines", "posted"
@@ -105,9 +110,9 @@ pub async fn list(config: &Config) -> Result<String, String> {
     Ok(out)
 }
 
-pub async fn log(config: &Config, limit: usize) -> Result<String, String> {
+pub async fn log(config: &Config, limit: usize) -> Result<String> {
     let db = open(config).await?;
-    let runs = joblog::recent(&db, limit).await.map_err(|e| e.to_string())?;
+    let runs = joblog::recent(&db, limit).await.context("accounting store")?;
     let mut out = String::new();
     for r in runs {
         out.push_str(&format!(
