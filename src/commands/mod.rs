@@ -72,7 +72,7 @@ impl MapFiles {
             return String::new();
         }
         format!(
-            "\nmap files: {} problem{} in {}; the daemon keeps running the maps it last adopted \
+            "\nmap files: {} problem{} in {}; a running daemon keeps the maps it last adopted \
              (`dualsync validate {}` shows the problems)\n",
             self.problems,
             if self.problems == 1 { "" } else { "s" },
@@ -82,17 +82,20 @@ impl MapFiles {
     }
 }
 
-/// The state store if it exists, opened without creating or migrating anything; `None` when
-/// the daemon never ran on it.
+/// The state store if it exists, opened read-only (without creating or migrating anything);
+/// `None` when the daemon never ran on it.
 pub async fn open_state_existing(config: &Config) -> Result<Option<StateStore>> {
-    StateStore::open_existing(&config.state.url)
+    StateStore::open_existing(&config.state.url, true)
         .await
         .context("state store")
 }
 
 /// The state store for a command that changes it; an error when there is none yet.
 pub async fn open_state_for_change(config: &Config, what: &str) -> Result<StateStore> {
-    match open_state_existing(config).await? {
+    match StateStore::open_existing(&config.state.url, false)
+        .await
+        .context("state store")?
+    {
         Some(state) => Ok(state),
         None => Err(Error::not_found(format!(
             "there is no state store at {} yet, so there is nothing to {what}",

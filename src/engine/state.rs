@@ -81,6 +81,26 @@ pub use links::Link;
 pub use lock::{DAEMON, Holder, ProcessLock, host_name};
 pub use maps::{MapState, MapStatus};
 
+/// `url` with the option that makes its connections read-only.
+fn read_only_url(url: &str) -> Result<String> {
+    let bad = |e: url::ParseError| {
+        StoreError::new(
+            ErrorKind::Permanent,
+            format!("bad state store URL {}: {e}", redact(url)),
+        )
+    };
+    match crate::store::sql::dialect_of(url)? {
+        Dialect::Sqlite => Ok(format!("{url}{}mode=ro", if url.contains('?') { '&' } else { '?' })),
+        Dialect::Postgres => {
+            let mut parsed = url::Url::parse(url).map_err(bad)?;
+            parsed
+                .query_pairs_mut()
+                .append_pair("options", "-c default_transaction_read_only=on");
+            Ok(parsed.to_string())
+        }
+    }
+}
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/state/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/state/postgres");
 
@@ -119,9 +139,15 @@ impl StateStore {
     /// Opens the state store at `url` only if it exists and has this version's schema: `None`
     /// when there is none yet (no SQLite file, no PostgreSQL database, or an empty one: the
     /// daemon never ran). Creates nothing and migrates nothing, for the admin commands, which
-    /// must not set up an installation (a read-only one writes nothing at all).
-    pub async fn open_existing(url: &str) -> Result<Option<StateStore>> {
+    /// must not set up an installation. With `read_only`, the connections cannot write at all
+    /// (SQLite `mode=ro`; PostgreSQL `default_transaction_read_only`).
+    pub async fn open_existing(url: &str, read_only: bool) -> Result<Option<StateStore>> {
         let name = redact(url);
+        let given = url;
+        let url = &match read_only {
+            true => read_only_url(url)?,
+            false => url.to_string(),
+        };
         if crate::store::sql::dialect_of(url)? == Dialect::Sqlite {
             let options = <sqlx::sqlite::SqliteConnectOptions as FromStr>::from_str(url)
                 .map_err(|e| StoreError::new(ErrorKind::Permanent, format!("bad state store URL {name}: {e}")))?;
@@ -140,7 +166,7 @@ impl StateStore {
         let store = StateStore {
             pool,
             name,
-            url: url.to_string(),
+            url: given.to_string(),
         };
         let source = match store.dialect() {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,

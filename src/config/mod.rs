@@ -3,8 +3,12 @@
 //! `accounting.url`). Every value has a default that runs everything on SQLite files under
 //! `./data`; `validate` names the key and says what to do when a value cannot work.
 
+mod load;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+pub use load::{dualsync_env, load_with};
 
 use serde::Deserialize;
 
@@ -35,6 +39,10 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     pub url: String,
+    /// A file holding the URL (a container secret); read at start, in place of `url`.
+    pub url_file: Option<PathBuf>,
+    /// A file holding the password, put into `url` (a PostgreSQL URL without one).
+    pub password_file: Option<PathBuf>,
     /// Writes per second this store may receive (0 = unlimited).
     pub max_writes_per_second: u32,
 }
@@ -43,6 +51,10 @@ pub struct StoreConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct StateConfig {
     pub url: String,
+    /// A file holding the URL; see `StoreConfig::url_file`.
+    pub url_file: Option<PathBuf>,
+    /// A file holding the password; see `StoreConfig::password_file`.
+    pub password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -116,10 +128,14 @@ impl Default for Config {
         Config {
             operational: StoreConfig {
                 url: "sqlite://data/operational.db".into(),
+                url_file: None,
+                password_file: None,
                 max_writes_per_second: 0,
             },
             accounting: StoreConfig {
                 url: "sqlite://data/accounting.db".into(),
+                url_file: None,
+                password_file: None,
                 max_writes_per_second: 0,
             },
             state: StateConfig::default(),
@@ -139,6 +155,8 @@ impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             url: "sqlite://data/state.db".into(),
+            url_file: None,
+            password_file: None,
         }
     }
 }
@@ -182,53 +200,10 @@ impl Default for LogConfig {
 }
 
 impl Config {
-    /// Reads `file` (it must exist when given) and the `DUALSYNC_` environment on top.
+    /// Reads `file` (it must exist when given) and the `DUALSYNC_` environment on top; see
+    /// `load` for sources, relative paths and secret files.
     pub fn load(file: Option<&Path>) -> Result<Config, String> {
-        let mut builder = config::Config::builder();
-        if let Some(path) = file {
-            if !path.exists() {
-                return Err(format!("{}: no such configuration file", path.display()));
-            }
-            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
-        }
-        // Only variables naming a configuration key: DUALSYNC_TEST_PG_URL and the like belong to
-        // other tools (the test suite) and must not make the configuration invalid.
-        const KEYS: [&str; 11] = [
-            "operational",
-            "accounting",
-            "state",
-            "maps",
-            "companies",
-            "demo",
-            "sync",
-            "retry",
-            "alerts",
-            "log",
-            "processes",
-        ];
-        let env: std::collections::HashMap<String, String> = std::env::vars()
-            .filter(|(k, _)| {
-                let rest = k.strip_prefix("DUALSYNC_").unwrap_or_default().to_ascii_lowercase();
-                KEYS.iter()
-                    .any(|key| rest == *key || rest.starts_with(&format!("{key}__")))
-            })
-            .collect();
-        builder = builder.add_source(
-            config::Environment::with_prefix("DUALSYNC")
-                .prefix_separator("_")
-                .separator("__")
-                .try_parsing(true)
-                .source(Some(env)),
-        );
-        let raw = builder.build().map_err(|e| e.to_string())?;
-        let config: Config = raw.try_deserialize().map_err(|e| {
-            let place = file
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "the environment".into());
-            format!("{place}: {e}")
-        })?;
-        config.validate()?;
-        Ok(config)
+        load::load_with(file, &load::dualsync_env(std::env::vars()))
     }
 
     /// Checks values that parse but cannot work.
@@ -325,30 +300,142 @@ mod tests {
         assert_eq!(c.companies, vec!["USPM".to_string()]);
         assert_eq!(c.sync.batch_size, 100);
         assert_eq!(c.log.format, LogFormat::Json);
+        let folder = std::fs::canonicalize(dir.path()).unwrap();
         assert_eq!(
-            c.accounting.url, "sqlite://data/accounting.db",
-            "defaults fill the rest"
+            c.accounting.url,
+            format!("sqlite://{}", folder.join("data/accounting.db").display()),
+            "defaults fill the rest, next to the file"
         );
+    }
+
+    fn env(vars: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        dualsync_env(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     #[test]
     fn environment_overrides_only_configuration_keys() {
-        // Set for this process only; no other test reads these names.
-        unsafe {
-            std::env::set_var("DUALSYNC_ALERTS__MAX_ERRORS", "7");
-            std::env::set_var("DUALSYNC_TEST_SOMETHING_ELSE", "x");
-        }
-        let c = Config::load(None).unwrap();
+        let e = env(&[
+            ("DUALSYNC_ALERTS__MAX_ERRORS", "7"),
+            ("DUALSYNC_TEST_SOMETHING_ELSE", "x"),
+        ]);
+        assert_eq!(e.len(), 1);
+        let c = load_with(None, &e).unwrap();
         assert_eq!(c.alerts.max_errors, 7);
     }
 
     #[test]
-    fn the_shipped_configuration_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/dualsync.toml");
-        let c = Config::load(Some(&path)).unwrap();
+    fn a_list_can_come_from_the_environment() {
+        let c = load_with(None, &env(&[("DUALSYNC_COMPANIES", "USPM,DEMF")])).unwrap();
+        assert_eq!(c.companies, vec!["USPM".to_string(), "DEMF".to_string()]);
+        let c = load_with(None, &env(&[("DUALSYNC_COMPANIES", "USPM")])).unwrap();
+        assert_eq!(c.companies, vec!["USPM".to_string()]);
+    }
+
+    #[test]
+    fn an_error_from_the_environment_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, "[sync]\nbatch_size = 100\n").unwrap();
+        let err = load_with(Some(&path), &env(&[("DUALSYNC_SYNC__BATCHSIZE", "5")])).unwrap_err();
+        assert!(
+            err.starts_with("the environment variable DUALSYNC_SYNC__BATCHSIZE:") && err.contains("batchsize"),
+            "{err}"
+        );
+        assert!(!err.contains("d.toml"), "not blamed on the file: {err}");
+        let err = load_with(Some(&path), &env(&[("DUALSYNC_SYNC__BATCH_SIZE", "0")])).unwrap_err();
+        assert!(
+            err.starts_with("the environment variable DUALSYNC_SYNC__BATCH_SIZE:") && err.contains("`sync.batch_size`"),
+            "{err}"
+        );
+        // The file's own mistakes stay the file's.
+        std::fs::write(&path, "[sync]\nbatch_size = 0\n").unwrap();
+        let err = load_with(Some(&path), &env(&[])).unwrap_err();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        let path = dir.path().join("etc/d.toml");
+        std::fs::write(
+            &path,
+            "maps = \"maps\"\n[operational]\nurl = \"sqlite://../data/op.db?mode=rwc\"\n\
+             [accounting]\nurl = \"sqlite:///abs/acct.db\"\n",
+        )
+        .unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let c = load_with(Some(&path), &env(&[("DUALSYNC_STATE__URL", "sqlite://here/state.db")])).unwrap();
+        assert_eq!(c.maps, root.join("etc/maps"));
+        assert_eq!(
+            c.operational.url,
+            format!("sqlite://{}?mode=rwc", root.join("data/op.db").display())
+        );
+        assert_eq!(c.accounting.url, "sqlite:///abs/acct.db", "absolute paths stay");
+        assert_eq!(
+            c.state.url, "sqlite://here/state.db",
+            "the environment's stay relative to the working folder"
+        );
+    }
+
+    #[test]
+    fn secrets_can_be_read_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "p@ss w/rd\n").unwrap();
+        std::fs::write(dir.path().join("url"), "postgres://u:x@db:5432/ledger\n").unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(
+            &path,
+            "[operational]\nurl = \"postgres://dualsync@db:5432/ops\"\npassword_file = \"pw\"\n\
+             [accounting]\nurl_file = \"url\"\n",
+        )
+        .unwrap();
+        let c = load_with(Some(&path), &env(&[])).unwrap();
+        assert_eq!(c.accounting.url, "postgres://u:x@db:5432/ledger");
+        let opts: sqlx::postgres::PgConnectOptions = c.operational.url.parse().unwrap();
+        assert_eq!(opts.get_username(), "dualsync");
+        assert!(
+            c.operational.url.starts_with("postgres://dualsync:"),
+            "{}",
+            c.operational.url
+        );
+        assert!(!crate::store::sql::redact(&c.operational.url).contains("ss w"));
+        // A missing secret file is named, and its would-be content is never shown.
+        std::fs::remove_file(dir.path().join("pw")).unwrap();
+        let err = load_with(Some(&path), &env(&[])).unwrap_err();
+        assert!(
+            err.contains("`operational.password_file`") && err.contains("cannot read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_shipped_configurations_load() {
+        let root = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let c = Config::load(Some(&root.join("deploy/dualsync.toml"))).unwrap();
         assert!(c.demo);
-        assert_eq!(c.state.url, "sqlite://data/state.db");
-        assert_eq!(c.sqlite_folders(), vec![PathBuf::from("data"); 3]);
+        assert_eq!(
+            c.state.url,
+            format!("sqlite://{}", root.join("data/state.db").display())
+        );
+        assert_eq!(c.maps, root.join("table-maps"));
+        assert_eq!(c.sqlite_folders(), vec![root.join("data"); 3]);
+        // The production template: no demo, and its secrets come from files (absent here).
+        let text = std::fs::read_to_string(root.join("deploy/production.toml")).unwrap();
+        assert!(text.contains("\ndemo = false"));
+        let err = Config::load(Some(&root.join("deploy/production.toml"))).unwrap_err();
+        assert!(err.contains("`operational.password_file`"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("pw");
+        std::fs::write(&secret, "s3cret").unwrap();
+        let e: std::collections::BTreeMap<String, String> = ["OPERATIONAL", "ACCOUNTING", "STATE"]
+            .iter()
+            .map(|s| (format!("DUALSYNC_{s}__PASSWORD_FILE"), secret.display().to_string()))
+            .collect();
+        let c = load_with(Some(&root.join("deploy/production.toml")), &e).unwrap();
+        assert!(!c.demo && !c.processes.enabled);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.maps, root.join("deploy/table-maps"));
     }
 
     #[test]
