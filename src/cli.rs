@@ -193,6 +193,7 @@ impl From<SideArg> for Side {
 }
 
 pub fn main() -> ExitCode {
+    install_panic_hook();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,6 +203,27 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => fail(&e),
     }
+}
+
+/// A panic (a bug) is reported on standard error with every URL in its message redacted: a
+/// message may quote a store URL with its password.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "dualsync panicked{place}: {}\nthis is a bug in dualsync; please report it with the log above",
+            crate::store::sql::redact_in(&message)
+        );
+    }));
 }
 
 /// Prints an error and its hint on standard error; the exit code its kind gives.

@@ -10,7 +10,7 @@ pub mod init;
 mod read;
 mod redact;
 
-pub use redact::redact;
+pub use redact::{redact, redact_in};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

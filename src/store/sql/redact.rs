@@ -44,9 +44,38 @@ pub fn redact(raw: &str) -> String {
     }
 }
 
+/// `text` with every URL in it redacted (a URL runs from its scheme to the next white space
+/// or quote), for free text that may hold one: a panic message, a driver's error.
+pub fn redact_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        // The scheme: the letters, digits, `+`, `-` and `.` just before `://`.
+        let start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&redact(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, redact_in};
+
+    #[test]
+    fn urls_inside_text_are_redacted() {
+        let shown = redact_in("cannot open \"postgres://u:p@ss@db/x?password=k\" (state store: postgres://a:b@h/y)");
+        assert!(!shown.contains("p@ss") && !shown.contains(":b@") && !shown.contains("=k"), "{shown}");
+        assert!(shown.starts_with("cannot open \"postgres://u:***@db/x?password=***\""), "{shown}");
+        assert_eq!(redact_in("no url here"), "no url here");
+    }
 
     #[test]
     fn passwords_in_the_user_information_are_hidden() {
