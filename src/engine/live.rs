@@ -19,9 +19,6 @@ use super::state::{MapState, parse_key_text};
 use crate::store::{EntityDesc, Key, Result, Rows};
 use crate::tablemap::model::Side;
 
-/// How long a map waits when its store is down before it tries again.
-const DOWN_PAUSE: Duration = Duration::from_secs(2);
-
 impl Engine {
     /// One round of live sync of `map` from `from`: applies up to one batch of changes.
     /// Returns how many change-feed entries it consumed (0 when there was nothing new).
@@ -301,6 +298,10 @@ impl Engine {
                 continue;
             }
             for from in [Side::Operational, Side::Accounting] {
+                // A failing direction waits out its delay; the other maps go on meanwhile.
+                if failing.waiting(&map.name, from) {
+                    continue;
+                }
                 match self.live_step(map, from).await {
                     Ok(n) => {
                         busy |= n > 0;
@@ -313,13 +314,20 @@ impl Engine {
                         }
                     }
                     Err(e) => {
-                        tracing::error!(map = %map.name, side = from.name(), error = %e, "live sync paused");
-                        failing.failed(&map.name, from);
+                        let (policy, hint) = super::policy::for_store(e.kind);
+                        let wait = failing.failed(&map.name, from, policy, &self.retry);
+                        tracing::error!(
+                            map = %map.name, side = from.name(), error = %e, policy = ?policy,
+                            retry_in_ms = wait.as_millis() as u64, "live sync paused"
+                        );
+                        let message = match &e.hint {
+                            Some(_) => e.to_string(),
+                            None => format!("{e} (hint: {hint})"),
+                        };
                         let _ = self
                             .state
-                            .set_map_state(&map.name, MapState::Failed, Some(&e.to_string()))
+                            .set_map_state(&map.name, MapState::Failed, Some(&message))
                             .await;
-                        tokio::time::sleep(DOWN_PAUSE).await;
                     }
                 }
             }
@@ -328,19 +336,49 @@ impl Engine {
     }
 }
 
-/// The (map, direction) pairs whose last live step failed.
+/// The (map, direction) pairs whose last live step failed: how often in a row, and when the
+/// next attempt is due (from the failure's policy, `engine::policy`).
 #[derive(Debug, Default)]
-pub struct Failing(std::collections::HashSet<(String, Side)>);
+pub struct Failing(std::collections::HashMap<(String, Side), (u32, std::time::Instant)>);
 
 impl Failing {
-    fn failed(&mut self, map: &str, from: Side) {
-        self.0.insert((map.to_string(), from));
+    /// Records a failure; how long the direction now waits before its next attempt.
+    fn failed(
+        &mut self,
+        map: &str,
+        from: Side,
+        policy: super::policy::Policy,
+        retry: &super::retry::RetryPolicy,
+    ) -> Duration {
+        let entry = self
+            .0
+            .entry((map.to_string(), from))
+            .or_insert((0, std::time::Instant::now()));
+        entry.0 += 1;
+        let wait = super::policy::delay(policy, entry.0, retry.initial, retry.max);
+        entry.1 = std::time::Instant::now() + wait;
+        wait
+    }
+
+    /// Makes every failing direction due at once (an operator acted, e.g. fixed the store).
+    pub fn retry_now(&mut self) {
+        let now = std::time::Instant::now();
+        for (_, due) in self.0.values_mut() {
+            *due = now;
+        }
+    }
+
+    /// Whether this direction failed and its next attempt is not due yet.
+    fn waiting(&self, map: &str, from: Side) -> bool {
+        self.0
+            .get(&(map.to_string(), from))
+            .is_some_and(|(_, due)| std::time::Instant::now() < *due)
     }
 
     /// Records a successful step; true when this direction was failing and the map has no
     /// failing direction left (it is `running` again).
     fn succeeded(&mut self, map: &str, from: Side) -> bool {
-        self.0.remove(&(map.to_string(), from)) && !self.0.iter().any(|(m, _)| m == map)
+        self.0.remove(&(map.to_string(), from)).is_some() && !self.0.keys().any(|(m, _)| m == map)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod conflict;
 pub mod initial;
 pub mod live;
 pub mod pipeline;
+pub mod policy;
 mod problems;
 pub mod retry;
 pub mod state;

@@ -72,8 +72,14 @@ mod tests {
     #[test]
     fn urls_inside_text_are_redacted() {
         let shown = redact_in("cannot open \"postgres://u:p@ss@db/x?password=k\" (state store: postgres://a:b@h/y)");
-        assert!(!shown.contains("p@ss") && !shown.contains(":b@") && !shown.contains("=k"), "{shown}");
-        assert!(shown.starts_with("cannot open \"postgres://u:***@db/x?password=***\""), "{shown}");
+        assert!(
+            !shown.contains("p@ss") && !shown.contains(":b@") && !shown.contains("=k"),
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("cannot open \"postgres://u:***@db/x?password=***\""),
+            "{shown}"
+        );
         assert_eq!(redact_in("no url here"), "no url here");
     }
 
