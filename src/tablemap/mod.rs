@@ -3,6 +3,7 @@
 
 pub mod diagnostic;
 pub mod filter;
+pub mod lookalike;
 pub mod model;
 pub mod parse;
 pub mod validate;
@@ -141,7 +142,12 @@ pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
     for m in &located {
         validate::check_map(m, &mut diagnostics);
     }
-    validate::check_set(&located, &mut diagnostics);
+    let broken: Vec<String> = files
+        .iter()
+        .filter(|f| f.map.is_none())
+        .flat_map(ParsedFile::names)
+        .collect();
+    validate::check_set(&located, &broken, &mut diagnostics);
     let mut loaded = Loaded { files, diagnostics };
     loaded.sort_diagnostics();
     loaded

@@ -560,8 +560,10 @@ fn check_fan_out(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Checks what only the whole set of maps can tell.
-pub fn check_set(maps: &[Located<'_>], out: &mut Vec<Diagnostic>) {
+/// Checks what only the whole set of maps can tell. `broken` holds the names of map files
+/// that did not parse (as far as they can be told): naming one of them in `requires` or
+/// `lookup` is not reported, since the file's own problem already is.
+pub fn check_set(maps: &[Located<'_>], broken: &[String], out: &mut Vec<Diagnostic>) {
     let mut by_name: HashMap<&str, usize> = HashMap::new();
     for (i, m) in maps.iter().enumerate() {
         if let Some(&first) = by_name.get(m.map.name.as_str()) {
@@ -589,7 +591,7 @@ pub fn check_set(maps: &[Located<'_>], out: &mut Vec<Diagnostic>) {
     };
     for m in maps {
         for (i, req) in m.map.requires.iter().enumerate() {
-            if !by_name.contains_key(req.as_str()) {
+            if !by_name.contains_key(req.as_str()) && !broken.contains(req) {
                 out.push(
                     m.at(
                         tm_path!["requires", i],
@@ -603,6 +605,9 @@ pub fn check_set(maps: &[Located<'_>], out: &mut Vec<Diagnostic>) {
             let Some(target) = &f.lookup else { continue };
             let path = tm_path!["fields", i, "lookup"];
             let Some(&t) = by_name.get(target.as_str()) else {
+                if broken.contains(target) {
+                    continue;
+                }
                 out.push(
                     m.at(path, format!("lookup into an unknown map \"{target}\""))
                         .with_hint(unknown(target)),
@@ -671,6 +676,21 @@ pub fn dependencies(map: &TableMap) -> Vec<&str> {
     deps
 }
 
+/// Where `map` names its dependency `dep`: the `requires` entry, else the first lookup of it.
+fn dependency_path(map: &TableMap, dep: &str) -> Vec<Seg> {
+    match map.requires.iter().position(|r| r == dep) {
+        Some(k) => tm_path!["requires", k],
+        None => {
+            let k = map
+                .fields
+                .iter()
+                .position(|f| f.lookup.as_deref() == Some(dep))
+                .unwrap_or(0);
+            tm_path!["fields", k, "lookup"]
+        }
+    }
+}
+
 fn check_cycles(maps: &[Located<'_>], by_name: &HashMap<&str, usize>, out: &mut Vec<Diagnostic>) {
     // Depth-first search; each cycle is reported once, at the map where it is found closing.
     let mut state = vec![0u8; maps.len()]; // 0 new, 1 on the stack, 2 done
@@ -692,25 +712,33 @@ fn check_cycles(maps: &[Located<'_>], by_name: &HashMap<&str, usize>, out: &mut 
                 let mut chain: Vec<&str> = stack[from..].iter().map(|&s| maps[s].map.name.as_str()).collect();
                 chain.push(maps[j].map.name.as_str());
                 let m = &maps[i];
-                let path = match m.map.requires.iter().position(|r| r == dep) {
-                    Some(k) => tm_path!["requires", k],
-                    None => {
-                        let k = m
-                            .map
-                            .fields
-                            .iter()
-                            .position(|f| f.lookup.as_deref() == Some(dep))
-                            .unwrap_or(0);
-                        tm_path!["fields", k, "lookup"]
-                    }
-                };
-                out.push(
-                    m.at(
-                        path,
+                let mut d = m
+                    .at(
+                        dependency_path(m.map, dep),
                         format!("maps depend on each other in a cycle: {}", chain.join(" -> ")),
                     )
-                    .with_hint("one of these maps must not require (or look up) the other; break the cycle"),
-                );
+                    .with_hint("one of these maps must not require (or look up) the other; break the cycle");
+                // Every edge, where it is written, so each can be found and one removed.
+                for &s in &stack[from..] {
+                    let at = &maps[s];
+                    let next = stack
+                        .iter()
+                        .skip_while(|&&x| x != s)
+                        .nth(1)
+                        .map_or(maps[j].map.name.as_str(), |&x| maps[x].map.name.as_str());
+                    let path = dependency_path(at.map, next);
+                    let (line, col) = at.source.line_col(at.tree.span_of(&path).start);
+                    let how = match path.first() {
+                        Some(Seg::Key(k)) if k == "requires" => "requires",
+                        _ => "looks up",
+                    };
+                    d = d.with_note(format!(
+                        "{}:{line}:{col}: \"{}\" {how} \"{next}\"",
+                        at.source.path.display(),
+                        at.map.name
+                    ));
+                }
+                out.push(d);
             } else if state[j] == 0 {
                 visit(j, maps, by_name, state, stack, out);
             }
