@@ -29,9 +29,12 @@ pub struct CompiledMap {
     pub fields: Vec<CompiledField>,
     pub skip: Vec<CompiledSkip>,
     pub fan_out: Option<FanOut>,
-    /// A stable hash of the map as written (its JSON serialization), so the engine can tell an
-    /// edited map from the one it last ran.
+    /// A stable hash of what the map syncs (`v2:` and 16 hex digits; see [`checksum`]), so the
+    /// engine can tell a map edited in a way that changes records from the one it last ran.
     pub checksum: String,
+    /// The checksum as releases before `v2` wrote it (the whole map, cosmetic keys included),
+    /// to recognize an unedited map whose state still holds that format.
+    pub legacy_checksum: String,
 }
 
 /// One side of a compiled map.
@@ -272,7 +275,8 @@ pub fn compile(map: &TableMap) -> Result<CompiledMap, String> {
         fields,
         skip,
         fan_out: map.fan_out.clone(),
-        checksum: checksum(map)?,
+        checksum: checksum(map),
+        legacy_checksum: legacy_checksum(map),
     };
     check_keys(&compiled)?;
     Ok(compiled)
@@ -361,11 +365,51 @@ pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// The checksum of a map: FNV-1a 64 of its JSON serialization (struct fields in declaration
-/// order, value maps sorted), as 16 hex digits. Comments and layout of the file do not count.
-fn checksum(map: &TableMap) -> Result<String, String> {
-    let json = serde_json::to_string(map).map_err(|e| format!("map \"{}\": cannot serialize it: {e}", map.name))?;
-    Ok(format!("{:016x}", fnv1a64(json.as_bytes())))
+/// The prefix of the checksum format written today. A stored checksum without it is in the
+/// format releases before it wrote ([`legacy_checksum`]).
+pub const CHECKSUM_PREFIX: &str = "v2:";
+
+/// The checksum of what a map syncs: `v2:` and FNV-1a 64 of the JSON serialization of the map
+/// with its cosmetic keys left out (struct fields in declaration order, value maps sorted), as
+/// 16 hex digits. Cosmetic are only the keys documented as having no effect on records: the
+/// map's `title`, `description` and `version`, and the `description` of fields and skip rules.
+/// Comments and layout of the file do not count either. Everything else counts, field order
+/// included (it orders the values of the records written).
+pub fn checksum(map: &TableMap) -> String {
+    let mut synced = map.clone();
+    synced.title = None;
+    synced.description = None;
+    synced.version = None;
+    for f in &mut synced.fields {
+        f.description = None;
+    }
+    for rule in &mut synced.skip {
+        rule.description = None;
+    }
+    format!("{CHECKSUM_PREFIX}{:016x}", fnv1a64(json(&synced).as_bytes()))
+}
+
+/// The checksum releases before `v2` stored: FNV-1a 64 of the whole map's JSON, 16 hex digits.
+pub fn legacy_checksum(map: &TableMap) -> String {
+    format!("{:016x}", fnv1a64(json(map).as_bytes()))
+}
+
+fn json(map: &TableMap) -> String {
+    // A map is strings, numbers, booleans, lists and string-keyed tables: always JSON.
+    serde_json::to_string(map).expect("a table map always serializes to JSON")
+}
+
+impl CompiledMap {
+    /// Whether `stored`, the checksum kept for the map last run, stands for this same definition:
+    /// equal to [`checksum`], or in the pre-`v2` format and equal to [`legacy_checksum`] (then
+    /// the map has not been edited at all since).
+    pub fn same_definition_as(&self, stored: &str) -> bool {
+        if stored.starts_with(CHECKSUM_PREFIX) {
+            stored == self.checksum
+        } else {
+            stored == self.legacy_checksum
+        }
+    }
 }
 
 /// The names of `maps` in dependency order: every map after the maps it requires or looks up.

@@ -265,13 +265,47 @@ fn checksum_is_stable_and_tells_an_edit() {
     let maps = shipped();
     let projects = maps.iter().find(|m| m.name == "projects").unwrap();
     let a = compile(projects).unwrap().checksum;
-    assert_eq!(a.len(), 16);
+    assert_eq!(a.len(), 19);
+    assert!(a.starts_with("v2:"), "{a}");
     assert_eq!(compile(&projects.clone()).unwrap().checksum, a);
     let mut edited = projects.clone();
     edited.fields[1].accounting = Some("ProjectTitle".into());
     assert_ne!(compile(&edited).unwrap().checksum, a);
     let checksums: HashSet<String> = compiled().into_iter().map(|m| m.checksum).collect();
     assert_eq!(checksums.len(), 13);
+}
+
+#[test]
+fn cosmetic_keys_do_not_change_the_checksum() {
+    let maps = shipped();
+    let actuals = maps.iter().find(|m| m.name == "actuals").unwrap();
+    let before = compile(actuals).unwrap();
+    let mut cosmetic = actuals.clone();
+    cosmetic.title = Some("Actuals, renamed".into());
+    cosmetic.description = None;
+    cosmetic.version = Some("9.9.9".into());
+    cosmetic.fields[0].description = Some("a new note".into());
+    cosmetic.skip[0].description = Some("why".into());
+    let after = compile(&cosmetic).unwrap();
+    assert_eq!(after.checksum, before.checksum);
+    assert_ne!(
+        after.legacy_checksum, before.legacy_checksum,
+        "the old formula counted them"
+    );
+    for edit in [
+        |m: &mut TableMap| m.fields.swap(1, 2),
+        |m: &mut TableMap| m.skip[0].name.push('x'),
+        |m: &mut TableMap| m.deletes = !m.deletes,
+        |m: &mut TableMap| m.fields[1].direction = Some(Direction::Both),
+    ] {
+        let mut edited = actuals.clone();
+        edit(&mut edited);
+        assert_ne!(compile(&edited).unwrap().checksum, before.checksum);
+    }
+    // A checksum stored in the old format still recognizes the unedited map, and only it.
+    assert!(before.same_definition_as(&before.legacy_checksum));
+    assert!(!after.same_definition_as(&before.legacy_checksum));
+    assert!(after.same_definition_as(&before.checksum));
 }
 
 #[test]
