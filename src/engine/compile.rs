@@ -1,14 +1,14 @@
-//! Compiled maps: a validated `TableMap` turned into the plain structures the engine runs —
-//! filters and skip rules parsed, directions resolved with the map default, value maps indexed
-//! both ways, defaults and constants read as values — plus the columns the engine reads and
-//! writes on each side, a checksum that tells an edited map, and the dependency order of a set
-//! of maps. Pure code, no I/O.
+//! Compiled maps: a checked map (`tablemap::ValidMap`, where validation already parsed the
+//! filters and skip rules, resolved directions, indexed value maps and read literals) turned
+//! into the plain structures the engine runs, plus the columns the engine reads and writes on
+//! each side, a checksum that tells an edit that changes what is synced, and the dependency
+//! order of a set of maps. Compiling cannot fail. Pure code, no I/O.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::tablemap::filter::{self, Expr};
-use crate::tablemap::model::{ConflictPolicy, Direction, Entity, FanOut, FanOutKind, Field, FieldType, Side, TableMap};
-use crate::tablemap::validate::{dependencies, literal_value};
+use crate::tablemap::ValidMap;
+use crate::tablemap::filter::Expr;
+use crate::tablemap::model::{ConflictPolicy, Direction, Entity, FanOut, FanOutKind, FieldType, Side, TableMap};
 use crate::value::Value;
 
 /// A map the engine can run.
@@ -206,153 +206,56 @@ impl<'a> Extend<&'a str> for Columns {
     }
 }
 
-/// Compiles one map. Maps given here have passed validation; anything the engine could not
-/// run is still reported as an error naming the map and the part, never a panic.
-pub fn compile(map: &TableMap) -> Result<CompiledMap, String> {
-    let name = &map.name;
-    let side = |s: Side, entity: &Entity| -> Result<CompiledSide, String> {
-        if entity.key.is_empty() {
-            return Err(format!("map \"{name}\": the {} key is empty", s.name()));
-        }
-        let filter = entity
-            .filter
-            .as_deref()
-            .map(|text| filter::parse(text).map_err(|e| format!("map \"{name}\": {} filter: {e}", s.name())))
-            .transpose()?;
-        Ok(CompiledSide {
-            entity: entity.entity.clone(),
-            key: entity.key.clone(),
-            company: entity.company.clone(),
-            filter,
-        })
+/// Compiles one checked map. Validation resolved everything already (filters parsed, value
+/// maps indexed, literals read, directions resolved), so this is a plain conversion that
+/// cannot fail.
+pub fn compile(valid: &ValidMap) -> CompiledMap {
+    let map = valid.map();
+    let side = |s: Side, entity: &Entity| CompiledSide {
+        entity: entity.entity.clone(),
+        key: entity.key.clone(),
+        company: entity.company.clone(),
+        filter: valid.filter(s).cloned(),
     };
-    let operational = side(Side::Operational, &map.operational)?;
-    let accounting = side(Side::Accounting, &map.accounting)?;
-    let fields = map
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| compile_field(map, f).map_err(|e| format!("map \"{name}\", field #{}: {e}", i + 1)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let skip = map
-        .skip
-        .iter()
-        .map(|rule| {
-            filter::parse(&rule.when)
-                .map(|when| CompiledSkip {
-                    name: rule.name.clone(),
-                    side: rule.side,
-                    when,
-                })
-                .map_err(|e| format!("map \"{name}\": skip rule \"{}\": {e}", rule.name))
+    let fields = valid
+        .fields()
+        .map(|(f, v)| CompiledField {
+            operational: f.operational.clone(),
+            accounting: f.accounting.clone(),
+            field_type: f.field_type,
+            direction: v.direction,
+            decimal: v.decimal,
+            to_accounting: v.to_accounting.clone(),
+            to_operational: v.to_operational.clone(),
+            default: v.default.clone(),
+            constant: v.constant.clone(),
+            lookup: f.lookup.clone(),
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(fan) = &map.fan_out {
-        match fan.per {
-            FanOutKind::Company if map.accounting.company.is_none() => {
-                return Err(format!(
-                    "map \"{name}\": fan-out per company needs an accounting company column"
-                ));
-            }
-            FanOutKind::Value if fan.column.is_none() || fan.values.is_empty() => {
-                return Err(format!(
-                    "map \"{name}\": fan-out per value needs `column` and a non-empty `values`"
-                ));
-            }
-            _ => {}
-        }
-    }
-    let compiled = CompiledMap {
+        .collect();
+    let skip = valid
+        .skip_rules()
+        .map(|(rule, when)| CompiledSkip {
+            name: rule.name.clone(),
+            side: rule.side,
+            when: when.clone(),
+        })
+        .collect();
+    CompiledMap {
         name: map.name.clone(),
         title: map.title.clone(),
-        requires: dependencies(map).into_iter().map(str::to_string).collect(),
+        requires: valid.dependencies().to_vec(),
         records: map.records,
         deletes: map.deletes,
         conflict: map.conflict,
         initial_sync_master: map.initial_sync_master,
-        operational,
-        accounting,
+        operational: side(Side::Operational, &map.operational),
+        accounting: side(Side::Accounting, &map.accounting),
         fields,
         skip,
         fan_out: map.fan_out.clone(),
         checksum: checksum(map),
         legacy_checksum: legacy_checksum(map),
-    };
-    check_keys(&compiled)?;
-    Ok(compiled)
-}
-
-fn compile_field(map: &TableMap, f: &Field) -> Result<CompiledField, String> {
-    let direction = match (&f.constant, &f.operational, &f.accounting) {
-        (_, None, None) => return Err("the field names no column".into()),
-        (Some(_), Some(_), None) => Direction::ToOperational,
-        (Some(_), None, Some(_)) => Direction::ToAccounting,
-        (Some(_), Some(_), Some(_)) => {
-            return Err("a constant names columns on both sides; it must name only the column it writes".into());
-        }
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            return Err("the field names a column on one side only and has no constant".into());
-        }
-        (None, Some(_), Some(_)) => f.direction_or(map.direction),
-    };
-    let decimal = match (f.field_type, f.precision, f.scale) {
-        (FieldType::Decimal, Some(p), Some(s)) => Some((p, s)),
-        (FieldType::Decimal, _, _) => return Err("a decimal field needs `precision` and `scale`".into()),
-        _ => None,
-    };
-    let (to_accounting, to_operational) = match &f.values {
-        None => (None, None),
-        Some(values) => {
-            let mut forth = HashMap::new();
-            let mut back = HashMap::new();
-            for (code, text) in values {
-                let n: i64 = code
-                    .parse()
-                    .map_err(|_| format!("option-set code \"{code}\" is not a whole number"))?;
-                if let Some(other) = back.insert(text.clone(), n) {
-                    return Err(format!("codes {other} and {n} both map to \"{text}\""));
-                }
-                forth.insert(n, text.clone());
-            }
-            (Some(forth), Some(back))
-        }
-    };
-    let literal = |what: &str, lit: &Option<crate::tablemap::model::Literal>| {
-        lit.as_ref()
-            .map(|l| literal_value(f, l).map_err(|hint| format!("`{what}` does not fit the field's type: {hint}")))
-            .transpose()
-    };
-    Ok(CompiledField {
-        operational: f.operational.clone(),
-        accounting: f.accounting.clone(),
-        field_type: f.field_type,
-        direction,
-        decimal,
-        to_accounting,
-        to_operational,
-        default: literal("default", &f.default)?,
-        constant: literal("constant", &f.constant)?,
-        lookup: f.lookup.clone(),
-    })
-}
-
-/// Every key column of both sides is filled: by the company, by the fan-out, or by a field.
-fn check_keys(map: &CompiledMap) -> Result<(), String> {
-    for side in [Side::Operational, Side::Accounting] {
-        let s = map.side(side);
-        for key in &s.key {
-            let engine_filled = s.company.as_deref() == Some(key.as_str())
-                || (side == Side::Accounting && map.fan_out_column() == Some(key.as_str()));
-            if !engine_filled && map.key_field(side, key).is_none() {
-                return Err(format!(
-                    "map \"{}\": {} key column `{key}` is not mapped by any field",
-                    map.name,
-                    side.name()
-                ));
-            }
-        }
     }
-    Ok(())
 }
 
 /// FNV-1a, 64 bits: small, stable across platforms and releases, good enough to tell contents apart.

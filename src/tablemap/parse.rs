@@ -11,8 +11,7 @@ use super::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use super::lookalike;
 use super::model::TableMap;
 
-#[path = "parse_syntax.rs"]
-mod syntax;
+use super::parse_syntax as syntax;
 
 /// One step of a path into a map file: a key of a table or an index into an array.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::ops::Range;
 use super::{Diagnostic, SourceFile, lookalike};
 
 /// The diagnostics for the TOML parser's errors (`span`, `message`), explained.
-pub(super) fn problems(src: &SourceFile, errors: &[(Range<usize>, String)]) -> Vec<Diagnostic> {
+pub(crate) fn problems(src: &SourceFile, errors: &[(Range<usize>, String)]) -> Vec<Diagnostic> {
     let lines = Lines::of(src);
     let mut out = Vec::new();
     // Lines of `[table]` headers that repeat an earlier one: the keys under them are not
@@ -86,7 +86,7 @@ pub(super) fn problems(src: &SourceFile, errors: &[(Range<usize>, String)]) -> V
 
 /// The hint for a direction written in another notation (`<>`, `->`, `both`), when the
 /// allowed values are the three directions.
-pub(super) fn direction_hint(written: &str, choices: &[&str]) -> Option<String> {
+pub(crate) fn direction_hint(written: &str, choices: &[&str]) -> Option<String> {
     let mut sorted = choices.to_vec();
     sorted.sort();
     if sorted != ["<", "=", ">"] {
@@ -114,7 +114,7 @@ pub(super) fn direction_hint(written: &str, choices: &[&str]) -> Option<String> 
 
 /// The `[table]` or `[[table]]` header line that `offset` lies under: its 1-based line
 /// number and its text. `None` at the top level.
-pub(super) fn table_header_before(src: &SourceFile, offset: usize) -> Option<(usize, String)> {
+pub(crate) fn table_header_before(src: &SourceFile, offset: usize) -> Option<(usize, String)> {
     let (line, _) = src.line_col(offset);
     let lines = Lines::of(src);
     let h = lines.section_of(line)?;
