@@ -160,7 +160,6 @@ pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
         Some(valid) if diagnostics.is_empty() => valid,
         _ => Vec::new(),
     };
-    drop(located);
     let mut loaded = Loaded {
         files,
         diagnostics,
