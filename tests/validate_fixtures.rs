@@ -60,6 +60,11 @@ fn every_malformed_fixture_fails_with_its_exact_problems() {
         assert!(!want.is_empty(), "{} has no `# expect:` line", fixture.display());
         let loaded = tablemap::load(std::slice::from_ref(fixture)).unwrap();
         assert!(!loaded.is_valid(), "{} should be invalid", fixture.display());
+        assert!(
+            loaded.valid.is_empty(),
+            "{}: no checked map from a set with problems",
+            fixture.display()
+        );
         let got: BTreeSet<Problem> = loaded
             .diagnostics
             .iter()
@@ -84,6 +89,8 @@ fn every_shipped_map_validates() {
     let shown: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
     assert!(loaded.is_valid(), "{}", shown.join("\n\n"));
     let names: BTreeSet<&str> = loaded.maps().map(|m| m.name.as_str()).collect();
+    let checked: BTreeSet<&str> = loaded.valid.iter().map(|v| v.map().name.as_str()).collect();
+    assert_eq!(checked, names, "every valid map comes out in its checked form");
     let want: BTreeSet<&str> = [
         "actuals",
         "contract-line-milestones",

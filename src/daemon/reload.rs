@@ -50,7 +50,9 @@ pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<TableMap>,
 /// Makes `maps` the engine's maps: capture on their entities, the compiled maps in dependency
 /// order, and for each map whose definition differs from the one last run, its initial-sync
 /// checkpoint cleared so the next initial sync applies the new definition to every record.
-/// Maps no longer present are marked stopped. Returns the names of new or edited maps.
+/// "Differs" is by the map's checksum, which leaves out cosmetic keys (title, descriptions,
+/// version): such an edit keeps the checkpoint. Maps no longer present are marked stopped.
+/// Returns the names of new or edited maps.
 pub async fn adopt(engine: &mut Engine, maps: &[TableMap]) -> Result<Vec<String>, StartError> {
     for (side, store) in [
         (Side::Operational, engine.operational.clone()),
@@ -75,7 +77,18 @@ pub async fn adopt(engine: &mut Engine, maps: &[TableMap]) -> Result<Vec<String>
     for map in &engine.maps {
         let known = engine.state.get_map_state(&map.name).await.map_err(err)?;
         let last = known.as_ref().and_then(|s| s.checksum.clone());
-        if last.as_deref() == Some(map.checksum.as_str()) {
+        if let Some(stored) = &last
+            && map.same_definition_as(stored)
+        {
+            if stored != &map.checksum {
+                // An unedited map whose checksum is in the format of an earlier release: the
+                // stored one is brought to today's format once, with no sync again.
+                engine
+                    .state
+                    .set_map_checksum(&map.name, &map.checksum)
+                    .await
+                    .map_err(err)?;
+            }
             continue;
         }
         if last.is_some() {

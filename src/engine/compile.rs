@@ -1,14 +1,14 @@
-//! Compiled maps: a validated `TableMap` turned into the plain structures the engine runs —
-//! filters and skip rules parsed, directions resolved with the map default, value maps indexed
-//! both ways, defaults and constants read as values — plus the columns the engine reads and
-//! writes on each side, a checksum that tells an edited map, and the dependency order of a set
-//! of maps. Pure code, no I/O.
+//! Compiled maps: a checked map (`tablemap::ValidMap`, where validation already parsed the
+//! filters and skip rules, resolved directions, indexed value maps and read literals) turned
+//! into the plain structures the engine runs, plus the columns the engine reads and writes on
+//! each side, a checksum that tells an edit that changes what is synced, and the dependency
+//! order of a set of maps. Compiling cannot fail. Pure code, no I/O.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::tablemap::filter::{self, Expr};
-use crate::tablemap::model::{ConflictPolicy, Direction, Entity, FanOut, FanOutKind, Field, FieldType, Side, TableMap};
-use crate::tablemap::validate::{dependencies, literal_value};
+use crate::tablemap::ValidMap;
+use crate::tablemap::filter::Expr;
+use crate::tablemap::model::{ConflictPolicy, Direction, Entity, FanOut, FanOutKind, FieldType, Side, TableMap};
 use crate::value::Value;
 
 /// A map the engine can run.
@@ -29,9 +29,12 @@ pub struct CompiledMap {
     pub fields: Vec<CompiledField>,
     pub skip: Vec<CompiledSkip>,
     pub fan_out: Option<FanOut>,
-    /// A stable hash of the map as written (its JSON serialization), so the engine can tell an
-    /// edited map from the one it last ran.
+    /// A stable hash of what the map syncs (`v2:` and 16 hex digits; see [`checksum`]), so the
+    /// engine can tell a map edited in a way that changes records from the one it last ran.
     pub checksum: String,
+    /// The checksum as releases before `v2` wrote it (the whole map, cosmetic keys included),
+    /// to recognize an unedited map whose state still holds that format.
+    pub legacy_checksum: String,
 }
 
 /// One side of a compiled map.
@@ -203,152 +206,56 @@ impl<'a> Extend<&'a str> for Columns {
     }
 }
 
-/// Compiles one map. Maps given here have passed validation; anything the engine could not
-/// run is still reported as an error naming the map and the part, never a panic.
-pub fn compile(map: &TableMap) -> Result<CompiledMap, String> {
-    let name = &map.name;
-    let side = |s: Side, entity: &Entity| -> Result<CompiledSide, String> {
-        if entity.key.is_empty() {
-            return Err(format!("map \"{name}\": the {} key is empty", s.name()));
-        }
-        let filter = entity
-            .filter
-            .as_deref()
-            .map(|text| filter::parse(text).map_err(|e| format!("map \"{name}\": {} filter: {e}", s.name())))
-            .transpose()?;
-        Ok(CompiledSide {
-            entity: entity.entity.clone(),
-            key: entity.key.clone(),
-            company: entity.company.clone(),
-            filter,
-        })
+/// Compiles one checked map. Validation resolved everything already (filters parsed, value
+/// maps indexed, literals read, directions resolved), so this is a plain conversion that
+/// cannot fail.
+pub fn compile(valid: &ValidMap) -> CompiledMap {
+    let map = valid.map();
+    let side = |s: Side, entity: &Entity| CompiledSide {
+        entity: entity.entity.clone(),
+        key: entity.key.clone(),
+        company: entity.company.clone(),
+        filter: valid.filter(s).cloned(),
     };
-    let operational = side(Side::Operational, &map.operational)?;
-    let accounting = side(Side::Accounting, &map.accounting)?;
-    let fields = map
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| compile_field(map, f).map_err(|e| format!("map \"{name}\", field #{}: {e}", i + 1)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let skip = map
-        .skip
-        .iter()
-        .map(|rule| {
-            filter::parse(&rule.when)
-                .map(|when| CompiledSkip {
-                    name: rule.name.clone(),
-                    side: rule.side,
-                    when,
-                })
-                .map_err(|e| format!("map \"{name}\": skip rule \"{}\": {e}", rule.name))
+    let fields = valid
+        .fields()
+        .map(|(f, v)| CompiledField {
+            operational: f.operational.clone(),
+            accounting: f.accounting.clone(),
+            field_type: f.field_type,
+            direction: v.direction,
+            decimal: v.decimal,
+            to_accounting: v.to_accounting.clone(),
+            to_operational: v.to_operational.clone(),
+            default: v.default.clone(),
+            constant: v.constant.clone(),
+            lookup: f.lookup.clone(),
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(fan) = &map.fan_out {
-        match fan.per {
-            FanOutKind::Company if map.accounting.company.is_none() => {
-                return Err(format!(
-                    "map \"{name}\": fan-out per company needs an accounting company column"
-                ));
-            }
-            FanOutKind::Value if fan.column.is_none() || fan.values.is_empty() => {
-                return Err(format!(
-                    "map \"{name}\": fan-out per value needs `column` and a non-empty `values`"
-                ));
-            }
-            _ => {}
-        }
-    }
-    let compiled = CompiledMap {
+        .collect();
+    let skip = valid
+        .skip_rules()
+        .map(|(rule, when)| CompiledSkip {
+            name: rule.name.clone(),
+            side: rule.side,
+            when: when.clone(),
+        })
+        .collect();
+    CompiledMap {
         name: map.name.clone(),
         title: map.title.clone(),
-        requires: dependencies(map).into_iter().map(str::to_string).collect(),
+        requires: valid.dependencies().to_vec(),
         records: map.records,
         deletes: map.deletes,
         conflict: map.conflict,
         initial_sync_master: map.initial_sync_master,
-        operational,
-        accounting,
+        operational: side(Side::Operational, &map.operational),
+        accounting: side(Side::Accounting, &map.accounting),
         fields,
         skip,
         fan_out: map.fan_out.clone(),
-        checksum: checksum(map)?,
-    };
-    check_keys(&compiled)?;
-    Ok(compiled)
-}
-
-fn compile_field(map: &TableMap, f: &Field) -> Result<CompiledField, String> {
-    let direction = match (&f.constant, &f.operational, &f.accounting) {
-        (_, None, None) => return Err("the field names no column".into()),
-        (Some(_), Some(_), None) => Direction::ToOperational,
-        (Some(_), None, Some(_)) => Direction::ToAccounting,
-        (Some(_), Some(_), Some(_)) => {
-            return Err("a constant names columns on both sides; it must name only the column it writes".into());
-        }
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            return Err("the field names a column on one side only and has no constant".into());
-        }
-        (None, Some(_), Some(_)) => f.direction_or(map.direction),
-    };
-    let decimal = match (f.field_type, f.precision, f.scale) {
-        (FieldType::Decimal, Some(p), Some(s)) => Some((p, s)),
-        (FieldType::Decimal, _, _) => return Err("a decimal field needs `precision` and `scale`".into()),
-        _ => None,
-    };
-    let (to_accounting, to_operational) = match &f.values {
-        None => (None, None),
-        Some(values) => {
-            let mut forth = HashMap::new();
-            let mut back = HashMap::new();
-            for (code, text) in values {
-                let n: i64 = code
-                    .parse()
-                    .map_err(|_| format!("option-set code \"{code}\" is not a whole number"))?;
-                if let Some(other) = back.insert(text.clone(), n) {
-                    return Err(format!("codes {other} and {n} both map to \"{text}\""));
-                }
-                forth.insert(n, text.clone());
-            }
-            (Some(forth), Some(back))
-        }
-    };
-    let literal = |what: &str, lit: &Option<crate::tablemap::model::Literal>| {
-        lit.as_ref()
-            .map(|l| literal_value(f, l).map_err(|hint| format!("`{what}` does not fit the field's type: {hint}")))
-            .transpose()
-    };
-    Ok(CompiledField {
-        operational: f.operational.clone(),
-        accounting: f.accounting.clone(),
-        field_type: f.field_type,
-        direction,
-        decimal,
-        to_accounting,
-        to_operational,
-        default: literal("default", &f.default)?,
-        constant: literal("constant", &f.constant)?,
-        lookup: f.lookup.clone(),
-    })
-}
-
-/// Every key column of both sides is filled: by the company, by the fan-out, or by a field.
-fn check_keys(map: &CompiledMap) -> Result<(), String> {
-    for side in [Side::Operational, Side::Accounting] {
-        let s = map.side(side);
-        for key in &s.key {
-            let engine_filled = s.company.as_deref() == Some(key.as_str())
-                || (side == Side::Accounting && map.fan_out_column() == Some(key.as_str()));
-            if !engine_filled && map.key_field(side, key).is_none() {
-                return Err(format!(
-                    "map \"{}\": {} key column `{key}` is not mapped by any field",
-                    map.name,
-                    side.name()
-                ));
-            }
-        }
+        checksum: checksum(map),
+        legacy_checksum: legacy_checksum(map),
     }
-    Ok(())
 }
 
 /// FNV-1a, 64 bits: small, stable across platforms and releases, good enough to tell contents apart.
@@ -361,11 +268,51 @@ pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// The checksum of a map: FNV-1a 64 of its JSON serialization (struct fields in declaration
-/// order, value maps sorted), as 16 hex digits. Comments and layout of the file do not count.
-fn checksum(map: &TableMap) -> Result<String, String> {
-    let json = serde_json::to_string(map).map_err(|e| format!("map \"{}\": cannot serialize it: {e}", map.name))?;
-    Ok(format!("{:016x}", fnv1a64(json.as_bytes())))
+/// The prefix of the checksum format written today. A stored checksum without it is in the
+/// format releases before it wrote ([`legacy_checksum`]).
+pub const CHECKSUM_PREFIX: &str = "v2:";
+
+/// The checksum of what a map syncs: `v2:` and FNV-1a 64 of the JSON serialization of the map
+/// with its cosmetic keys left out (struct fields in declaration order, value maps sorted), as
+/// 16 hex digits. Cosmetic are only the keys documented as having no effect on records: the
+/// map's `title`, `description` and `version`, and the `description` of fields and skip rules.
+/// Comments and layout of the file do not count either. Everything else counts, field order
+/// included (it orders the values of the records written).
+pub fn checksum(map: &TableMap) -> String {
+    let mut synced = map.clone();
+    synced.title = None;
+    synced.description = None;
+    synced.version = None;
+    for f in &mut synced.fields {
+        f.description = None;
+    }
+    for rule in &mut synced.skip {
+        rule.description = None;
+    }
+    format!("{CHECKSUM_PREFIX}{:016x}", fnv1a64(json(&synced).as_bytes()))
+}
+
+/// The checksum releases before `v2` stored: FNV-1a 64 of the whole map's JSON, 16 hex digits.
+pub fn legacy_checksum(map: &TableMap) -> String {
+    format!("{:016x}", fnv1a64(json(map).as_bytes()))
+}
+
+fn json(map: &TableMap) -> String {
+    // A map is strings, numbers, booleans, lists and string-keyed tables: always JSON.
+    serde_json::to_string(map).expect("a table map always serializes to JSON")
+}
+
+impl CompiledMap {
+    /// Whether `stored`, the checksum kept for the map last run, stands for this same definition:
+    /// equal to [`checksum`], or in the pre-`v2` format and equal to [`legacy_checksum`] (then
+    /// the map has not been edited at all since).
+    pub fn same_definition_as(&self, stored: &str) -> bool {
+        if stored.starts_with(CHECKSUM_PREFIX) {
+            stored == self.checksum
+        } else {
+            stored == self.legacy_checksum
+        }
+    }
 }
 
 /// The names of `maps` in dependency order: every map after the maps it requires or looks up.

@@ -122,9 +122,14 @@ impl Engine {
     }
 }
 
-/// Valid maps compiled and put in dependency order (parents first).
+/// Valid maps compiled and put in dependency order (parents first). The maps are checked by
+/// the validator's rules (`tablemap::check_maps`); an error holds every problem.
 fn compile_ordered(maps: &[crate::tablemap::TableMap]) -> Result<Vec<CompiledMap>, String> {
-    let compiled = maps.iter().map(compile::compile).collect::<Result<Vec<_>, _>>()?;
+    let valid = crate::tablemap::check_maps(maps).map_err(|problems| {
+        let shown: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
+        format!("the maps are not valid:\n{}", shown.join("\n\n"))
+    })?;
+    let compiled: Vec<CompiledMap> = valid.iter().map(compile::compile).collect();
     let order = compile::order(&compiled)?;
     let mut by_order = Vec::with_capacity(compiled.len());
     for name in order {

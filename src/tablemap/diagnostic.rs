@@ -64,6 +64,7 @@ impl SourceFile {
             source_line,
             message: message.into(),
             hint: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -82,11 +83,19 @@ pub struct Diagnostic {
     pub source_line: String,
     pub message: String,
     pub hint: Option<String>,
+    /// Further places that take part in the problem, each `file:line:column` and what is there
+    /// (for example every edge of a dependency cycle).
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
         self
     }
 
@@ -119,6 +128,9 @@ impl fmt::Display for Diagnostic {
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         write!(f, "{:gutter$} | {pad}{}", "", "^".repeat(self.width))?;
+        for note in &self.notes {
+            write!(f, "\n{:gutter$} = note: {note}", "")?;
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\n{:gutter$} = hint: {hint}", "")?;
         }

@@ -3,8 +3,11 @@
 
 pub mod diagnostic;
 pub mod filter;
+pub mod lookalike;
 pub mod model;
 pub mod parse;
+mod parse_syntax;
+pub mod valid;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +15,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Diagnostic, SourceFile};
 pub use model::TableMap;
 pub use parse::ParsedFile;
+pub use valid::ValidMap;
 
 /// The JSON Schema of the table-map format, generated from the Rust types.
 pub fn json_schema() -> serde_json::Value {
@@ -30,11 +34,13 @@ pub enum LoadError {
     NoMaps { path: PathBuf },
 }
 
-/// Every map file found, and every problem in them.
+/// Every map file found, every problem in them, and, when there is none, the checked maps.
 #[derive(Debug)]
 pub struct Loaded {
     pub files: Vec<ParsedFile>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every map in its checked form, in file order; empty unless `diagnostics` is.
+    pub valid: Vec<ValidMap>,
 }
 
 impl Loaded {
@@ -138,11 +144,52 @@ pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
             })
         })
         .collect();
-    for m in &located {
-        validate::check_map(m, &mut diagnostics);
-    }
-    validate::check_set(&located, &mut diagnostics);
-    let mut loaded = Loaded { files, diagnostics };
+    let checked: Vec<Option<ValidMap>> = located
+        .iter()
+        .map(|m| validate::check_map(m, &mut diagnostics))
+        .collect();
+    let broken: Vec<String> = files
+        .iter()
+        .filter(|f| f.map.is_none())
+        .flat_map(ParsedFile::names)
+        .collect();
+    validate::check_set(&located, &broken, &mut diagnostics);
+    // The checked forms only of a set with no problem at all (Vector's rule: the valid type is
+    // built only from an empty error list). A map is left unchecked only with a problem.
+    let valid = match checked.into_iter().collect::<Option<Vec<_>>>() {
+        Some(valid) if diagnostics.is_empty() => valid,
+        _ => Vec::new(),
+    };
+    let mut loaded = Loaded {
+        files,
+        diagnostics,
+        valid,
+    };
     loaded.sort_diagnostics();
     loaded
+}
+
+/// Checks maps held in memory (built or edited by a program rather than read from files) by
+/// the same rules as map files: each is written out as TOML, named `<name>.toml`, and loaded.
+/// `Ok` holds the checked maps in the order given; `Err` every problem.
+pub fn check_maps(maps: &[TableMap]) -> Result<Vec<ValidMap>, Vec<Diagnostic>> {
+    let mut sources = Vec::with_capacity(maps.len());
+    for map in maps {
+        let path = PathBuf::from(format!("<{}>.toml", map.name));
+        match toml::to_string(map) {
+            Ok(text) => sources.push(SourceFile::new(path, text)),
+            Err(e) => {
+                let source = SourceFile::new(path, String::new());
+                let message = format!("map \"{}\" cannot be written as TOML: {e}", map.name);
+                let hint = "a map built in code must be representable in a map file";
+                return Err(vec![source.error(0..0, message).with_hint(hint)]);
+            }
+        }
+    }
+    let loaded = load_sources(sources);
+    if loaded.is_valid() && loaded.valid.len() == maps.len() {
+        Ok(loaded.valid)
+    } else {
+        Err(loaded.diagnostics)
+    }
 }

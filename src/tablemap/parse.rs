@@ -8,7 +8,10 @@ use serde_json::Value as Json;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, SourceFile, did_you_mean};
+use super::lookalike;
 use super::model::TableMap;
+
+use super::parse_syntax as syntax;
 
 /// One step of a path into a map file: a key of a table or an index into an array.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,18 +147,40 @@ pub struct ParsedFile {
     pub map: Option<TableMap>,
 }
 
+impl ParsedFile {
+    /// The names this file may give its map, for a file that did not parse: its `name` value,
+    /// a `name = "..."` line read leniently (look-alike characters taken for what they imitate),
+    /// and the file name without `.toml`.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(name) = self.tree.as_ref().and_then(|t| t.get(&[Seg::from("name")])?.as_str()) {
+            names.push(name.to_string());
+        }
+        for line in self.source.text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                break;
+            }
+            if let Some((key, value)) = line.split_once('=')
+                && lookalike::to_ascii(key.trim().trim_matches('"')) == "name"
+            {
+                names.push(value.trim().trim_matches(['"', '\'']).to_string());
+            }
+        }
+        names.extend(self.source.path.file_stem().map(|s| s.to_string_lossy().to_string()));
+        names
+    }
+}
+
 /// Parses one map file; every TOML syntax and structural problem goes to `out`.
 pub fn parse_file(source: SourceFile, schema: &Json, out: &mut Vec<Diagnostic>) -> ParsedFile {
     let (doc, errors) = DeTable::parse_recoverable(&source.text);
     if !errors.is_empty() {
-        for e in errors {
-            let span = e.span().unwrap_or(0..0);
-            out.push(
-                source
-                    .error(span, format!("TOML syntax: {}", e.message()))
-                    .with_hint("fix the TOML syntax first; the map is checked once it parses"),
-            );
-        }
+        let errors: Vec<(Range<usize>, String)> = errors
+            .iter()
+            .map(|e| (e.span().unwrap_or(0..0), e.message().to_string()))
+            .collect();
+        out.extend(syntax::problems(&source, &errors));
         return ParsedFile {
             source,
             tree: None,
@@ -275,9 +300,12 @@ fn check_node(
             NodeKind::String(s) if choices.contains(&s.as_str()) => {}
             NodeKind::String(s) => {
                 let listed = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>();
-                let hint = match did_you_mean(s, choices.iter().copied()) {
-                    Some(c) => format!("did you mean \"{c}\"?"),
-                    None => format!("use one of {}", listed.join(", ")),
+                let hint = match syntax::direction_hint(s, &choices) {
+                    Some(hint) => hint,
+                    None => match did_you_mean(s, choices.iter().copied()) {
+                        Some(c) => format!("did you mean \"{c}\"?"),
+                        None => format!("use one of {}", listed.join(", ")),
+                    },
                 };
                 out.push(
                     src.error(node.span.clone(), format!("{} cannot be \"{s}\"", here()))
@@ -363,21 +391,16 @@ fn check_table(
     let empty = serde_json::Map::new();
     let properties = schema.get("properties").and_then(Json::as_object).unwrap_or(&empty);
     let additional = schema.get("additionalProperties");
+    // Required keys an unknown key stands for (a typo of it): reported once, as the typo.
+    let mut meant: Vec<&str> = Vec::new();
     for (key, key_span, value) in entries {
         let value_schema = match properties.get(key) {
             Some(s) => s,
             None => match additional {
                 Some(s) if s.is_object() => s,
                 _ => {
-                    let mut d = src.error(key_span.clone(), format!("unknown key `{key}` in {}", describe(path)));
-                    let known = properties.keys().map(String::as_str);
-                    d = match did_you_mean(key, known) {
-                        Some(k) => d.with_hint(format!("did you mean `{k}`?")),
-                        None => d.with_hint(format!(
-                            "known keys here: {}",
-                            properties.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )),
-                    };
+                    let (d, stands_for) = unknown_key(key, key_span, properties, root, path, src);
+                    meant.extend(stands_for);
                     out.push(d);
                     continue;
                 }
@@ -391,7 +414,7 @@ fn check_table(
         let Some(required) = required.as_str() else {
             continue;
         };
-        if !entries.iter().any(|(k, _, _)| k == required) {
+        if !entries.iter().any(|(k, _, _)| k == required) && !meant.contains(&required) {
             let place = if path.is_empty() {
                 "the map".to_string()
             } else {
@@ -404,6 +427,50 @@ fn check_table(
                 )
                 .with_hint(required_hint(required)),
             );
+        }
+    }
+}
+
+/// The problem of a key the schema does not know at `path`, and the known key it stands for
+/// when it is a typo or a look-alike of one.
+fn unknown_key<'s>(
+    key: &str,
+    key_span: &Range<usize>,
+    properties: &'s serde_json::Map<String, Json>,
+    root: &Json,
+    path: &[Seg],
+    src: &SourceFile,
+) -> (Diagnostic, Option<&'s str>) {
+    let known = || properties.keys().map(String::as_str);
+    let place = describe(path);
+    if let Some(what) = lookalike::describe(key) {
+        let ascii = lookalike::to_ascii(key);
+        let stands_for = known().find(|k| *k == ascii);
+        let hint = match stands_for {
+            Some(k) => format!("retype the key in plain ASCII: `{k}`"),
+            None => "retype the key in plain ASCII letters, digits, `_` and `-`".to_string(),
+        };
+        let d = src.error(key_span.clone(), format!("unknown key `{key}` in {place}: {what}"));
+        return (d.with_hint(hint), stands_for);
+    }
+    let d = src.error(key_span.clone(), format!("unknown key `{key}` in {place}"));
+    let top_level = root.get("properties").and_then(Json::as_object);
+    if !path.is_empty() && top_level.is_some_and(|t| t.contains_key(key)) {
+        let header = syntax::table_header_before(src, key_span.start);
+        let hint = match header {
+            Some((line, text)) => format!(
+                "`{key}` is a top-level key, but TOML puts every key after the `{text}` line (line {line}) \
+                 into that table; move `{key}` above the first `[...]` line of the file"
+            ),
+            None => format!("`{key}` is a top-level key; move it above the first `[...]` line of the file"),
+        };
+        return (d.with_hint(hint), None);
+    }
+    match did_you_mean(key, known()) {
+        Some(k) => (d.with_hint(format!("did you mean `{k}`?")), Some(k)),
+        None => {
+            let listed = known().collect::<Vec<_>>().join(", ");
+            (d.with_hint(format!("known keys here: {listed}")), None)
         }
     }
 }

@@ -1,17 +1,24 @@
 //! Checks the meaning of parsed maps, alone and as a set: fields, keys, value maps, literals,
 //! filters and skip rules, fan-out, lookups, `requires` and its cycles, duplicate names.
-//! Every problem is collected; nothing stops at the first one.
+//! Every problem is collected; nothing stops at the first one. A map with no problem comes out
+//! in its checked form (`valid::ValidMap`): what the checks resolved is kept, not redone.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::str::FromStr;
 
-use super::diagnostic::{Diagnostic, SourceFile, did_you_mean};
-use super::filter;
-use super::model::{Direction, FanOutKind, Field, FieldType, Literal, Side, TableMap};
+use super::diagnostic::{Diagnostic, SourceFile};
+use super::filter::{self, Expr};
+use super::model::{Direction, FanOutKind, Field, FieldType, Side, TableMap};
 use super::parse::{Node, Seg};
+use super::valid::{ValidField, ValidMap};
 use crate::tm_path;
-use crate::value::{Value, ValueType};
+use crate::value::ValueType;
+
+mod set;
+mod values;
+pub use set::{check_set, dependencies, lookup_key_column};
+pub use values::literal_value;
+use values::{check_value_map, type_name};
 
 /// A map that parsed, with what is needed to point into its file.
 pub struct Located<'a> {
@@ -83,9 +90,11 @@ pub fn is_two_way(map: &TableMap) -> bool {
         || (dirs.contains(&Direction::ToAccounting) && dirs.contains(&Direction::ToOperational))
 }
 
-/// Checks one map on its own.
-pub fn check_map(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
+/// Checks one map on its own. Returns its checked form when it has no problem; problems go
+/// to `out`.
+pub fn check_map(m: &Located<'_>, out: &mut Vec<Diagnostic>) -> Option<ValidMap> {
     let map = m.map;
+    let before = out.len();
     if !map
         .name
         .chars()
@@ -100,7 +109,8 @@ pub fn check_map(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
             .with_hint("use a short lowercase name such as \"project-tasks\""),
         );
     }
-    for side in [Side::Operational, Side::Accounting] {
+    let mut filters = [None, None];
+    for (k, side) in [Side::Operational, Side::Accounting].into_iter().enumerate() {
         let entity = side_entity(map, side);
         if entity.key.is_empty() {
             out.push(
@@ -112,19 +122,42 @@ pub fn check_map(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
         if let Some(filter) = &entity.filter {
-            check_expression(m, side, filter, tm_path![side.name(), "filter"], out);
+            // `None` only with a problem reported, and then the map is not valid.
+            filters[k] = check_expression(m, side, filter, tm_path![side.name(), "filter"], out);
         }
     }
-    for (i, field) in map.fields.iter().enumerate() {
-        check_field(m, i, field, out);
-    }
+    let fields: Vec<Option<ValidField>> = map
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| check_field(m, i, field, out))
+        .collect();
     check_written_columns(m, out);
     check_keys(m, out);
-    check_skip_rules(m, out);
+    let skip = check_skip_rules(m, out);
     check_fan_out(m, out);
+    if out.len() > before {
+        return None;
+    }
+    let [operational_filter, accounting_filter] = filters;
+    Some(ValidMap {
+        map: map.clone(),
+        operational_filter,
+        accounting_filter,
+        fields: fields.into_iter().collect::<Option<Vec<_>>>()?,
+        skip: skip.into_iter().collect::<Option<Vec<_>>>()?,
+        dependencies: dependencies(map).into_iter().map(str::to_string).collect(),
+    })
 }
 
-fn check_expression(m: &Located<'_>, side: Side, text: &str, path: Vec<Seg>, out: &mut Vec<Diagnostic>) {
+/// Checks a filter or skip predicate; its parsed form when it has no problem.
+fn check_expression(
+    m: &Located<'_>,
+    side: Side,
+    text: &str,
+    path: Vec<Seg>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Expr> {
     match filter::parse(text) {
         Err(e) => {
             let span = m.inside_string(&path, e.offset, e.len);
@@ -133,41 +166,54 @@ fn check_expression(m: &Located<'_>, side: Side, text: &str, path: Vec<Seg>, out
                     .error(span, format!("filter syntax: {}", e.message))
                     .with_hint_opt(e.hint.clone()),
             );
+            None
         }
         Ok(expr) => {
             let lookup = |c: &str| column_type(m.map, side, c);
-            for e in filter::check_types(&expr, &lookup) {
+            let problems = filter::check_types(&expr, &lookup);
+            let clean = problems.is_empty();
+            for e in problems {
                 let span = m.inside_string(&path, e.offset, e.len);
                 out.push(m.source.error(span, e.message.clone()).with_hint_opt(e.hint.clone()));
             }
+            clean.then_some(expr)
         }
     }
 }
 
-fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) {
+/// Checks one field; what it resolves to when it has no problem.
+fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) -> Option<ValidField> {
+    let before = out.len();
     let here = |key: &str| tm_path!["fields", i, key];
     let entry = tm_path!["fields", i];
-    match (&f.operational, &f.accounting, &f.constant) {
-        (None, None, _) => out.push(
+    let mut problem = |d: Diagnostic| {
+        out.push(d);
+        None
+    };
+    let direction = match (&f.operational, &f.accounting, &f.constant) {
+        (None, None, _) => problem(
             m.at(entry.clone(), format!("field #{} names no column", i + 1))
                 .with_hint("give `operational`, `accounting`, or one of them with a `constant`"),
         ),
-        (Some(_), Some(_), Some(_)) => out.push(
+        (Some(_), Some(_), Some(_)) => problem(
             m.at_key(
                 here("constant"),
                 "a constant has no source, but this field names columns on both sides",
             )
             .with_hint("keep only the target column (the side the constant is written to)"),
         ),
-        (Some(_), None, None) | (None, Some(_), None) => out.push(
+        (Some(_), None, None) | (None, Some(_), None) => problem(
             m.at(
                 entry.clone(),
                 format!("field #{} names a column on one side only and has no `constant`", i + 1),
             )
             .with_hint("map it to a column on the other side, or give a `constant` to write"),
         ),
-        _ => {}
-    }
+        // A constant writes the one column it names.
+        (Some(_), None, Some(_)) => Some(Direction::ToOperational),
+        (None, Some(_), Some(_)) => Some(Direction::ToAccounting),
+        (Some(_), Some(_), None) => Some(f.direction_or(m.map.direction)),
+    };
     if f.constant.is_some() && f.direction.is_some() {
         out.push(
             m.at_key(
@@ -185,9 +231,10 @@ fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) 
     }
 
     // Types and their companions.
+    let mut decimal = None;
     match f.field_type {
         FieldType::Decimal => match (f.precision, f.scale) {
-            (Some(p), Some(s)) if (1..=28).contains(&p) && s <= p => {}
+            (Some(p), Some(s)) if (1..=28).contains(&p) && s <= p => decimal = Some((p, s)),
             (Some(p), Some(_)) if !(1..=28).contains(&p) => out.push(
                 m.at(here("precision"), format!("decimal precision {p} is out of range"))
                     .with_hint("precision is 1 to 28 significant digits"),
@@ -215,9 +262,10 @@ fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) 
             }
         }
     }
-    if let Some(values) = &f.values {
-        check_value_map(m, i, f, values, out);
-    }
+    let value_maps = f
+        .values
+        .as_ref()
+        .and_then(|values| check_value_map(m, i, f, values, out));
     if let Some(target) = &f.lookup
         && !matches!(f.field_type, FieldType::Guid | FieldType::Text)
     {
@@ -229,122 +277,32 @@ fn check_field(m: &Located<'_>, i: usize, f: &Field, out: &mut Vec<Diagnostic>) 
             .with_hint(format!("change the type, or remove `lookup = \"{target}\"`")),
         );
     }
-    for key in ["default", "constant"] {
+    let mut literals = [None, None];
+    for (k, key) in ["default", "constant"].into_iter().enumerate() {
         let literal = if key == "default" { &f.default } else { &f.constant };
-        if let Some(lit) = literal
-            && let Err(hint) = literal_value(f, lit)
-        {
-            let message = format!("`{key}` does not fit the field's type {:?}", type_name(f.field_type));
-            out.push(m.at(here(key), message).with_hint(hint));
-        }
-    }
-}
-
-fn type_name(t: FieldType) -> String {
-    serde_json::to_value(t)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// The value a map literal means for this field, or a hint saying how to write it.
-pub fn literal_value(f: &Field, lit: &Literal) -> Result<Value, String> {
-    let text_or = |expected: &str| match lit {
-        Literal::Text(s) => Ok(s.clone()),
-        _ => Err(format!("write it as a quoted string, e.g. {expected}")),
-    };
-    match f.field_type {
-        FieldType::Text => text_or("\"USPM\"").map(Value::Text),
-        FieldType::Boolean => match lit {
-            Literal::Bool(b) => Ok(Value::Bool(*b)),
-            _ => Err("write true or false, without quotes".into()),
-        },
-        FieldType::Integer => match lit {
-            Literal::Integer(n) => Ok(Value::Int(*n)),
-            _ => Err("write a whole number without quotes, e.g. 0".into()),
-        },
-        FieldType::OptionSet => match lit {
-            Literal::Integer(n) => Ok(Value::Int(*n)),
-            Literal::Text(s) if f.values.as_ref().is_some_and(|v| v.values().any(|t| t == s)) => {
-                Ok(Value::Text(s.clone()))
-            }
-            _ => Err("write the option-set code as a whole number, e.g. 192350000".into()),
-        },
-        FieldType::Decimal => {
-            let s = match lit {
-                Literal::Integer(n) => n.to_string(),
-                Literal::Text(s) => s.clone(),
-                Literal::Bool(_) => {
-                    return Err("write a decimal as a quoted string, e.g. \"0.00\"".into());
+        if let Some(lit) = literal {
+            match literal_value(f, lit) {
+                Ok(value) => literals[k] = Some(value),
+                Err(hint) => {
+                    let message = format!("`{key}` does not fit the field's type {:?}", type_name(f.field_type));
+                    out.push(m.at(here(key), message).with_hint(hint));
                 }
-            };
-            rust_decimal::Decimal::from_str(&s)
-                .map(Value::Decimal)
-                .map_err(|_| format!("\"{s}\" is not a decimal number; write e.g. \"0.00\""))
-        }
-        FieldType::Date => {
-            let s = text_or("\"2024-01-31\"")?;
-            chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                .map(Value::Date)
-                .map_err(|_| format!("\"{s}\" is not a date; write YYYY-MM-DD, e.g. \"2024-01-31\""))
-        }
-        FieldType::Datetime => {
-            let s = text_or("\"2024-01-31T08:00:00Z\"")?;
-            chrono::DateTime::parse_from_rfc3339(&s)
-                .map(|t| Value::DateTime(t.with_timezone(&chrono::Utc)))
-                .map_err(|_| format!("\"{s}\" is not an RFC 3339 datetime; write e.g. \"2024-01-31T08:00:00Z\""))
-        }
-        FieldType::Guid => {
-            let s = text_or("\"5f3a1c2e-8b7d-4e1a-9c3b-2d4e6f8a0b1c\"")?;
-            uuid::Uuid::parse_str(&s)
-                .map(Value::Guid)
-                .map_err(|_| format!("\"{s}\" is not a GUID; write 8-4-4-4-12 hex digits"))
+            }
         }
     }
-}
-
-fn check_value_map(m: &Located<'_>, i: usize, f: &Field, values: &BTreeMap<String, String>, out: &mut Vec<Diagnostic>) {
-    let path = tm_path!["fields", i, "values"];
-    if f.field_type != FieldType::OptionSet {
-        out.push(
-            m.at_key(path.clone(), "a value map applies only to option-set fields")
-                .with_hint("change the type to \"option-set\" or remove `values`"),
-        );
+    if out.len() > before {
+        return None;
     }
-    let mut seen: HashMap<&str, &str> = HashMap::new();
-    // Walk in file order so the second occurrence is the one reported.
-    let Some(Node {
-        kind: super::parse::NodeKind::Table(entries),
-        ..
-    }) = m.tree.get(&path)
-    else {
-        return;
-    };
-    for (code, _, _) in entries {
-        let Some(target) = values.get(code) else {
-            continue;
-        };
-        let mut entry = path.clone();
-        entry.push(Seg::Key(code.clone()));
-        if code.parse::<i64>().is_err() {
-            out.push(
-                m.at_key(
-                    entry.clone(),
-                    format!("option-set code \"{code}\" is not a whole number"),
-                )
-                .with_hint("keys of `values` are the operational integer codes, e.g. \"192350000\""),
-            );
-        }
-        if let Some(first) = seen.insert(target, code) {
-            out.push(
-                m.at(
-                    entry,
-                    format!("codes \"{first}\" and \"{code}\" both map to \"{target}\""),
-                )
-                .with_hint("each accounting value must come from one code, or the way back is ambiguous"),
-            );
-        }
-    }
+    let (to_accounting, to_operational) = value_maps.unzip();
+    let [default, constant] = literals;
+    Some(ValidField {
+        direction: direction?,
+        decimal,
+        to_accounting,
+        to_operational,
+        default,
+        constant,
+    })
 }
 
 /// A column on one side written by two fields (or by a field and the engine).
@@ -457,8 +415,10 @@ fn check_keys(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_skip_rules(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
+/// Checks the skip rules; each one's parsed predicate when it has no problem.
+fn check_skip_rules(m: &Located<'_>, out: &mut Vec<Diagnostic>) -> Vec<Option<Expr>> {
     let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut parsed = Vec::new();
     for (i, rule) in m.map.skip.iter().enumerate() {
         if let Some(first) = names.insert(rule.name.as_str(), i) {
             out.push(
@@ -474,8 +434,15 @@ fn check_skip_rules(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
                 .with_hint("the name is recorded as the reason a record was skipped, so it must be unique"),
             );
         }
-        check_expression(m, rule.side, &rule.when, tm_path!["skip", i, "when"], out);
+        parsed.push(check_expression(
+            m,
+            rule.side,
+            &rule.when,
+            tm_path!["skip", i, "when"],
+            out,
+        ));
     }
+    parsed
 }
 
 fn check_fan_out(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
@@ -556,171 +523,6 @@ fn check_fan_out(m: &Located<'_>, out: &mut Vec<Diagnostic>) {
                     );
                 }
             }
-        }
-    }
-}
-
-/// Checks what only the whole set of maps can tell.
-pub fn check_set(maps: &[Located<'_>], out: &mut Vec<Diagnostic>) {
-    let mut by_name: HashMap<&str, usize> = HashMap::new();
-    for (i, m) in maps.iter().enumerate() {
-        if let Some(&first) = by_name.get(m.map.name.as_str()) {
-            let f = &maps[first];
-            let (line, _) = f.source.line_col(f.tree.span_of(&[Seg::from("name")]).start);
-            out.push(
-                m.at(
-                    tm_path!["name"],
-                    format!(
-                        "map name \"{}\" is already used by {}:{line}",
-                        m.map.name,
-                        f.source.path.display()
-                    ),
-                )
-                .with_hint("map names are unique; rename one of the maps"),
-            );
-        } else {
-            by_name.insert(m.map.name.as_str(), i);
-        }
-    }
-    let names: Vec<&str> = by_name.keys().copied().collect();
-    let unknown = |name: &str| match did_you_mean(name, names.iter().copied()) {
-        Some(s) => format!("did you mean \"{s}\"?"),
-        None => format!("known maps: {}", sorted(&names).join(", ")),
-    };
-    for m in maps {
-        for (i, req) in m.map.requires.iter().enumerate() {
-            if !by_name.contains_key(req.as_str()) {
-                out.push(
-                    m.at(
-                        tm_path!["requires", i],
-                        format!("`requires` names an unknown map \"{req}\""),
-                    )
-                    .with_hint(unknown(req)),
-                );
-            }
-        }
-        for (i, f) in m.map.fields.iter().enumerate() {
-            let Some(target) = &f.lookup else { continue };
-            let path = tm_path!["fields", i, "lookup"];
-            let Some(&t) = by_name.get(target.as_str()) else {
-                out.push(
-                    m.at(path, format!("lookup into an unknown map \"{target}\""))
-                        .with_hint(unknown(target)),
-                );
-                continue;
-            };
-            check_lookup_target(m, f, &maps[t], path, out);
-        }
-    }
-    check_cycles(maps, &by_name, out);
-}
-
-/// The one key column a lookup into `target` writes on `side`, if the key has exactly one
-/// column besides the company.
-pub fn lookup_key_column(target: &TableMap, side: Side) -> Result<&str, Vec<&str>> {
-    let entity = side_entity(target, side);
-    let cols: Vec<&str> = entity
-        .key
-        .iter()
-        .map(String::as_str)
-        .filter(|c| Some(*c) != entity.company.as_deref())
-        .collect();
-    if cols.len() == 1 { Ok(cols[0]) } else { Err(cols) }
-}
-
-fn check_lookup_target(m: &Located<'_>, f: &Field, target: &Located<'_>, path: Vec<Seg>, out: &mut Vec<Diagnostic>) {
-    let dir = f.direction_or(m.map.direction);
-    for side in [Side::Operational, Side::Accounting] {
-        if f.column(side).is_none() || !dir.flows_from(side.other()) {
-            continue;
-        }
-        if let Err(cols) = lookup_key_column(target.map, side) {
-            out.push(
-                m.at(
-                    path.clone(),
-                    format!(
-                        "lookup into \"{}\" is ambiguous: its {} key has columns {} besides the company",
-                        target.map.name,
-                        side.name(),
-                        cols.join(", ")
-                    ),
-                )
-                .with_hint("a lookup writes one key column; map this column as a plain value instead"),
-            );
-        }
-    }
-}
-
-fn sorted<'a>(names: &[&'a str]) -> Vec<&'a str> {
-    let mut v = names.to_vec();
-    v.sort();
-    v
-}
-
-/// Maps this one depends on: `requires` plus the maps its lookups point into (not itself).
-pub fn dependencies(map: &TableMap) -> Vec<&str> {
-    let mut deps: Vec<&str> = map.requires.iter().map(String::as_str).collect();
-    for f in &map.fields {
-        if let Some(t) = f.lookup.as_deref()
-            && t != map.name
-            && !deps.contains(&t)
-        {
-            deps.push(t);
-        }
-    }
-    deps
-}
-
-fn check_cycles(maps: &[Located<'_>], by_name: &HashMap<&str, usize>, out: &mut Vec<Diagnostic>) {
-    // Depth-first search; each cycle is reported once, at the map where it is found closing.
-    let mut state = vec![0u8; maps.len()]; // 0 new, 1 on the stack, 2 done
-    let mut stack: Vec<usize> = Vec::new();
-    fn visit(
-        i: usize,
-        maps: &[Located<'_>],
-        by_name: &HashMap<&str, usize>,
-        state: &mut [u8],
-        stack: &mut Vec<usize>,
-        out: &mut Vec<Diagnostic>,
-    ) {
-        state[i] = 1;
-        stack.push(i);
-        for dep in dependencies(maps[i].map) {
-            let Some(&j) = by_name.get(dep) else { continue };
-            if state[j] == 1 {
-                let from = stack.iter().position(|&s| s == j).unwrap_or(0);
-                let mut chain: Vec<&str> = stack[from..].iter().map(|&s| maps[s].map.name.as_str()).collect();
-                chain.push(maps[j].map.name.as_str());
-                let m = &maps[i];
-                let path = match m.map.requires.iter().position(|r| r == dep) {
-                    Some(k) => tm_path!["requires", k],
-                    None => {
-                        let k = m
-                            .map
-                            .fields
-                            .iter()
-                            .position(|f| f.lookup.as_deref() == Some(dep))
-                            .unwrap_or(0);
-                        tm_path!["fields", k, "lookup"]
-                    }
-                };
-                out.push(
-                    m.at(
-                        path,
-                        format!("maps depend on each other in a cycle: {}", chain.join(" -> ")),
-                    )
-                    .with_hint("one of these maps must not require (or look up) the other; break the cycle"),
-                );
-            } else if state[j] == 0 {
-                visit(j, maps, by_name, state, stack, out);
-            }
-        }
-        stack.pop();
-        state[i] = 2;
-    }
-    for i in 0..maps.len() {
-        if state[i] == 0 && by_name.get(maps[i].map.name.as_str()) == Some(&i) {
-            visit(i, maps, by_name, &mut state, &mut stack, out);
         }
     }
 }

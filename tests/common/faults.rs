@@ -97,8 +97,8 @@ pub fn fault_seed(test: &str) -> u64 {
 
 pub fn shipped_map(name: &str) -> CompiledMap {
     let loaded = tablemap::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps")]).unwrap();
-    let map = loaded.maps().find(|m| m.name == name).expect("shipped map");
-    compile(map).unwrap()
+    let map = loaded.valid.iter().find(|m| m.map().name == name).expect("shipped map");
+    compile(map)
 }
 
 // ---------------------------------------------------------------------------------------------

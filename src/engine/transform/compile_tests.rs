@@ -64,7 +64,26 @@ pub(crate) fn shipped() -> Vec<TableMap> {
 }
 
 fn compiled() -> Vec<CompiledMap> {
-    shipped().iter().map(|m| compile(m).unwrap()).collect()
+    let valid = crate::tablemap::check_maps(&shipped()).expect("the shipped maps are valid");
+    valid.iter().map(compile).collect()
+}
+
+/// The shipped maps with `map` in place of the one of its name, checked as a set.
+fn checked_with(map: &TableMap) -> Result<Vec<crate::tablemap::ValidMap>, String> {
+    let maps: Vec<TableMap> = shipped()
+        .into_iter()
+        .map(|m| if m.name == map.name { map.clone() } else { m })
+        .collect();
+    crate::tablemap::check_maps(&maps).map_err(|problems| {
+        let shown: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
+        shown.join("\n")
+    })
+}
+
+/// One map compiled as the engine compiles it: checked within the shipped set, then compiled.
+pub(crate) fn compile_one(map: &TableMap) -> CompiledMap {
+    let valid = checked_with(map).unwrap();
+    compile(valid.iter().find(|v| v.map().name == map.name).unwrap())
 }
 
 fn named<'a>(maps: &'a [CompiledMap], name: &str) -> &'a CompiledMap {
@@ -264,26 +283,64 @@ fn columns_with_fan_out_and_constants() {
 fn checksum_is_stable_and_tells_an_edit() {
     let maps = shipped();
     let projects = maps.iter().find(|m| m.name == "projects").unwrap();
-    let a = compile(projects).unwrap().checksum;
-    assert_eq!(a.len(), 16);
-    assert_eq!(compile(&projects.clone()).unwrap().checksum, a);
+    let a = compile_one(projects).checksum;
+    assert_eq!(a.len(), 19);
+    assert!(a.starts_with("v2:"), "{a}");
+    assert_eq!(compile_one(&projects.clone()).checksum, a);
     let mut edited = projects.clone();
     edited.fields[1].accounting = Some("ProjectTitle".into());
-    assert_ne!(compile(&edited).unwrap().checksum, a);
+    assert_ne!(compile_one(&edited).checksum, a);
     let checksums: HashSet<String> = compiled().into_iter().map(|m| m.checksum).collect();
     assert_eq!(checksums.len(), 13);
 }
 
 #[test]
-fn unrunnable_maps_are_errors_not_panics() {
+fn cosmetic_keys_do_not_change_the_checksum() {
+    let maps = shipped();
+    let actuals = maps.iter().find(|m| m.name == "actuals").unwrap();
+    let before = compile_one(actuals);
+    let mut cosmetic = actuals.clone();
+    cosmetic.title = Some("Actuals, renamed".into());
+    cosmetic.description = None;
+    cosmetic.version = Some("9.9.9".into());
+    cosmetic.fields[0].description = Some("a new note".into());
+    cosmetic.skip[0].description = Some("why".into());
+    let after = compile_one(&cosmetic);
+    assert_eq!(after.checksum, before.checksum);
+    assert_ne!(
+        after.legacy_checksum, before.legacy_checksum,
+        "the old formula counted them"
+    );
+    for edit in [
+        |m: &mut TableMap| m.fields.swap(1, 2),
+        |m: &mut TableMap| m.skip[0].name.push('x'),
+        |m: &mut TableMap| m.deletes = !m.deletes,
+        |m: &mut TableMap| m.fields[1].direction = Some(Direction::Both),
+    ] {
+        let mut edited = actuals.clone();
+        edit(&mut edited);
+        assert_ne!(compile_one(&edited).checksum, before.checksum);
+    }
+    // A checksum stored in the old format still recognizes the unedited map, and only it.
+    assert!(before.same_definition_as(&before.legacy_checksum));
+    assert!(!after.same_definition_as(&before.legacy_checksum));
+    assert!(after.same_definition_as(&before.checksum));
+}
+
+#[test]
+fn maps_the_engine_could_not_run_are_refused_by_validation() {
     let maps = shipped();
     let base = maps.iter().find(|m| m.name == "actuals").unwrap();
     let mut bad_filter = base.clone();
     bad_filter.operational.filter = Some("msdyn_amount == 1".into());
-    assert!(compile(&bad_filter).unwrap_err().contains("operational filter"));
+    assert!(checked_with(&bad_filter).unwrap_err().contains("filter syntax"));
     let mut bad_key = base.clone();
     bad_key.accounting.key.push("Nope".into());
-    assert!(compile(&bad_key).unwrap_err().contains("`Nope` is not mapped"));
+    assert!(
+        checked_with(&bad_key)
+            .unwrap_err()
+            .contains("accounting key column `Nope` is not mapped by any field")
+    );
     let mut bad_decimal = base.clone();
     if let Some(f) = bad_decimal
         .fields
@@ -292,10 +349,18 @@ fn unrunnable_maps_are_errors_not_panics() {
     {
         f.scale = None;
     }
-    assert!(compile(&bad_decimal).unwrap_err().contains("precision"));
+    assert!(
+        checked_with(&bad_decimal)
+            .unwrap_err()
+            .contains("a decimal field needs `precision` and `scale`")
+    );
     let mut bad_code = base.clone();
     if let Some(v) = bad_code.fields.iter_mut().find_map(|f| f.values.as_mut()) {
         v.insert("x".into(), "X".into());
     }
-    assert!(compile(&bad_code).unwrap_err().contains("\"x\" is not a whole number"));
+    assert!(
+        checked_with(&bad_code)
+            .unwrap_err()
+            .contains("option-set code \"x\" is not a whole number")
+    );
 }

@@ -6,15 +6,15 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::super::compile::tests::shipped;
-use super::super::compile::{CompiledMap, compile};
+use super::super::compile::CompiledMap;
+use super::super::compile::tests::{compile_one, shipped};
 use super::*;
 use crate::value::ValueType;
 
 fn map(name: &str) -> CompiledMap {
     let maps = shipped();
     let m = maps.iter().find(|m| m.name == name).unwrap();
-    compile(m).unwrap()
+    compile_one(m)
 }
 
 fn guid(n: u128) -> Value {
