@@ -256,7 +256,9 @@ async fn run(command: Command) -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            crate::daemon::init_logging(&config);
+            if let Err(e) = crate::logging::init(&config, &c.config, "run") {
+                return usage(e);
+            }
             match crate::daemon::run(&config).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
@@ -267,6 +269,7 @@ async fn run(command: Command) -> ExitCode {
             maps,
             companies,
         } => {
+            let path = config.config.clone();
             let mut config = match config.load() {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -274,7 +277,9 @@ async fn run(command: Command) -> ExitCode {
             if !companies.is_empty() {
                 config.companies = companies;
             }
-            crate::daemon::init_logging(&config);
+            if let Err(e) = crate::logging::init(&config, &path, "initial-sync") {
+                return usage(e);
+            }
             let result = async {
                 let loaded = crate::daemon::load_maps(&config)?;
                 // Names are checked before any store is opened.
@@ -284,8 +289,8 @@ async fn run(command: Command) -> ExitCode {
                 }
                 let mut engine = crate::daemon::build_engine(&config, &loaded).await?;
                 crate::daemon::reload::adopt(&mut engine, &loaded).await?;
-                let progress = crate::daemon::progress_wanted(&config);
-                crate::daemon::initial_sync(&engine, &maps, progress).await
+                let output = crate::daemon::progress::Output::command(&config);
+                crate::daemon::initial_sync(&engine, &maps, output).await
             };
             match result.await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -396,9 +401,16 @@ fn load_maps(paths: &[PathBuf]) -> Option<Loaded> {
     }
 }
 
+/// Exit 1 with `message` (a JSON log event when the command logs JSON).
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
+    crate::logging::failure(&message.to_string());
     ExitCode::from(FAILED)
+}
+
+/// Exit 2 (the configuration is wrong) with `message`.
+fn usage(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(USAGE)
 }
 
 async fn validate(paths: &[PathBuf], operational: Option<String>, accounting: Option<String>) -> ExitCode {
