@@ -226,12 +226,10 @@ fn install_panic_hook() {
     }));
 }
 
-/// Prints an error and its hint on standard error; the exit code its kind gives.
+/// Reports an error and its hint (on standard error, or as a JSON event when the command logs
+/// JSON); the exit code its kind gives.
 fn fail(e: &Error) -> ExitCode {
-    eprintln!("error: {}", e.message());
-    if let Some(hint) = e.hint() {
-        eprintln!("hint: {hint}");
-    }
+    crate::logging::failure(e.message(), e.hint());
     ExitCode::from(e.exit_code())
 }
 
@@ -263,7 +261,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run => {
             let config = load()?;
-            crate::daemon::init_logging(&config);
+            crate::logging::init(&config, &cli.config, "run").map_err(Error::usage)?;
             crate::daemon::run(&config).await?;
             ExitCode::SUCCESS
         }
@@ -272,7 +270,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if !companies.is_empty() {
                 config.companies = companies;
             }
-            crate::daemon::init_logging(&config);
+            crate::logging::init(&config, &cli.config, "initial-sync").map_err(Error::usage)?;
             let loaded = crate::daemon::load_maps(&config)?;
             // Names are checked before any store is opened.
             let names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
@@ -281,8 +279,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let mut engine = crate::daemon::build_engine(&config, &loaded).await?;
             crate::daemon::reload::adopt(&mut engine, &loaded).await?;
-            let progress = crate::daemon::progress_wanted(&config);
-            crate::daemon::initial_sync(&engine, &maps, progress).await?;
+            let output = crate::daemon::progress::Output::command(&config);
+            crate::daemon::initial_sync(&engine, &maps, output).await?;
             ExitCode::SUCCESS
         }
         Command::Status => {

@@ -1,8 +1,8 @@
 //! dualsync keeps an operational system and an accounting system in sync, driven by
 //! declarative table-map files. This crate holds the table-map language (`tablemap`), the
 //! shared value type (`value`), the stores dualsync reads and writes (`store`), the check of
-//! maps against store catalogs (`catalog_check`), the command-line surface (`cli`) and the
-//! benchmark (`bench`).
+//! maps against store catalogs (`catalog_check`), the command-line surface (`cli`), the
+//! logging of the daemon paths (`logging`) and the benchmark (`bench`).
 
 pub mod accounting;
 pub mod bench;
@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod error;
+pub mod logging;
 pub mod store;
 pub mod tablemap;
 pub mod value;

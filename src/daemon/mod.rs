@@ -12,7 +12,7 @@ pub mod progress;
 pub mod prune;
 pub mod reload;
 
-use crate::config::{Config, LogFormat};
+use crate::config::Config;
 use crate::engine::Engine;
 use crate::engine::retry::retry;
 use crate::engine::state::{CheckpointStatus, StateStore};
@@ -25,26 +25,13 @@ use crate::tablemap::{self, TableMap, model::Side};
 /// Why the daemon could not start, as shown to the operator.
 pub type StartError = crate::error::Error;
 
-/// Sets up logging as configured (human or JSON lines on stderr).
-pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match config.log.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Human => builder.try_init(),
-    };
-}
-
 /// Loads and validates the maps; invalid maps are printed with every problem.
 pub fn load_maps(config: &Config) -> Result<Vec<TableMap>, StartError> {
     let loaded = tablemap::load(std::slice::from_ref(&config.maps))
         .map_err(|e| Error::new(Kind::Maps, e.to_string()).with_hint("check `maps` in the configuration"))?;
     if !loaded.is_valid() {
         for d in &loaded.diagnostics {
-            eprintln!("{d}\n");
+            crate::logging::problem(&d.to_string());
         }
         return Err(
             Error::new(Kind::Maps, format!("the maps in {} are invalid", config.maps.display()))
@@ -158,8 +145,9 @@ fn assemble(
 }
 
 /// Initial sync of `names` (all maps that have not finished one when empty), in dependency order.
-/// With `show_progress`, a progress bar is drawn on standard error (see `progress_wanted`).
-pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool) -> Result<(), StartError> {
+/// `output` says whether a progress bar is drawn on standard error (else progress is logged)
+/// and whether each map's summary line goes to standard output (see `progress::Output`).
+pub async fn initial_sync(engine: &Engine, names: &[String], output: progress::Output) -> Result<(), StartError> {
     let maps: Vec<String> = engine
         .maps
         .iter()
@@ -181,37 +169,23 @@ pub async fn initial_sync(engine: &Engine, names: &[String], show_progress: bool
             engine.state.clear_checkpoint(&name).await.context("state store")?;
         }
         tracing::info!(map = %name, "initial sync started");
-        let mut bar = match show_progress {
-            true => Some(progress::Progress::new(
-                &name,
-                engine.initial_sync_total(&name).await.unwrap_or(0),
-            )),
-            false => None,
-        };
-        let mut last_log = std::time::Instant::now();
+        let mut progress = progress::Progress::new(&name, output.bar);
         let counts = engine
-            .initial_sync(&name, &mut |c| match bar.as_mut() {
-                Some(bar) => bar.update(c),
-                None if last_log.elapsed().as_secs() >= 2 => {
-                    tracing::info!(map = %name, read = c.read, written = c.written, "initial sync progress");
-                    last_log = std::time::Instant::now();
-                }
-                None => {}
-            })
+            .initial_sync(&name, &mut |p| progress.update(p))
             .await
             .map_err(|e| Error::failed(format!("initial sync of {name}: {e}")));
-        if let Some(bar) = bar.as_mut() {
-            bar.finish();
-        }
+        progress.finish();
         let counts = counts?;
         tracing::info!(
             map = %name, read = counts.read, written = counts.written, unchanged = counts.unchanged,
             skipped = counts.skipped, parked = counts.parked, failed = counts.failed, "initial sync done"
         );
-        println!(
-            "{name:<26} read {:>8}  written {:>8}  unchanged {:>8}  skipped {:>6}  parked {:>6}  failed {:>6}",
-            counts.read, counts.written, counts.unchanged, counts.skipped, counts.parked, counts.failed
-        );
+        if output.summary {
+            println!(
+                "{name:<26} read {:>8}  written {:>8}  unchanged {:>8}  skipped {:>6}  parked {:>6}  failed {:>6}",
+                counts.read, counts.written, counts.unchanged, counts.skipped, counts.parked, counts.failed
+            );
+        }
     }
     Ok(())
 }
@@ -255,7 +229,7 @@ async fn run_locked(
     };
     let maps = reload::load_checked(&config.maps, &engine).await.map_err(|problems| {
         for p in &problems {
-            eprintln!("{p}");
+            crate::logging::problem(p);
         }
         Error::new(
             Kind::Maps,
@@ -305,7 +279,7 @@ async fn run_locked(
     }
     loop {
         tokio::select! {
-            r = initial_sync(&engine, &[], progress_wanted(config)) => r?,
+            r = initial_sync(&engine, &[], progress::Output::daemon(config)) => r?,
             _ = stop.changed() => {
                 // The batch being written is dropped with its transaction; the checkpoint
                 // of the last committed batch stays, and the next start resumes from it.
@@ -340,12 +314,6 @@ async fn run_locked(
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Whether to draw progress bars: standard error is a terminal and the log is for humans.
-pub fn progress_wanted(config: &Config) -> bool {
-    use std::io::IsTerminal;
-    config.log.format == LogFormat::Human && std::io::stderr().is_terminal()
 }
 
 /// SIGTERM and Ctrl-C stop the daemon; SIGHUP reloads the maps. The handlers are in place

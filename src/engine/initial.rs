@@ -17,10 +17,27 @@ use super::state::{Checkpoint, CheckpointStatus, MapState, SyncCounts, key_text,
 use crate::store::{Result, StoreError};
 use crate::tablemap::model::Side;
 
+/// Where an initial sync stands, for progress reports: sent as each pass starts and after every
+/// batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InitialProgress {
+    /// The counts so far, all passes together (and earlier runs, when resumed).
+    pub counts: SyncCounts,
+    /// The pass being copied: 0 is the main pass (operational records), 1 the write-back pass
+    /// (accounting records), when the map has one.
+    pub pass: usize,
+    /// How many passes the map has (1 or 2).
+    pub passes: usize,
+    /// `counts.read` when this pass started in this run (0 for the first pass).
+    pub read_before: u64,
+    /// The records of this pass's side when it started; `None` when the store could not count.
+    pub pass_total: Option<u64>,
+}
+
 impl Engine {
     /// Runs (or resumes, or skips when done) the initial sync of `name`; returns its counts.
-    /// `progress` is called after every batch with the counts so far.
-    pub async fn initial_sync(&self, name: &str, progress: &mut dyn FnMut(&SyncCounts)) -> Result<SyncCounts> {
+    /// `progress` is called as each pass starts and after every batch.
+    pub async fn initial_sync(&self, name: &str, progress: &mut dyn FnMut(&InitialProgress)) -> Result<SyncCounts> {
         let map = self.map(name).ok_or_else(|| {
             StoreError::new(
                 crate::store::ErrorKind::NotFound,
@@ -45,7 +62,19 @@ impl Engine {
             .position(|s| s.name() == checkpoint.side)
             .unwrap_or_default();
         loop {
-            self.copy(map, passes[pass], &mut checkpoint, progress).await?;
+            let (from, entity) = (passes[pass], &map.side(passes[pass]).entity);
+            let at = InitialProgress {
+                counts: checkpoint.counts,
+                pass,
+                passes: passes.len(),
+                read_before: if pass == 0 { 0 } else { checkpoint.counts.read },
+                pass_total: retry(&self.retry, "count", || self.store(from).count(entity))
+                    .await
+                    .ok(),
+            };
+            progress(&at);
+            let mut report = |counts: &SyncCounts| progress(&InitialProgress { counts: *counts, ..at });
+            self.copy(map, from, &mut checkpoint, &mut report).await?;
             pass += 1;
             let Some(next) = passes.get(pass) else { break };
             checkpoint.side = next.name().to_string();
@@ -70,17 +99,6 @@ impl Engine {
         self.state.save_checkpoint(&checkpoint).await?;
         self.state.set_map_state(name, MapState::Running, None).await?;
         Ok(checkpoint.counts)
-    }
-
-    /// How many records the initial sync of `name` reads in all its passes (for progress).
-    pub async fn initial_sync_total(&self, name: &str) -> Result<u64> {
-        let Some(map) = self.map(name) else { return Ok(0) };
-        let mut total = 0;
-        for side in passes(map) {
-            let store = self.store(side);
-            total += retry(&self.retry, "count", || store.count(&map.side(side).entity)).await?;
-        }
-        Ok(total)
     }
 
     /// One pass of an initial sync: every record of side `from`, in key order from the
