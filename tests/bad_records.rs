@@ -98,18 +98,18 @@ fn names_the_problem(letter: &DeadLetter, bad: Bad, project: Option<&Value>) -> 
     let m = &letter.message;
     match bad {
         Bad::OptionSet => {
-            letter.error_kind == "rejected"
+            letter.error_kind.as_str() == "rejected"
                 && m.contains("msdyn_transactionclassification")
                 && m.contains("option-set code 999")
         }
         Bad::Decimal => {
-            letter.error_kind == "rejected"
+            letter.error_kind.as_str() == "rejected"
                 && m.contains("msdyn_amount")
                 && m.contains("decimal(19,4)")
                 && m.contains("digits before the point")
         }
         Bad::MissingParent => {
-            letter.error_kind == "missing-parent"
+            letter.error_kind.as_str() == "missing-parent"
                 && m.contains("map projects never arrived")
                 && project.is_some_and(|p| m.contains(&p.to_string()))
         }
@@ -262,7 +262,7 @@ async fn bad_records_go_to_the_dead_letter_list(backend: &str) {
             panic!("seed {seed}: a record error of a record that is not bad: {l:?}");
         };
         assert!(listed.insert(*g), "one record error per record: {l:?}");
-        assert_eq!((l.map.as_str(), l.side.as_str()), ("actuals", "operational"), "{l:?}");
+        assert_eq!((l.map.as_str(), l.side.name()), ("actuals", "operational"), "{l:?}");
         if !names_the_problem(l, *kind, projects.get(g)) {
             unexplained.push(format!("{kind:?}: {} ({})", l.message, l.error_kind));
         }

@@ -220,7 +220,7 @@ async fn a_company_change_is_a_record_error(backend: &str) {
     let open = open_letters(&s).await;
     assert_eq!(open.len(), 1, "{open:?}");
     let l = &open[0];
-    assert_eq!(l.error_kind, "company-changed");
+    assert_eq!(l.error_kind.as_str(), "company-changed");
     assert!(
         l.message.contains("USPM") && l.message.contains("DEMF"),
         "{}",
@@ -272,7 +272,7 @@ async fn a_bad_change_log_entry_is_passed(backend: &str) {
     assert_eq!(staged(&s, good).await.len(), 1, "the entry after the bad one syncs");
     let open = open_letters(&s).await;
     assert_eq!(open.len(), 1, "{open:?}");
-    assert_eq!(open[0].error_kind, "bad-change");
+    assert_eq!(open[0].error_kind.as_str(), "bad-change");
     assert!(open[0].record_key.contains(bad), "{:?}", open[0]);
     assert!(open[0].message.contains(bad), "{:?}", open[0]);
     // Passed: reading on records nothing again.
@@ -334,7 +334,7 @@ async fn unreadable_records_are_record_errors(backend: &str) {
                 .iter()
                 .find(|l| l.record_key.contains(&key))
                 .unwrap_or_else(|| panic!("no letter for {key} ({column}): {open:#?}"));
-            assert_eq!(l.error_kind, "unreadable");
+            assert_eq!(l.error_kind.as_str(), "unreadable");
             assert_eq!(l.attempts, attempts, "{l:?}");
             assert!(l.message.contains(column) && l.message.contains(&key), "{l:?}");
             assert!(l.message.contains(shown), "{shown} in {l:?}");
@@ -372,7 +372,7 @@ async fn unreadable_records_are_record_errors(backend: &str) {
         .iter()
         .find(|l| l.record_key.contains(&good.to_string()))
         .unwrap_or_else(|| panic!("{open:#?}"));
-    assert_eq!(l.error_kind, "unreadable");
+    assert_eq!(l.error_kind.as_str(), "unreadable");
     assert!(l.message.contains("Amount") && l.message.contains("NaN"), "{l:?}");
 }
 
@@ -431,7 +431,7 @@ async fn an_upper_case_guid_syncs(backend: &str) {
         live(&s, "actuals", Side::Operational).await;
         let open = open_letters(&s).await;
         assert_eq!(open.len(), 1, "{open:?}");
-        assert_eq!(open[0].error_kind, "duplicate-key");
+        assert_eq!(open[0].error_kind.as_str(), "duplicate-key");
         assert!(open[0].record_key.contains(&twice.to_string()), "{:?}", open[0]);
         assert!(
             open[0].message.contains(&twice.to_string().to_uppercase()),
@@ -447,7 +447,7 @@ async fn an_upper_case_guid_syncs(backend: &str) {
         let open = open_letters(&s).await;
         assert!(
             open.iter()
-                .any(|l| l.error_kind == "bad-change" && l.record_key.contains(mixed)),
+                .any(|l| l.error_kind.as_str() == "bad-change" && l.record_key.contains(mixed)),
             "{open:?}"
         );
     }

@@ -117,10 +117,10 @@ fn at(h: u32, m: u32) -> DateTime<Utc> {
 fn letter(map: &str, side: &str, key: &str, message: &str, when: DateTime<Utc>) -> NewDeadLetter {
     NewDeadLetter {
         map: map.into(),
-        side: side.into(),
+        side: side.parse().unwrap(),
         record_key: key.into(),
         payload: Some(format!("{{\"key\":{key}}}")),
-        error_kind: "rejected".into(),
+        error_kind: dualsync::engine::state::RecordErrorKind::Rejected,
         message: message.into(),
         hint: Some("fix the record".into()),
         at: when,
@@ -130,7 +130,7 @@ fn letter(map: &str, side: &str, key: &str, message: &str, when: DateTime<Utc>) 
 fn parked(map: &str, key: &str, parent_map: &str, parent: &str, when: DateTime<Utc>) -> Parked {
     Parked {
         map: map.into(),
-        side: "operational".into(),
+        side: dualsync::tablemap::model::Side::Operational,
         record_key: key.into(),
         waiting_for_map: parent_map.into(),
         waiting_for_key: parent.into(),
@@ -948,3 +948,27 @@ both!(job_log_runs, |s: StateStore, _url: String| async move {
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
     assert_eq!(s.get_job(999_999).await.unwrap(), None);
 });
+
+both!(
+    a_stored_side_that_is_no_side_is_an_error,
+    |s: StateStore, url: String| async move {
+        let id = s
+            .add_dead_letter(&letter("actuals", "operational", "[1]", "bad", at(9, 0)))
+            .await
+            .unwrap();
+        // Another program writes a side that is neither: reading it fails, naming the text,
+        // instead of taking it for the operational side.
+        let sql = "UPDATE dead_letters SET side = 'sideways'";
+        if url.starts_with("sqlite") {
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        } else {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        }
+        let err = s.get_dead_letter(id).await.unwrap_err();
+        assert!(err.message.contains("unknown side \"sideways\""), "{err}");
+    }
+);

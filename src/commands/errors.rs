@@ -6,7 +6,6 @@ use super::{open_state_existing, open_state_for_change};
 use crate::config::Config;
 use crate::engine::state::{DeadLetter, DeadLetterStatus, StateStore};
 use crate::error::{Context, Error, Kind, Result};
-use crate::tablemap::model::Side;
 
 /// The dead-letter list (open ones, or all with `all`), a line each.
 pub async fn list(config: &Config, all: bool) -> Result<String> {
@@ -103,15 +102,7 @@ pub async fn retry(config: &Config, id: Option<i64>) -> Result<String> {
         let Some(map) = engine.map(&l.map).cloned() else {
             continue;
         };
-        let Some(from) = [Side::Operational, Side::Accounting]
-            .into_iter()
-            .find(|s| s.name() == l.side)
-        else {
-            return Err(Error::failed(format!(
-                "record error {} names the side \"{}\", which is neither operational nor accounting",
-                l.id, l.side
-            )));
-        };
+        let from = l.side;
         engine
             .state
             .set_dead_letter_status(l.id, DeadLetterStatus::Retrying)

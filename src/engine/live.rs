@@ -109,15 +109,14 @@ impl Engine {
         if waiting == 0 {
             return Ok(());
         }
-        let mut by_child: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut by_child: HashMap<(String, Side), Vec<String>> = HashMap::new();
         for key in linked {
             for p in self.state.parked_waiting_for(&parent.name, key).await? {
                 by_child.entry((p.map, p.side)).or_default().push(p.record_key);
             }
         }
-        for ((child_name, side), record_keys) in by_child {
+        for ((child_name, from), record_keys) in by_child {
             let Some(child) = self.map(&child_name) else { continue };
-            let from = Side::from_name(&side);
             self.resync(child, from, &record_keys).await?;
         }
         Ok(())
@@ -169,7 +168,7 @@ impl Engine {
             .into_iter()
             .filter(|p| p.map == map.name)
             .collect();
-        let mut by_side: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_side: HashMap<Side, Vec<String>> = HashMap::new();
         for p in parked {
             let key = std::slice::from_ref(&p.waiting_for_key);
             let linked = !self
@@ -186,8 +185,7 @@ impl Engine {
                 by_side.entry(p.side).or_default().push(p.record_key);
             }
         }
-        for (side, keys) in by_side {
-            let from = Side::from_name(&side);
+        for (from, keys) in by_side {
             self.resync(map, from, &keys).await?;
         }
         Ok(())
@@ -199,7 +197,7 @@ impl Engine {
         let timeout = chrono::Duration::from_std(self.park_timeout).unwrap_or(chrono::Duration::MAX);
         let expired = self.state.parked_older_than(Utc::now() - timeout).await?;
         for p in &expired {
-            self.state.unpark(&p.map, &p.side, &p.record_key).await?;
+            self.state.unpark(&p.map, p.side.name(), &p.record_key).await?;
             let message = format!(
                 "the parent record {} of map {} never arrived (waited {} s)",
                 p.waiting_for_key,
@@ -209,10 +207,10 @@ impl Engine {
             self.state
                 .add_dead_letter(&super::state::NewDeadLetter {
                     map: p.map.clone(),
-                    side: p.side.clone(),
+                    side: p.side,
                     record_key: p.record_key.clone(),
                     payload: None,
-                    error_kind: "missing-parent".into(),
+                    error_kind: super::state::RecordErrorKind::MissingParent,
                     message: message.clone(),
                     hint: Some(format!(
                         "create or sync the {} record, then `dualsync errors retry`",

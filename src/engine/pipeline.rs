@@ -14,7 +14,7 @@ use super::Engine;
 use super::compile::CompiledMap;
 use super::conflict::{self, Agreed, Decision, Settle};
 use super::retry::retry;
-use super::state::{Link, Parked, SyncCounts, key_text, parse_key_text};
+use super::state::{Link, Parked, RecordErrorKind, SyncCounts, key_text, parse_key_text};
 use super::transform::{self, Outcome, RowView, Scope, TargetRecord};
 use crate::store::{BadRow, EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
 use crate::tablemap::model::{ConflictPolicy, FanOutKind, Side};
@@ -183,7 +183,7 @@ impl Engine {
                     self.state
                         .park(&Parked {
                             map: map.name.clone(),
-                            side: side.to_string(),
+                            side: from,
                             record_key: key.clone(),
                             waiting_for_map: parent.clone(),
                             waiting_for_key: key_text(std::slice::from_ref(&parent_key)),
@@ -194,8 +194,16 @@ impl Engine {
                 }
                 Outcome::Rejected { message, hint } => {
                     out.counts.failed += 1;
-                    self.dead_letter(map, from, key, Some(payload(desc, row)), "rejected", &message, &hint)
-                        .await?;
+                    self.dead_letter(
+                        map,
+                        from,
+                        key,
+                        Some(payload(desc, row)),
+                        RecordErrorKind::Rejected,
+                        &message,
+                        &hint,
+                    )
+                    .await?;
                 }
             }
         }
@@ -313,8 +321,16 @@ impl Engine {
                                 &rec.values.iter().map(|(c, v)| (c, v.to_string())).collect::<Vec<_>>(),
                             )
                             .ok();
-                            self.dead_letter(map, from, &source_keys[*i], body, "refused", &message, &hint)
-                                .await?;
+                            self.dead_letter(
+                                map,
+                                from,
+                                &source_keys[*i],
+                                body,
+                                RecordErrorKind::Refused,
+                                &message,
+                                &hint,
+                            )
+                            .await?;
                         }
                         _ => {
                             out.counts.written += 1;

@@ -10,7 +10,7 @@ use chrono::Utc;
 
 use super::Engine;
 use super::compile::CompiledMap;
-use super::state::{Link, NewDeadLetter, key_text};
+use super::state::{Link, NewDeadLetter, RecordErrorKind, key_text};
 use super::transform::TargetRecord;
 use crate::store::{BadChange, BadRow, EntityDesc, Result};
 use crate::tablemap::model::{FanOutKind, Side};
@@ -43,7 +43,7 @@ impl Engine {
             let payload = serde_json::json!({ "column": b.column, "stored": b.raw }).to_string();
             let (kind, message, hint) = if b.duplicate_key {
                 (
-                    "duplicate-key",
+                    RecordErrorKind::DuplicateKey,
                     format!("record {key} of `{}`: {}", desc.name, b.message),
                     format!(
                         "keep one of these {} records (delete the other or give it another key); the one kept then syncs \
@@ -53,7 +53,7 @@ impl Engine {
                 )
             } else {
                 (
-                    "unreadable",
+                    RecordErrorKind::Unreadable,
                     format!("record {} of `{}`: `{}`: {}", b.raw_key, desc.name, b.column, b.message),
                     format!(
                         "another program wrote a value dualsync cannot read; correct `{}` of this record in the {} \
@@ -94,8 +94,16 @@ impl Engine {
             target.name()
         );
         let payload = serde_json::json!({ "column": bad.column, "stored": bad.raw }).to_string();
-        self.dead_letter(map, from, key, Some(payload), "unreadable", &message, &hint)
-            .await
+        self.dead_letter(
+            map,
+            from,
+            key,
+            Some(payload),
+            RecordErrorKind::Unreadable,
+            &message,
+            &hint,
+        )
+        .await
     }
 
     /// A dead letter for a change-log entry of `map`'s entity whose key cannot be decoded.
@@ -105,8 +113,16 @@ impl Engine {
              type: give it a valid key (the new key syncs as a new record)",
             from.name()
         );
-        self.dead_letter(map, from, &bad.raw_key, None, "bad-change", &bad.message, &hint)
-            .await
+        self.dead_letter(
+            map,
+            from,
+            &bad.raw_key,
+            None,
+            RecordErrorKind::BadChange,
+            &bad.message,
+            &hint,
+        )
+        .await
     }
 
     /// Whether a linked record's company would move it to another target record: for maps
@@ -165,8 +181,16 @@ impl Engine {
              record in {} (the record in {} is left as it is)",
             moved.was, moved.now, moved.was
         );
-        self.dead_letter(map, from, key, payload, "company-changed", &message, &hint)
-            .await
+        self.dead_letter(
+            map,
+            from,
+            key,
+            payload,
+            RecordErrorKind::CompanyChanged,
+            &message,
+            &hint,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -176,7 +200,7 @@ impl Engine {
         from: Side,
         key: &str,
         payload: Option<String>,
-        kind: &str,
+        kind: RecordErrorKind,
         message: &str,
         hint: &str,
     ) -> Result<()> {
@@ -184,10 +208,10 @@ impl Engine {
         self.state
             .add_dead_letter(&NewDeadLetter {
                 map: map.name.clone(),
-                side: from.name().to_string(),
+                side: from,
                 record_key: key.to_string(),
                 payload,
-                error_kind: kind.to_string(),
+                error_kind: kind,
                 message: message.to_string(),
                 hint: Some(hint.to_string()),
                 at: Utc::now(),

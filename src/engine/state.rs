@@ -74,7 +74,7 @@ use crate::store::{ErrorKind, Result, StoreError};
 use crate::value::{Value, ValueType};
 
 pub use checkpoints::{Checkpoint, CheckpointStatus, SyncCounts};
-pub use failures::{DeadLetter, DeadLetterStatus, NewDeadLetter, Parked};
+pub use failures::{DeadLetter, DeadLetterStatus, NewDeadLetter, Parked, RecordErrorKind};
 pub use jobs::{Job, JobStatus};
 pub use keys::{key_text, parse_key_text, parse_stored_key_text};
 pub use links::Link;

@@ -118,7 +118,7 @@ impl Direction {
 }
 
 /// One of the two systems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     #[default]
@@ -134,21 +134,30 @@ impl Side {
         }
     }
 
-    /// The side a stored name (`operational`, `accounting`) stands for; anything else is
-    /// taken as operational, the side records are read from by default.
-    pub fn from_name(name: &str) -> Side {
-        if name == Side::Accounting.name() {
-            Side::Accounting
-        } else {
-            Side::Operational
-        }
-    }
-
     pub fn other(self) -> Side {
         match self {
             Side::Operational => Side::Accounting,
             Side::Accounting => Side::Operational,
         }
+    }
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The side a stored name (`operational`, `accounting`) stands for; any other text is an
+/// error, never taken for one of them.
+impl std::str::FromStr for Side {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Side, String> {
+        [Side::Operational, Side::Accounting]
+            .into_iter()
+            .find(|side| side.name() == s)
+            .ok_or_else(|| format!("unknown side \"{s}\" (expected operational, accounting)"))
     }
 }
 

@@ -6,7 +6,28 @@ use chrono::{DateTime, Utc};
 
 use super::{CHUNK, Cols, StateStore, int, marks, now, opt_text, text, time};
 use crate::store::Result;
+use crate::tablemap::model::Side;
 use crate::value::ValueType;
+
+text_enum! {
+    /// What went wrong with a record, as dead letters record it.
+    pub enum RecordErrorKind ("record error kind") {
+        /// Two records share a key.
+        DuplicateKey = "duplicate-key",
+        /// A value another program wrote that dualsync cannot read.
+        Unreadable = "unreadable",
+        /// A change-log entry that names no readable record.
+        BadChange = "bad-change",
+        /// A synced record that now names another legal entity.
+        CompanyChanged = "company-changed",
+        /// The transform refused the record (a value that does not fit the map).
+        Rejected = "rejected",
+        /// The target store refused the record.
+        Refused = "refused",
+        /// The record waited longer than `park_timeout_seconds` for its parent.
+        MissingParent = "missing-parent",
+    }
+}
 
 text_enum! {
     /// Where a dead letter stands.
@@ -24,12 +45,13 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDeadLetter {
     pub map: String,
-    pub side: String,
+    /// Where the record was read.
+    pub side: Side,
     /// Canonical key text of the record.
     pub record_key: String,
     /// The record's values as JSON text, when known.
     pub payload: Option<String>,
-    pub error_kind: String,
+    pub error_kind: RecordErrorKind,
     pub message: String,
     pub hint: Option<String>,
     /// When the failure happened.
@@ -41,10 +63,11 @@ pub struct NewDeadLetter {
 pub struct DeadLetter {
     pub id: i64,
     pub map: String,
-    pub side: String,
+    /// Where the record was read.
+    pub side: Side,
     pub record_key: String,
     pub payload: Option<String>,
-    pub error_kind: String,
+    pub error_kind: RecordErrorKind,
     /// The latest failure's message and hint.
     pub message: String,
     pub hint: Option<String>,
@@ -68,10 +91,10 @@ fn dead_letter_of(mut c: Cols) -> Result<DeadLetter> {
     Ok(DeadLetter {
         id: c.int()?,
         map: c.text()?,
-        side: c.text()?,
+        side: c.parsed()?,
         record_key: c.text()?,
         payload: c.opt_text()?,
-        error_kind: c.text()?,
+        error_kind: c.parsed()?,
         message: c.text()?,
         hint: c.opt_text()?,
         attempts: c.count()?,
@@ -85,7 +108,7 @@ fn dead_letter_of(mut c: Cols) -> Result<DeadLetter> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parked {
     pub map: String,
-    pub side: String,
+    pub side: Side,
     /// Canonical key text of the waiting record.
     pub record_key: String,
     /// The map whose link the record waits for.
@@ -105,7 +128,7 @@ const PARKED_TYPES: [ValueType; 7] = {
 fn parked_of(mut c: Cols) -> Result<Parked> {
     Ok(Parked {
         map: c.text()?,
-        side: c.text()?,
+        side: c.parsed()?,
         record_key: c.text()?,
         waiting_for_map: c.text()?,
         waiting_for_key: c.text()?,
@@ -147,10 +170,10 @@ impl StateStore {
                  RETURNING id",
                 &[
                     text(&l.map),
-                    text(&l.side),
+                    text(l.side.name()),
                     text(&l.record_key),
                     opt_text(l.payload.as_deref()),
-                    text(&l.error_kind),
+                    text(l.error_kind.as_str()),
                     text(&l.message),
                     opt_text(l.hint.as_deref()),
                     time(l.at),
@@ -290,7 +313,7 @@ impl StateStore {
              reason = excluded.reason",
             &[
                 text(&p.map),
-                text(&p.side),
+                text(p.side.name()),
                 text(&p.record_key),
                 text(&p.waiting_for_map),
                 text(&p.waiting_for_key),
