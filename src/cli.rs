@@ -273,7 +273,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             crate::logging::init(&config, &cli.config, "initial-sync").map_err(Error::usage)?;
             let loaded = crate::daemon::load_maps(&config)?;
             // Names are checked before any store is opened.
-            let names: Vec<&str> = loaded.iter().map(|m| m.name.as_str()).collect();
+            let names: Vec<&str> = loaded.iter().map(|m| m.map().name.as_str()).collect();
             if let Some(unknown) = maps.iter().find(|m| !names.contains(&m.as_str())) {
                 return Err(commands::no_such_map(unknown, &names));
             }

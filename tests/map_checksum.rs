@@ -11,7 +11,7 @@ use common::engine::{Setup, setup};
 
 use dualsync::daemon::reload::adopt;
 use dualsync::engine::Engine;
-use dualsync::tablemap::TableMap;
+use dualsync::tablemap::{self, TableMap};
 
 const MAP: &str = "resource-roles";
 
@@ -59,7 +59,7 @@ async fn edits(backend: &str) {
     } = setup(backend, "map_checksum", |m| maps = m.clone()).await;
     let _keep = (op.keep_alive(), acct.keep_alive());
 
-    let first = adopt(&mut engine, &maps).await.unwrap();
+    let first = adopt(&mut engine, &tablemap::check_maps(&maps).unwrap()).await.unwrap();
     assert!(first.contains(&MAP.to_string()), "a new map is reported: {first:?}");
     let read = sync_reads(&engine).await;
     assert!(read > 0, "the first initial sync reads the roles");
@@ -72,7 +72,9 @@ async fn edits(backend: &str) {
         m.version = Some("1.0.1".into());
         m.fields[0].description = Some("A new note on the key.".into());
     });
-    let changed = adopt(&mut engine, &cosmetic).await.unwrap();
+    let changed = adopt(&mut engine, &tablemap::check_maps(&cosmetic).unwrap())
+        .await
+        .unwrap();
     assert!(changed.is_empty(), "a cosmetic edit changes no map: {changed:?}");
     assert_eq!(engine.state.get_checkpoint(MAP).await.unwrap().as_ref(), Some(&done));
     assert_eq!(sync_reads(&engine).await, 0, "no record is read again");
@@ -86,7 +88,9 @@ async fn edits(backend: &str) {
     let field_edit = edited(&cosmetic, |m| {
         m.fields.retain(|f| f.operational.as_deref() != Some("description"));
     });
-    let changed = adopt(&mut engine, &field_edit).await.unwrap();
+    let changed = adopt(&mut engine, &tablemap::check_maps(&field_edit).unwrap())
+        .await
+        .unwrap();
     assert_eq!(changed, vec![MAP.to_string()]);
     assert_eq!(engine.state.get_checkpoint(MAP).await.unwrap(), None);
     assert_eq!(sync_reads(&engine).await, read, "every record is read again");
@@ -96,7 +100,9 @@ async fn edits(backend: &str) {
     let done = engine.state.get_checkpoint(MAP).await.unwrap().unwrap();
     let current = field_edit.iter().find(|m| m.name == MAP).unwrap();
     engine.state.set_map_checksum(MAP, &old_formula(current)).await.unwrap();
-    let changed = adopt(&mut engine, &field_edit).await.unwrap();
+    let changed = adopt(&mut engine, &tablemap::check_maps(&field_edit).unwrap())
+        .await
+        .unwrap();
     assert!(changed.is_empty(), "{changed:?}");
     assert_eq!(engine.state.get_checkpoint(MAP).await.unwrap().as_ref(), Some(&done));
     let stored = engine
@@ -119,14 +125,18 @@ async fn edits(backend: &str) {
         .set_map_checksum(MAP, &old_formula(older_map))
         .await
         .unwrap();
-    let changed = adopt(&mut engine, &field_edit).await.unwrap();
+    let changed = adopt(&mut engine, &tablemap::check_maps(&field_edit).unwrap())
+        .await
+        .unwrap();
     assert_eq!(changed, vec![MAP.to_string()]);
     assert_eq!(engine.state.get_checkpoint(MAP).await.unwrap(), None);
 
     // Whether deletes flow is a real edit too.
     sync_reads(&engine).await;
     let no_deletes = edited(&field_edit, |m| m.deletes = false);
-    let changed = adopt(&mut engine, &no_deletes).await.unwrap();
+    let changed = adopt(&mut engine, &tablemap::check_maps(&no_deletes).unwrap())
+        .await
+        .unwrap();
     assert_eq!(changed, vec![MAP.to_string()]);
 }
 

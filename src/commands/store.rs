@@ -34,8 +34,7 @@ pub async fn init(url: &str, side: Side, maps: &Path) -> Result<String> {
             "the maps are invalid, so change capture was not installed; fix them and run again",
         ));
     }
-    let maps: Vec<_> = loaded.maps().cloned().collect();
-    let entities = crate::daemon::entities(&maps, side);
+    let entities = crate::daemon::entities(&loaded.valid, side);
     store
         .install_capture(&entities)
         .await

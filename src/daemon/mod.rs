@@ -20,13 +20,13 @@ use crate::error::{Context, Error, Kind, no_such_map};
 use crate::store::seed::{SeedOptions, load};
 use crate::store::sql::SqlStore;
 use crate::store::{self, Setup, Store, StoreError};
-use crate::tablemap::{self, TableMap, model::Side};
+use crate::tablemap::{self, ValidMap, model::Side};
 
 /// Why the daemon could not start, as shown to the operator.
 pub type StartError = crate::error::Error;
 
 /// Loads and validates the maps; invalid maps are printed with every problem.
-pub fn load_maps(config: &Config) -> Result<Vec<TableMap>, StartError> {
+pub fn load_maps(config: &Config) -> Result<Vec<ValidMap>, StartError> {
     let loaded = tablemap::load(std::slice::from_ref(&config.maps))
         .map_err(|e| Error::new(Kind::Maps, e.to_string()).with_hint("check `maps` in the configuration"))?;
     if !loaded.is_valid() {
@@ -38,13 +38,14 @@ pub fn load_maps(config: &Config) -> Result<Vec<TableMap>, StartError> {
                 .with_hint("fix them (`dualsync validate` shows every problem)"),
         );
     }
-    Ok(loaded.maps().cloned().collect())
+    Ok(loaded.valid)
 }
 
 /// The entities the maps use on one side, sorted, each once.
-pub fn entities(maps: &[TableMap], side: Side) -> Vec<&str> {
+pub fn entities(maps: &[ValidMap], side: Side) -> Vec<&str> {
     let mut v: Vec<&str> = maps
         .iter()
+        .map(ValidMap::map)
         .map(|m| match side {
             Side::Operational => m.operational.entity.as_str(),
             Side::Accounting => m.accounting.entity.as_str(),
@@ -56,7 +57,7 @@ pub fn entities(maps: &[TableMap], side: Side) -> Vec<&str> {
 }
 
 /// Whether none of the maps' operational entities holds a record yet.
-async fn is_empty(store: &dyn Store, maps: &[TableMap]) -> Result<bool, StoreError> {
+async fn is_empty(store: &dyn Store, maps: &[ValidMap]) -> Result<bool, StoreError> {
     for entity in entities(maps, Side::Operational) {
         let desc = store.describe(entity).await?.project(&[])?;
         if !store.scan(&desc, None, 1).await?.is_empty() {
@@ -68,7 +69,7 @@ async fn is_empty(store: &dyn Store, maps: &[TableMap]) -> Result<bool, StoreErr
 
 /// The daemon's engine: opens both stores (with `demo`: creates and migrates them, and seeds
 /// an empty operational store), installs change capture, and opens (creating) the state store.
-pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, StartError> {
+pub async fn build_engine(config: &Config, maps: &[ValidMap]) -> Result<Engine, StartError> {
     for folder in config.sqlite_folders() {
         std::fs::create_dir_all(&folder)
             .map_err(|e| Error::failed(format!("cannot create {}", folder.display())).with_source(e))?;
@@ -112,7 +113,7 @@ pub async fn build_engine(config: &Config, maps: &[TableMap]) -> Result<Engine, 
 
 /// An engine for an admin command: the stores and the state store as they are (nothing is
 /// created, migrated, installed or seeded).
-pub async fn admin_engine(config: &Config, maps: &[TableMap], state: StateStore) -> Result<Engine, StartError> {
+pub async fn admin_engine(config: &Config, maps: &[ValidMap], state: StateStore) -> Result<Engine, StartError> {
     let op = store::open(&config.operational, Setup::Existing)
         .await
         .context("operational store")?;
@@ -128,14 +129,12 @@ fn assemble(
     op: Arc<dyn Store>,
     acct: Arc<dyn Store>,
     state: StateStore,
-    maps: &[TableMap],
+    maps: &[ValidMap],
 ) -> Result<Engine, StartError> {
-    let mut engine = Engine::new(op, acct, state, maps, config.companies.clone())
-        .map_err(|e| Error::new(Kind::Maps, e))?
-        .with_write_limits(
-            config.operational.max_writes_per_second,
-            config.accounting.max_writes_per_second,
-        );
+    let mut engine = Engine::new(op, acct, state, maps, config.companies.clone()).with_write_limits(
+        config.operational.max_writes_per_second,
+        config.accounting.max_writes_per_second,
+    );
     engine.retry = (&config.retry).into();
     engine.batch_size = config.sync.batch_size;
     engine.park_timeout = config.park_timeout();
@@ -215,7 +214,7 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
 
 async fn run_locked(
     config: &Config,
-    maps: &[TableMap],
+    maps: &[ValidMap],
     mut stop: watch::Receiver<bool>,
     reload_tx: tokio::sync::mpsc::Sender<&'static str>,
     mut reload_rx: tokio::sync::mpsc::Receiver<&'static str>,

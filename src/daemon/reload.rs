@@ -13,7 +13,7 @@ use crate::catalog_check;
 use crate::engine::Engine;
 use crate::engine::state::MapState;
 use crate::store::Store;
-use crate::tablemap::{self, TableMap, model::Side};
+use crate::tablemap::{self, ValidMap, model::Side};
 
 /// How often the map folder is checked for edits.
 pub const POLL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -31,7 +31,7 @@ pub fn fingerprint(path: &Path) -> u64 {
 
 /// Loads the maps and checks them, including against both stores' catalogs. `Err` holds
 /// every problem, each a rendered diagnostic naming the file, line and column.
-pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<TableMap>, Vec<String>> {
+pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<ValidMap>, Vec<String>> {
     let loaded = tablemap::load(&[path.to_path_buf()]).map_err(|e| vec![e.to_string()])?;
     if !loaded.is_valid() {
         return Err(loaded.diagnostics.iter().map(|d| d.to_string()).collect());
@@ -41,7 +41,7 @@ pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<TableMap>,
         (Side::Accounting, engine.accounting.as_ref()),
     ];
     match catalog_check::check(&loaded, &stores).await {
-        Ok(problems) if problems.is_empty() => Ok(loaded.maps().cloned().collect()),
+        Ok(problems) if problems.is_empty() => Ok(loaded.valid),
         Ok(problems) => Err(problems.iter().map(|d| d.to_string()).collect()),
         Err(e) => Err(vec![format!("the maps could not be checked against the stores: {e}")]),
     }
@@ -53,7 +53,7 @@ pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<TableMap>,
 /// "Differs" is by the map's checksum, which leaves out cosmetic keys (title, descriptions,
 /// version): such an edit keeps the checkpoint. Maps no longer present are marked stopped.
 /// Returns the names of new or edited maps.
-pub async fn adopt(engine: &mut Engine, maps: &[TableMap]) -> Result<Vec<String>, StartError> {
+pub async fn adopt(engine: &mut Engine, maps: &[ValidMap]) -> Result<Vec<String>, StartError> {
     for (side, store) in [
         (Side::Operational, engine.operational.clone()),
         (Side::Accounting, engine.accounting.clone()),
@@ -67,11 +67,9 @@ pub async fn adopt(engine: &mut Engine, maps: &[TableMap]) -> Result<Vec<String>
         .maps
         .iter()
         .map(|m| m.name.clone())
-        .filter(|n| !maps.iter().any(|m| &m.name == n))
+        .filter(|n| !maps.iter().any(|m| &m.map().name == n))
         .collect();
-    engine
-        .set_maps(maps)
-        .map_err(|e| crate::error::Error::new(crate::error::Kind::Maps, e))?;
+    engine.set_maps(maps);
     let err = |e: crate::store::StoreError| crate::error::Error::store("state store", e);
     let mut changed = Vec::new();
     for map in &engine.maps {

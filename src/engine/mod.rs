@@ -14,6 +14,7 @@ pub mod retry;
 pub mod state;
 pub mod transform;
 
+use crate::tablemap::ValidMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -67,19 +68,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// `maps` must be valid; they are compiled and put in dependency order.
+    /// The maps come validated (`tablemap::Loaded::valid`, or `tablemap::check_maps` for maps
+    /// built in code); they are compiled, which cannot fail, and put in dependency order.
     pub fn new(
         operational: Arc<dyn Store>,
         accounting: Arc<dyn Store>,
         state: StateStore,
-        maps: &[crate::tablemap::TableMap],
+        maps: &[ValidMap],
         companies: Vec<String>,
-    ) -> Result<Engine, String> {
-        Ok(Engine {
+    ) -> Engine {
+        Engine {
             operational,
             accounting,
             state,
-            maps: compile_ordered(maps)?,
+            maps: compile_ordered(maps),
             companies,
             retry: RetryPolicy::default(),
             batch_size: 500,
@@ -88,13 +90,12 @@ impl Engine {
             alert_window: std::time::Duration::from_secs(300),
             limits: [Limiter::per_second(0), Limiter::per_second(0)],
             parked_any: AtomicBool::new(true),
-        })
+        }
     }
 
-    /// Replaces the maps (valid ones): compiled and put in dependency order.
-    pub fn set_maps(&mut self, maps: &[crate::tablemap::TableMap]) -> Result<(), String> {
-        self.maps = compile_ordered(maps)?;
-        Ok(())
+    /// Replaces the maps (validated ones): compiled and put in dependency order.
+    pub fn set_maps(&mut self, maps: &[ValidMap]) {
+        self.maps = compile_ordered(maps);
     }
 
     /// Limits writes per second to each store (0 = no limit).
@@ -122,20 +123,17 @@ impl Engine {
     }
 }
 
-/// Valid maps compiled and put in dependency order (parents first). The maps are checked by
-/// the validator's rules (`tablemap::check_maps`); an error holds every problem.
-fn compile_ordered(maps: &[crate::tablemap::TableMap]) -> Result<Vec<CompiledMap>, String> {
-    let valid = crate::tablemap::check_maps(maps).map_err(|problems| {
-        let shown: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
-        format!("the maps are not valid:\n{}", shown.join("\n\n"))
-    })?;
-    let compiled: Vec<CompiledMap> = valid.iter().map(compile::compile).collect();
-    let order = compile::order(&compiled)?;
+/// Validated maps compiled and put in dependency order (parents first). Validation refused
+/// duplicate names, unknown requirements and cycles, so ordering cannot fail here.
+fn compile_ordered(maps: &[ValidMap]) -> Vec<CompiledMap> {
+    let compiled: Vec<CompiledMap> = maps.iter().map(compile::compile).collect();
+    let order =
+        compile::order(&compiled).expect("a validated set of maps has unique names, known requirements and no cycle");
     let mut by_order = Vec::with_capacity(compiled.len());
     for name in order {
         if let Some(m) = compiled.iter().find(|m| m.name == name) {
             by_order.push(m.clone());
         }
     }
-    Ok(by_order)
+    by_order
 }

@@ -66,7 +66,8 @@ pub async fn setup(backend: &str, name: &str, edit: impl FnOnce(&mut Vec<TableMa
     let acct_store = Arc::new(dualsync::store::sql::SqlStore::open(&acct.url).await.unwrap());
     let state = StateStore::open(&state_url).await.unwrap();
     let companies = vec!["USPM".to_string(), "DEMF".to_string()];
-    let engine = Engine::new(op_store.clone(), acct_store.clone(), state, &maps, companies).unwrap();
+    let valid = tablemap::check_maps(&maps).expect("the edited maps are valid");
+    let engine = Engine::new(op_store.clone(), acct_store.clone(), state, &valid, companies);
     Setup {
         op,
         acct,
