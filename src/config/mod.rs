@@ -206,33 +206,40 @@ impl Config {
         load::load_with(file, &load::dualsync_env(std::env::vars()))
     }
 
-    /// Checks values that parse but cannot work.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks values that parse but cannot work; every problem at once.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
         for (key, url) in [
             ("operational.url", &self.operational.url),
             ("accounting.url", &self.accounting.url),
             ("state.url", &self.state.url),
         ] {
             if crate::store::sql::dialect_of(url).is_err() {
-                return Err(format!(
+                problems.push(format!(
                     "`{key}` = \"{}\" is not a store URL; use sqlite://path/file.db or postgres://user@host:5432/db",
                     crate::store::sql::redact(url)
                 ));
             }
         }
         if self.operational.url == self.accounting.url {
-            return Err("`operational.url` and `accounting.url` are the same store; each side needs its own".into());
+            problems.push("`operational.url` and `accounting.url` are the same store; each side needs its own".into());
         }
         if self.sync.batch_size == 0 || self.sync.batch_size > 10_000 {
-            return Err(format!(
+            problems.push(format!(
                 "`sync.batch_size` = {} must be between 1 and 10000",
                 self.sync.batch_size
             ));
         }
         if self.retry.max_attempts == 0 {
-            return Err("`retry.max_attempts` must be at least 1".into());
+            problems.push("`retry.max_attempts` must be at least 1".into());
         }
-        check_log_level(&self.log.level)
+        if let Err(e) = check_log_level(&self.log.level) {
+            problems.push(e);
+        }
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(problems),
+        }
     }
 
     pub fn park_timeout(&self) -> Duration {
@@ -452,6 +459,28 @@ mod tests {
         assert!(Config::load(Some(&path)).is_ok());
         std::fs::write(&path, "[log]\nlevel = \"dualsync\"\n").unwrap();
         assert!(Config::load(Some(&path)).is_err(), "a bare target is not a level");
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(
+            &path,
+            "[sync]\nbatch_size = 0\n[retry]\nmax_attempts = 0\n[log]\nlevel = \"loud\"\n",
+        )
+        .unwrap();
+        let err = load_with(Some(&path), &env(&[("DUALSYNC_ACCOUNTING__URL", "mysql://x")])).unwrap_err();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 4, "{err}");
+        assert!(
+            lines[0].starts_with("the environment variable DUALSYNC_ACCOUNTING__URL:"),
+            "{err}"
+        );
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with(&path.display().to_string())),
+            "{err}"
+        );
     }
 
     #[test]
