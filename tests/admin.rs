@@ -186,3 +186,114 @@ async fn the_configuration_file_is_found_and_its_paths_are_its_own() {
     assert_eq!(code, Some(2));
     assert!(err.contains("/nonexistent/d.toml: no such configuration file"), "{err}");
 }
+
+/// Runs `sql` on the store at `url`.
+async fn execute(url: &str, sql: &str) {
+    let store = dualsync::store::sql::SqlStore::open(url).await.unwrap();
+    store.pool().execute(sql, &[]).await.unwrap();
+    store.pool().close().await;
+}
+
+/// The `behind` column of `map` in a status text.
+fn behind(status: &str, map: &str) -> String {
+    let line = status
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(map))
+        .unwrap_or_else(|| panic!("no line for {map}:\n{status}"));
+    line.split_whitespace().nth(7).unwrap().to_string()
+}
+
+/// `behind` counts the changes of the map's own entities only (issue 12, item 9): edits of
+/// projects do not make the actuals map look behind.
+async fn behind_counts_only_the_maps_own_changes(backend: &str) {
+    let stores = DaemonStores::new(backend, "admin_behind").await;
+    let config = stores.write_config(true, "[processes]\nenabled = false\n");
+    let mut daemon = Daemon::start(&config, &stores.log_path());
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    // Everything read, echoes included: nothing is behind.
+    daemon
+        .wait_status("nothing behind", Duration::from_secs(120), |maps| {
+            maps.iter().all(|m| m.behind == "0")
+        })
+        .await;
+    assert_eq!(daemon.terminate(Duration::from_secs(60)).code(), Some(0));
+
+    execute(
+        &stores.operational,
+        "UPDATE msdyn_actuals SET msdyn_description = 'behind' WHERE msdyn_actualid IN \
+         (SELECT msdyn_actualid FROM msdyn_actuals ORDER BY msdyn_actualid LIMIT 7)",
+    )
+    .await;
+    execute(
+        &stores.operational,
+        "UPDATE msdyn_projects SET msdyn_description = 'behind' WHERE msdyn_projectid IN \
+         (SELECT msdyn_projectid FROM msdyn_projects ORDER BY msdyn_projectid LIMIT 3)",
+    )
+    .await;
+    let (_, out, err) = dualsync(&["status"], &config);
+    assert_eq!(behind(&out, "actuals"), "7", "{out}{err}");
+    assert_eq!(behind(&out, "projects"), "3", "{out}");
+    assert_eq!(behind(&out, "resource-roles"), "0", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_counts_only_the_maps_own_changes_on_sqlite() {
+    behind_counts_only_the_maps_own_changes("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_counts_only_the_maps_own_changes_on_postgres() {
+    behind_counts_only_the_maps_own_changes("postgres").await;
+}
+
+/// SIGTERM during an initial sync: the daemon says the initial sync was interrupted and where
+/// it resumes, logs a final `stopped`, exits 0, and the next start finishes the sync (issue 12,
+/// item 9).
+async fn sigterm_during_an_initial_sync(backend: &str) {
+    let stores = DaemonStores::new(backend, "admin_sigterm").await;
+    let config = stores.write_config(true, "[sync]\nbatch_size = 100\n[processes]\nenabled = false\n");
+    let mut daemon = Daemon::start(&config, &stores.log_path());
+    daemon
+        .wait_status("the actuals' initial sync", Duration::from_secs(120), |maps| {
+            maps.iter()
+                .any(|m| m.map == "actuals" && m.state == "initial-sync" && m.links > 0)
+        })
+        .await;
+    assert_eq!(
+        daemon.terminate(Duration::from_secs(60)).code(),
+        Some(0),
+        "{}",
+        daemon.log_tail(10)
+    );
+    let log = std::fs::read_to_string(stores.log_path()).unwrap();
+    let messages: Vec<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["fields"]["message"].as_str().map(str::to_string))
+        .collect();
+    let stop = messages
+        .iter()
+        .position(|m| m == "stop requested")
+        .expect("the signal is logged");
+    assert!(
+        messages[stop..]
+            .iter()
+            .any(|m| m.starts_with("initial sync interrupted")),
+        "what happens to the initial sync is said: {messages:?}"
+    );
+    assert_eq!(messages.last().map(String::as_str), Some("stopped"), "{messages:?}");
+
+    let mut daemon = Daemon::start(&config, &stores.log_path());
+    daemon.wait_all_running(Duration::from_secs(180)).await;
+    assert_eq!(daemon.terminate(Duration::from_secs(60)).code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_initial_sync_on_sqlite() {
+    sigterm_during_an_initial_sync("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_initial_sync_on_postgres() {
+    sigterm_during_an_initial_sync("postgres").await;
+}

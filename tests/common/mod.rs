@@ -424,6 +424,8 @@ pub struct MapStatus {
     pub skipped: u64,
     pub parked: u64,
     pub errors: u64,
+    /// Changes of the map's entities waiting after its cursors (`-` when unknown).
+    pub behind: String,
     pub message: Option<String>,
 }
 
@@ -454,6 +456,7 @@ pub fn parse_status(text: &str) -> Vec<MapStatus> {
             skipped: n(f[4]),
             parked: n(f[5]),
             errors: n(f[6]),
+            behind: f.get(7).unwrap_or(&"-").to_string(),
             message: None,
         });
     }
