@@ -9,8 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
 use crate::config::Config;
+use crate::demo::SeedOptions;
 use crate::error::{Error, Kind, Result};
-use crate::store::seed::SeedOptions;
 use crate::tablemap;
 use crate::tablemap::model::Side;
 

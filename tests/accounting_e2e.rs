@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dualsync::store::seed::{self, SeedOptions};
+use dualsync::demo::{self, SeedOptions};
 use dualsync::store::sql::SqlStore;
 use dualsync::store::{Store, WriteOp};
 use dualsync::value::Value;
@@ -85,7 +85,7 @@ async fn posted_end_to_end(backend: &str) {
             .unwrap(),
     );
     let op = SqlStore::open(&op_url).await.unwrap();
-    let summary = seed::summary(&SeedOptions { actuals, seed: 9 });
+    let summary = demo::summary(&SeedOptions { actuals, seed: 9 });
     let a = &summary.actuals;
     let synced = a.total - a.skipped_intercompany_cost - a.skipped_negative_unbilled_sales - a.skipped_other;
 

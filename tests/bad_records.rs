@@ -26,9 +26,9 @@ use common::faults::{
     scan_all, shipped_map, text, write_as_user,
 };
 use common::{Daemon, DaemonStores, parse_status};
+use dualsync::demo::{SeedOptions, load};
 use dualsync::engine::state::{DeadLetter, StateStore, key_text};
 use dualsync::store::WriteOp;
-use dualsync::store::seed::{SeedOptions, load};
 use dualsync::store::sql::{SqlStore, init::init};
 use dualsync::tablemap::model::Side;
 use dualsync::value::Value;

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{DaemonStores, dualsync};
-use dualsync::store::seed::{SeedOptions, load};
+use dualsync::demo::{SeedOptions, load};
 use dualsync::store::sql::init::init;
 use dualsync::tablemap::model::Side;
 

@@ -19,8 +19,8 @@ use common::faults::{
     Rng, actual_checksum, difference, digest, expected_checksum, fault_scale, fault_seed, shipped_map,
 };
 use common::{DaemonStores, KillOnDrop};
+use dualsync::demo::{self, SeedOptions, load};
 use dualsync::engine::state::{CheckpointStatus, StateStore};
-use dualsync::store::seed::{self, SeedOptions, load};
 use dualsync::store::sql::init::init;
 use dualsync::tablemap::model::Side;
 
@@ -61,7 +61,7 @@ async fn initial_sync_survives_sigkill(backend: &str) {
     let loaded =
         dualsync::tablemap::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps")]).unwrap();
     let names: Vec<String> = loaded.maps().map(|m| m.name.clone()).collect();
-    let summary = seed::summary(&opts);
+    let summary = demo::summary(&opts);
     // About one link per accounting record the maps write.
     let total: u64 = summary.expected_after_initial_sync.iter().map(|(_, n)| n).sum();
     let spawn = || {

@@ -10,9 +10,9 @@ use common::engine::{Setup, count, setup};
 
 use std::sync::Arc;
 
+use dualsync::demo;
 use dualsync::engine::Engine;
 use dualsync::engine::state::MapState;
-use dualsync::store::seed;
 use dualsync::store::{Store, WriteOp};
 use dualsync::tablemap::model::Side;
 use dualsync::value::Value;
@@ -40,7 +40,7 @@ async fn engine_end_to_end(backend: &str) {
         let counts = engine.initial_sync(name, &mut |_| {}).await.unwrap();
         assert_eq!(counts.failed, 0, "{name}: {counts:?}");
     }
-    let summary = seed::summary(&opts);
+    let summary = demo::summary(&opts);
     for (entity, expected) in &summary.expected_after_initial_sync {
         assert_eq!(
             count(acct_store.as_ref(), entity).await,

@@ -28,7 +28,7 @@ use common::faults::{
     write_as_user,
 };
 use common::{Daemon, DaemonStores, parse_status};
-use dualsync::store::seed::{SeedOptions, load};
+use dualsync::demo::{SeedOptions, load};
 use dualsync::store::sql::{SqlStore, init::init};
 use dualsync::store::{EntityDesc, Key, Row, Store, WriteOp};
 use dualsync::tablemap::model::Side;

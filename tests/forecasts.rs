@@ -17,7 +17,7 @@ use common::engine::{Setup, quiesce, setup};
 use dualsync::accounting::db::{Cells, Db, boolean, dec, int, opt_text, text, value};
 use dualsync::accounting::forecasts;
 use dualsync::accounting::joblog::{self, JobSummary};
-use dualsync::store::seed;
+use dualsync::demo;
 use dualsync::store::{Row, Store, WriteOp};
 use dualsync::value::{Value, ValueType};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -307,7 +307,7 @@ async fn estimates_become_forecasts(backend: &str) {
     initial(&s).await;
     eprintln!("{backend}: setup and initial sync in {:?}", started.elapsed());
     let db = Db::new(&s.acct_store);
-    let seeded = seed::summary(&s.opts);
+    let seeded = demo::summary(&s.opts);
     let hours = seeded.rows("msdyn_resourceassignments").unwrap();
     let expenses = seeded.expense_estimate_lines / 2;
     let items = seeded.material_estimate_lines / 2;

@@ -13,8 +13,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Daemon, DaemonStores, daemon_state, dualsync};
+use dualsync::demo::{SeedOptions, load};
 use dualsync::engine::state::{JobStatus, MapState, StateStore};
-use dualsync::store::seed::{SeedOptions, load};
 use dualsync::store::sql::init::init;
 use dualsync::tablemap::model::Side;
 use dualsync::value::Value;

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{DaemonStores, SIGTERM};
-use dualsync::store::seed::{SeedOptions, load};
+use dualsync::demo::{SeedOptions, load};
 use dualsync::store::sql::init::init;
 use dualsync::tablemap::model::Side;
 use serde_json::Value;

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use common::TestStore;
 use dualsync::catalog_check;
+use dualsync::demo::{self, SeedOptions, load};
 use dualsync::store::Store;
-use dualsync::store::seed::{self, SeedOptions, load};
 use dualsync::tablemap::{self, SourceFile, model::Side};
 
 async fn pair(backend: &str, name: &str) -> (TestStore, TestStore) {
@@ -85,7 +85,7 @@ async fn demo_data_seeds_completely_and_idempotently(backend: &str) {
     let (op, acct) = pair(backend, "seeding").await;
     let _keep = (op.keep_alive(), acct.keep_alive());
     let opts = SeedOptions { actuals: 600, seed: 7 };
-    let summary = seed::summary(&opts);
+    let summary = demo::summary(&opts);
     for _ in 0..2 {
         // Twice: seeding again rewrites the same rows, it adds none.
         load::seed(&op.store, Side::Operational, &opts).await.unwrap();

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::demo::{SeedOptions, load};
 use crate::store::Store;
-use crate::store::seed::{SeedOptions, load};
 use crate::store::sql::{SqlStore, init};
 use crate::tablemap::{self, TableMap, model::Side};
 pub use stores::Backend;

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use crate::demo::{SeedOptions, load};
 use crate::error::{Context, Error, Kind, Result};
 use crate::store::Store;
-use crate::store::seed::{SeedOptions, load};
 use crate::store::sql::{SqlStore, init};
 use crate::tablemap::{self, model::Side};
 

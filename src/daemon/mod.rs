@@ -13,11 +13,11 @@ pub mod prune;
 pub mod reload;
 
 use crate::config::Config;
+use crate::demo::{SeedOptions, load};
 use crate::engine::Engine;
 use crate::engine::retry::retry;
 use crate::engine::state::{CheckpointStatus, StateStore};
 use crate::error::{Context, Error, Kind, no_such_map};
-use crate::store::seed::{SeedOptions, load};
 use crate::store::sql::SqlStore;
 use crate::store::{self, Setup, Store, StoreError};
 use crate::tablemap::{self, ValidMap, model::Side};

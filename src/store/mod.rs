@@ -4,7 +4,6 @@
 
 pub mod coerce;
 mod open;
-pub mod seed;
 pub mod sql;
 
 pub use open::{Setup, open};

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use dualsync::accounting::db::{self, Cells, Db};
 use dualsync::accounting::post::Journals;
 use dualsync::accounting::{import, post};
-use dualsync::store::seed::{SeedOptions, load};
+use dualsync::demo::{SeedOptions, load};
 use dualsync::store::sql::conn::Arg;
 use dualsync::store::{RowOutcome, Store, WriteOp};
 use dualsync::tablemap::model::Side;

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::TestStore;
+use dualsync::demo::{SeedOptions, load};
 use dualsync::engine::Engine;
 use dualsync::engine::state::StateStore;
 use dualsync::store::Store;
-use dualsync::store::seed::{SeedOptions, load};
 use dualsync::tablemap::{self, TableMap, model::Side};
 
 pub async fn count(store: &dyn Store, entity: &str) -> u64 {

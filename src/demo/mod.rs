@@ -10,6 +10,10 @@
 //! [`guid`]: both generators derive the ids they share (transaction categories, currencies)
 //! the same way. Actuals are generated lazily, one small event at a time, so memory does not
 //! grow with their number; [`summary`] predicts every count without generating rows.
+//!
+//! [`load`] writes the batches into a store through the `Store` trait, like any other caller:
+//! this module sits above `store` (used by `dualsync store seed`, `run` with `demo = true`,
+//! `bench` and the tests), and nothing in `store` depends on it.
 
 mod accounting;
 mod actuals;

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::*;
 
-const OPERATIONAL_SQL: &str = include_str!("../../../../migrations/operational/sqlite/0001_reference_schema.sql");
-const ACCOUNTING_SQL: &str = include_str!("../../../../migrations/accounting/sqlite/0001_reference_schema.sql");
+const OPERATIONAL_SQL: &str = include_str!("../../../migrations/operational/sqlite/0001_reference_schema.sql");
+const ACCOUNTING_SQL: &str = include_str!("../../../migrations/accounting/sqlite/0001_reference_schema.sql");
 
 // ----- a small parser of the CREATE TABLE statements -----
 
