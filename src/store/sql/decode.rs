@@ -65,11 +65,11 @@ trait DbRow {
 
 /// Cell `i` of `row` as type `ty`: the decoder both `cells_of` and `row_of` use.
 fn cell<R: DbRow>(row: &R, i: usize, ty: ValueType) -> Result<Value, CellError> {
-    row.value(i, ty).map_err(|why| {
+    row.value(i, ty).map_err(|reason| {
         let raw = row.raw(i);
         let message = match &raw {
             Some(r) => format!("the stored value \"{r}\" is not a valid {ty}"),
-            None => format!("the stored value cannot be read as {ty}: {why}"),
+            None => format!("the stored value cannot be read as {ty}: {reason}"),
         };
         CellError { raw, message }
     })
