@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 
 use super::Column;
-use super::sql::conn::parse_typed;
+use super::sql::decode::parse_typed;
 use crate::value::{Value, ValueType};
 
 /// The value as the column stores it, or why it cannot be stored.

@@ -19,7 +19,8 @@ pub mod prune;
 use std::time::Duration;
 
 use super::catalog::quote;
-use super::conn::{Arg, Dialect, Pool, parse_typed};
+use super::conn::{Arg, Dialect, Pool};
+use super::decode::parse_typed;
 use crate::store::{BadChange, Change, ChangeOp, Cursor, EntityDesc, ErrorKind, Result, StoreError};
 use crate::value::{Value, ValueType};
 

@@ -1,17 +1,17 @@
 //! The one place where SQLite and PostgreSQL differ at run time: pools and transactions,
-//! binding a `Value` with its column type (so a null is typed), decoding columns back into
-//! `Value`s, and sorting database errors into transient and row-level ones.
+//! binding a `Value` with its column type (so a null is typed), running queries (their rows
+//! are decoded back into `Value`s by `decode`), and sorting database errors into transient
+//! and row-level ones.
 
-use std::str::FromStr;
-
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgPool, PgRow};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{AssertSqlSafe, Postgres, Sqlite};
 use uuid::Uuid;
 
+use super::decode::{Cells, Fetched};
 use crate::store::{ErrorKind, Row, StoreError};
 use crate::value::{Value, ValueType};
 
@@ -205,187 +205,6 @@ pub fn format_datetime(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// Reads datetime text as written by dualsync or by another program (`2024-01-31 09:30:00`
-/// is taken as UTC).
-pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|n| n.and_utc())
-}
-
-fn decode_err(ty: ValueType, raw: &str) -> StoreError {
-    StoreError::new(
-        ErrorKind::Permanent,
-        format!("stored value \"{raw}\" is not a valid {ty}"),
-    )
-    .with_hint("another program wrote a value of the wrong type; correct it in the store")
-}
-
-fn decode_sqlite(row: &SqliteRow, i: usize, ty: ValueType) -> Result<Value, StoreError> {
-    let get_text = || row.try_get::<Option<String>, _>(i).map_err(from_sqlx);
-    Ok(match ty {
-        ValueType::Int => row
-            .try_get::<Option<i64>, _>(i)
-            .map_err(from_sqlx)?
-            .map(Value::Int)
-            .unwrap_or(Value::Null),
-        ValueType::Bool => row
-            .try_get::<Option<i64>, _>(i)
-            .map_err(from_sqlx)?
-            .map(|b| Value::Bool(b != 0))
-            .unwrap_or(Value::Null),
-        ValueType::Text => get_text()?.map(Value::Text).unwrap_or(Value::Null),
-        _ => match get_text()? {
-            None => Value::Null,
-            Some(s) => parse_typed(ty, &s).ok_or_else(|| decode_err(ty, &s))?,
-        },
-    })
-}
-
-/// Parses text written for a column of type `ty`.
-pub fn parse_typed(ty: ValueType, s: &str) -> Option<Value> {
-    Some(match ty {
-        ValueType::Text => Value::Text(s.to_string()),
-        ValueType::Int => Value::Int(s.parse().ok()?),
-        ValueType::Bool => match s {
-            "1" | "true" => Value::Bool(true),
-            "0" | "false" => Value::Bool(false),
-            _ => return None,
-        },
-        ValueType::Decimal => Value::Decimal(Decimal::from_str(s).or_else(|_| Decimal::from_scientific(s)).ok()?),
-        ValueType::Date => Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?),
-        ValueType::DateTime => Value::DateTime(parse_datetime(s)?),
-        ValueType::Guid => Value::Guid(Uuid::parse_str(s).ok()?),
-    })
-}
-
-/// A stored value that could not be read as its column's type: the value as text (as far as
-/// it can be shown) and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellError {
-    /// The stored value as text; `None` when the database did not let it be read as text.
-    pub raw: Option<String>,
-    pub message: String,
-}
-
-/// One row read cell by cell: a value, or why that column could not be read.
-pub type Cells = Vec<Result<Value, CellError>>;
-
-/// The stored value of a SQLite column as text, whatever its storage class: text (invalid
-/// UTF-8 shown with replacement characters), an integer, a real, a blob (as hex).
-fn raw_sqlite(row: &SqliteRow, i: usize) -> Option<String> {
-    use sqlx::{TypeInfo, ValueRef};
-    let value = row.try_get_raw(i).ok()?;
-    if value.is_null() {
-        return Some("null".to_string());
-    }
-    let kind = value.type_info().name().to_string();
-    match kind.as_str() {
-        "INTEGER" => row.try_get_unchecked::<i64, _>(i).ok().map(|n| n.to_string()),
-        "REAL" => row.try_get_unchecked::<f64, _>(i).ok().map(|f| f.to_string()),
-        "BLOB" => row
-            .try_get_unchecked::<Vec<u8>, _>(i)
-            .ok()
-            .map(|b| format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
-        _ => row
-            .try_get_unchecked::<Vec<u8>, _>(i)
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned()),
-    }
-}
-
-fn cell_sqlite(row: &SqliteRow, i: usize, ty: ValueType) -> Result<Value, CellError> {
-    decode_sqlite(row, i, ty).map_err(|e| {
-        let raw = raw_sqlite(row, i);
-        let message = match &raw {
-            Some(r) => format!("the stored value \"{r}\" is not a valid {ty}"),
-            None => format!("the stored value cannot be read as {ty}: {}", e.message),
-        };
-        CellError { raw, message }
-    })
-}
-
-fn cell_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, CellError> {
-    decode_pg(row, i, ty).map_err(|e| CellError {
-        raw: None,
-        message: format!("the stored value cannot be read as {ty}: {}", e.message),
-    })
-}
-
-fn decode_pg(row: &PgRow, i: usize, ty: ValueType) -> Result<Value, StoreError> {
-    fn get<'r, T>(row: &'r PgRow, i: usize) -> Result<Option<T>, StoreError>
-    where
-        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-    {
-        row.try_get::<Option<T>, _>(i).map_err(from_sqlx)
-    }
-    Ok(match ty {
-        // Any integer width the column has (INTEGER columns are INT4, counters INT8).
-        ValueType::Int => {
-            use sqlx::{Column, TypeInfo};
-            match row.columns().get(i).map(|c| c.type_info().name()) {
-                Some("INT2") => get::<i16>(row, i)?.map(|n| Value::Int(n.into())),
-                Some("INT4") => get::<i32>(row, i)?.map(|n| Value::Int(n.into())),
-                _ => get::<i64>(row, i)?.map(Value::Int),
-            }
-        }
-        ValueType::Bool => get::<bool>(row, i)?.map(Value::Bool),
-        ValueType::Decimal => get::<Decimal>(row, i)?.map(Value::Decimal),
-        ValueType::Text => get::<String>(row, i)?.map(Value::Text),
-        // Read from the wire format here: sqlx panics on `infinity` and on dates beyond chrono's.
-        ValueType::Date if pg_type(row, i) == Some("DATE") => row
-            .try_get_unchecked::<Option<i32>, _>(i)
-            .map_err(from_sqlx)?
-            .map(|days| pg_date(days).map(Value::Date).ok_or_else(|| pg_out_of_range(ty)))
-            .transpose()?,
-        ValueType::DateTime if matches!(pg_type(row, i), Some("TIMESTAMPTZ" | "TIMESTAMP")) => row
-            .try_get_unchecked::<Option<i64>, _>(i)
-            .map_err(from_sqlx)?
-            .map(|us| pg_datetime(us).map(Value::DateTime).ok_or_else(|| pg_out_of_range(ty)))
-            .transpose()?,
-        ValueType::Date => get::<NaiveDate>(row, i)?.map(Value::Date),
-        ValueType::DateTime => get::<DateTime<Utc>>(row, i)?.map(Value::DateTime),
-        ValueType::Guid => get::<Uuid>(row, i)?.map(Value::Guid),
-    }
-    .unwrap_or(Value::Null))
-}
-
-/// The PostgreSQL type name of a result column.
-fn pg_type(row: &PgRow, i: usize) -> Option<&str> {
-    use sqlx::{Column, TypeInfo};
-    row.columns().get(i).map(|c| c.type_info().name())
-}
-
-/// A PostgreSQL `date` (days since 2000-01-01); None for `infinity` and dates chrono lacks.
-fn pg_date(days: i32) -> Option<NaiveDate> {
-    if days == i32::MAX || days == i32::MIN {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(2000, 1, 1)?.checked_add_signed(chrono::TimeDelta::try_days(days.into())?)
-}
-
-/// A PostgreSQL `timestamptz` (microseconds since 2000-01-01 UTC); None for `infinity`.
-fn pg_datetime(us: i64) -> Option<DateTime<Utc>> {
-    if us == i64::MAX || us == i64::MIN {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(2000, 1, 1)?
-        .and_hms_opt(0, 0, 0)?
-        .and_utc()
-        .checked_add_signed(chrono::TimeDelta::microseconds(us))
-}
-
-fn pg_out_of_range(ty: ValueType) -> StoreError {
-    StoreError::new(
-        ErrorKind::Permanent,
-        format!("the stored {ty} is infinite or out of the range dualsync reads"),
-    )
-}
-
 impl Pool {
     pub fn dialect(&self) -> Dialect {
         match self {
@@ -405,47 +224,30 @@ impl Pool {
         })
     }
 
-    /// Runs a query and decodes each result column with the type given for it.
+    /// Runs a query and decodes each result column with the type given for it; a value that
+    /// cannot be decoded fails the read.
     pub async fn fetch(&self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Row>, StoreError> {
-        match self {
-            Pool::Sqlite(p) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
-                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
-                rows.iter()
-                    .map(|r| decode_row(types, |i, t| decode_sqlite(r, i, t)))
-                    .collect()
-            }
-            Pool::Postgres(p) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
-                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
-                rows.iter()
-                    .map(|r| decode_row(types, |i, t| decode_pg(r, i, t)))
-                    .collect()
-            }
-        }
+        self.fetch_all(sql, args).await?.rows(types)
     }
 
     /// Like `fetch`, but a value that cannot be decoded fails only its own cell, not the
     /// whole read (so one bad record does not hide the others).
     pub async fn fetch_cells(&self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Cells>, StoreError> {
-        match self {
+        Ok(self.fetch_all(sql, args).await?.cells(types))
+    }
+
+    /// Runs a query and returns its rows undecoded.
+    async fn fetch_all(&self, sql: &str, args: &[Arg]) -> Result<Fetched, StoreError> {
+        Ok(match self {
             Pool::Sqlite(p) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
-                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
-                Ok(rows
-                    .iter()
-                    .map(|r| types.iter().enumerate().map(|(i, t)| cell_sqlite(r, i, *t)).collect())
-                    .collect())
+                Fetched::Sqlite(q.fetch_all(p).await.map_err(from_sqlx)?)
             }
             Pool::Postgres(p) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
-                let rows = q.fetch_all(p).await.map_err(from_sqlx)?;
-                Ok(rows
-                    .iter()
-                    .map(|r| types.iter().enumerate().map(|(i, t)| cell_pg(r, i, *t)).collect())
-                    .collect())
+                Fetched::Postgres(q.fetch_all(p).await.map_err(from_sqlx)?)
             }
-        }
+        })
     }
 
     pub async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
@@ -484,31 +286,21 @@ impl Pool {
     }
 }
 
-fn decode_row(
-    types: &[ValueType],
-    mut decode: impl FnMut(usize, ValueType) -> Result<Value, StoreError>,
-) -> Result<Row, StoreError> {
-    types.iter().enumerate().map(|(i, t)| decode(i, *t)).collect()
-}
-
 impl Tx {
+    /// Runs a query in the transaction and decodes each result column with the type given
+    /// for it; a value that cannot be decoded fails the read.
     pub async fn fetch(&mut self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Row>, StoreError> {
-        match self {
+        let fetched = match self {
             Tx::Sqlite(tx) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
-                let rows = q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?;
-                rows.iter()
-                    .map(|r| decode_row(types, |i, t| decode_sqlite(r, i, t)))
-                    .collect()
+                Fetched::Sqlite(q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?)
             }
             Tx::Postgres(tx) => {
                 let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
-                let rows = q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?;
-                rows.iter()
-                    .map(|r| decode_row(types, |i, t| decode_pg(r, i, t)))
-                    .collect()
+                Fetched::Postgres(q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?)
             }
-        }
+        };
+        fetched.rows(types)
     }
 
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {

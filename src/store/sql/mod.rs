@@ -6,6 +6,7 @@ pub mod capture;
 pub mod catalog;
 pub mod conn;
 pub mod connect;
+pub mod decode;
 pub mod init;
 mod read;
 mod redact;

@@ -13,7 +13,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::SqlStore;
 use super::catalog::quote;
-use super::conn::{Arg, Cells, Dialect};
+use super::conn::{Arg, Dialect};
+use super::decode::Cells;
 use crate::store::coerce::fit;
 use crate::store::{BadRow, EntityDesc, ErrorKind, Key, Page, Result, Row, Rows, StoreError};
 use crate::value::{Value, ValueType};
