@@ -25,6 +25,11 @@ impl Db {
         }
     }
 
+    /// Opens the accounting database at `url` (it must exist).
+    pub async fn open(url: &str) -> Result<Db> {
+        Ok(Db::new(&SqlStore::open(url).await?))
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.pool.dialect()
     }

@@ -9,13 +9,9 @@ use crate::accounting::recover::{self, Process};
 use crate::config::Config;
 use crate::engine::state::{ProcessLock, StateStore};
 use crate::error::{Context, Error, Result};
-use crate::store::sql::SqlStore;
 
 async fn open(config: &Config) -> Result<Db> {
-    let store = SqlStore::open(&config.accounting.url)
-        .await
-        .context("accounting store")?;
-    let db = Db::new(&store);
+    let db = Db::open(&config.accounting.url).await.context("accounting store")?;
     // The processes need the reference schema's process tables (accounting migration 0002).
     if db
         .fetch("SELECT 1 FROM \"ProjCDSJobLog\" WHERE 1 = 0", &[], &[])

@@ -8,9 +8,7 @@ use crate::config::Config;
 use crate::daemon::instance::{self, Liveness};
 use crate::engine::state::{MapState, MapStatus, StateStore};
 use crate::error::{Context, Error, Result};
-use crate::store::StoreError;
-use crate::store::sql::SqlStore;
-use crate::store::sql::capture::prune;
+use crate::store::{self, Setup, Store, StoreError};
 use crate::tablemap::model::Side;
 
 /// How the alert rule's pause message starts (`engine::live::check_alert`).
@@ -26,7 +24,7 @@ pub struct StatusReport {
 
 /// One side's store as far as status can read it in a few seconds.
 struct SideView {
-    store: Option<SqlStore>,
+    store: Option<std::sync::Arc<dyn Store>>,
     size: Option<u64>,
 }
 
@@ -53,7 +51,7 @@ pub async fn status(config: &Config) -> Result<StatusReport> {
     let states = state.list_map_states().await.context("state store")?;
     let mut sides = Vec::new();
     for side in [Side::Operational, Side::Accounting] {
-        sides.push((side, side_view(&config.store(side).url).await));
+        sides.push((side, side_view(config.store(side)).await));
     }
     let mut out = header();
     let mut healthy = true;
@@ -138,16 +136,16 @@ async fn counts(state: &StateStore, map: &str) -> std::result::Result<[u64; 4], 
 }
 
 /// Opens a side's store (without creating it) and reads its change log's size, within 3 s.
-async fn side_view(url: &str) -> SideView {
+async fn side_view(config: &crate::config::StoreConfig) -> SideView {
     let read = async {
-        let store = SqlStore::open(url).await?;
-        let size = prune::log_size(store.pool()).await?;
+        let store = store::open(config, Setup::Existing).await?;
+        let size = store.change_log_size().await?;
         Ok::<_, StoreError>((store, size))
     };
     match tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
         Ok(Ok((store, size))) => SideView {
             store: Some(store),
-            size: Some(size),
+            size,
         },
         _ => SideView {
             store: None,
@@ -180,9 +178,9 @@ async fn behind(files: &MapFiles, name: &str, s: &MapStatus, sides: &[(Side, Sid
         let Some(after) = s.cursors.get(side.name()).copied() else {
             return "-".into();
         };
-        let read = prune::pending(store.pool(), entity, after);
+        let read = store.pending_changes(entity, after);
         match tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
-            Ok(Ok(n)) => total += n,
+            Ok(Ok(Some(n))) => total += n,
             _ => return "-".into(),
         }
     }

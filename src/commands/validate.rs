@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::config::StoreConfig;
 use crate::error::{Context, Error, Kind, Result};
-use crate::store::Store;
-use crate::store::sql::SqlStore;
+use crate::store::{self, Setup, Store};
 use crate::tablemap::{self, model::Side};
 
 /// The summary line, `Ok` when the maps are valid; `Err` (kind `Maps`, exit 1) with the
@@ -15,15 +15,21 @@ pub async fn validate(paths: &[PathBuf], operational: Option<String>, accounting
     let mut loaded = tablemap::load(paths).map_err(|e| {
         Error::usage(e.to_string()).with_hint("pass map files or folders holding them; the default is table-maps/")
     })?;
-    let mut stores: Vec<(Side, SqlStore)> = Vec::new();
+    let mut stores: Vec<(Side, std::sync::Arc<dyn Store>)> = Vec::new();
     for (side, url) in [(Side::Operational, operational), (Side::Accounting, accounting)] {
         if let Some(url) = url {
-            let store = SqlStore::open(&url).await.context(&format!("{} store", side.name()))?;
+            let config = StoreConfig {
+                url,
+                ..StoreConfig::default()
+            };
+            let store = store::open(&config, Setup::Existing)
+                .await
+                .context(&format!("{} store", side.name()))?;
             stores.push((side, store));
         }
     }
     if !stores.is_empty() {
-        let refs: Vec<(Side, &dyn Store)> = stores.iter().map(|(s, st)| (*s, st as &dyn Store)).collect();
+        let refs: Vec<(Side, &dyn Store)> = stores.iter().map(|(s, st)| (*s, st.as_ref())).collect();
         let found = crate::catalog_check::check(&loaded, &refs)
             .await
             .context("checking the maps against the stores")?;

@@ -18,7 +18,6 @@ use crate::engine::Engine;
 use crate::engine::retry::retry;
 use crate::engine::state::{CheckpointStatus, StateStore};
 use crate::error::{Context, Error, Kind, no_such_map};
-use crate::store::sql::SqlStore;
 use crate::store::{self, Setup, Store, StoreError};
 use crate::tablemap::{self, ValidMap, model::Side};
 
@@ -240,14 +239,10 @@ async fn run_locked(
     tracing::info!(maps = engine.maps.len(), "dualsync started");
     tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
     if config.sync.prune_seconds > 0 {
-        let open = |side: Side| async move {
-            SqlStore::open(&config.store(side).url)
-                .await
-                .context(&format!("{} store", side.name()))
-        };
+        // The engine's own stores: pruning opens no pools of its own.
         let stores = [
-            (Side::Operational, open(Side::Operational).await?),
-            (Side::Accounting, open(Side::Accounting).await?),
+            (Side::Operational, engine.operational.clone()),
+            (Side::Accounting, engine.accounting.clone()),
         ];
         tokio::spawn(prune::run(
             engine.state.clone(),
@@ -257,10 +252,9 @@ async fn run_locked(
         ));
     }
     if config.processes.enabled {
-        let store = SqlStore::open(&config.accounting.url)
+        let db = crate::accounting::db::Db::open(&config.accounting.url)
             .await
             .context("accounting store")?;
-        let db = crate::accounting::db::Db::new(&store);
         // Runs a killed daemon left `Running` are closed now, even of processes that run only
         // by hand (a process running elsewhere right now keeps its runs).
         use crate::accounting::recover::{self, FORECASTS, IMPORT, POST};

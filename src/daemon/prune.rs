@@ -7,9 +7,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::engine::state::StateStore;
-use crate::store::StoreError;
-use crate::store::sql::SqlStore;
-use crate::store::sql::capture::prune;
+use std::sync::Arc;
+
+use crate::store::{Store, StoreError};
 use crate::tablemap::model::Side;
 
 /// Entries deleted per statement. Small, because on PostgreSQL the feed reads only below the
@@ -20,23 +20,28 @@ pub const BATCH: usize = 1_000;
 pub const PAUSE: Duration = Duration::from_millis(100);
 
 /// Deletes the entries of `side`'s change log that every map has passed; how many.
-pub async fn prune_side(state: &StateStore, side: Side, store: &SqlStore, batch: usize) -> Result<u64, StoreError> {
+pub async fn prune_side(state: &StateStore, side: Side, store: &dyn Store, batch: usize) -> Result<u64, StoreError> {
     let Some(lowest) = state.lowest_cursor(side.name()).await? else {
         return Ok(0);
     };
-    prune::prune(store.pool(), lowest, batch, PAUSE).await
+    store.prune_changes(lowest, batch, PAUSE).await
 }
 
 /// Prunes both change logs every `every` until `stop` turns true. Failures are logged and
 /// tried again at the next interval.
-pub async fn run(state: StateStore, stores: [(Side, SqlStore); 2], every: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    state: StateStore,
+    stores: [(Side, Arc<dyn Store>); 2],
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(every) => {}
         }
         for (side, store) in &stores {
-            match prune_side(&state, *side, store, BATCH).await {
+            match prune_side(&state, *side, store.as_ref(), BATCH).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(side = side.name(), deleted = n, "change log pruned"),
                 Err(e) => {

@@ -388,4 +388,22 @@ pub trait Store: Send + Sync {
 
     /// A counter that moves when new changes may be in the feed; wait on it instead of polling.
     fn watch(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Deletes the change log's entries before `before`, `batch` at a time with `pause`
+    /// between batches; how many. A store whose feed is not a log of its own keeps nothing to
+    /// prune (the default).
+    async fn prune_changes(&self, _before: Cursor, _batch: usize, _pause: std::time::Duration) -> Result<u64> {
+        Ok(0)
+    }
+
+    /// How many entries the change log holds; `None` when the store keeps no log of its own.
+    async fn change_log_size(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
+    /// How many changes of `entity` the feed holds after `after`; `None` when the store cannot
+    /// tell without reading them.
+    async fn pending_changes(&self, _entity: &str, _after: Cursor) -> Result<Option<u64>> {
+        Ok(None)
+    }
 }

@@ -558,6 +558,18 @@ impl Store for SqlStore {
         capture::head(&self.pool).await
     }
 
+    async fn prune_changes(&self, before: Cursor, batch: usize, pause: std::time::Duration) -> Result<u64> {
+        capture::prune::prune(&self.pool, before, batch, pause).await
+    }
+
+    async fn change_log_size(&self) -> Result<Option<u64>> {
+        capture::prune::log_size(&self.pool).await.map(Some)
+    }
+
+    async fn pending_changes(&self, entity: &str, after: Cursor) -> Result<Option<u64>> {
+        capture::prune::pending(&self.pool, entity, after).await.map(Some)
+    }
+
     async fn count(&self, entity: &str) -> Result<u64> {
         let desc = self.describe(entity).await?;
         let sql = format!("SELECT COUNT(*) FROM {}", quote(&desc.name));
