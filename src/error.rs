@@ -5,8 +5,6 @@
 //! What each kind means for the daemon (retry it, wait for an operator, never retry) is decided
 //! in one table, `engine::policy`.
 
-use std::fmt;
-
 use crate::store::{self, StoreError};
 
 /// What kind of failure, which decides the exit code and the policy.
@@ -27,11 +25,13 @@ pub enum Kind {
 }
 
 /// A failure of a command or of the daemon, with what to do about it.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}{}", hint.as_ref().map(|h| format!(" (hint: {h})")).unwrap_or_default())]
 pub struct Error {
     pub kind: Kind,
     message: String,
     hint: Option<String>,
+    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -102,22 +102,6 @@ impl Error {
             Kind::Usage => 2,
             _ => 1,
         }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(h) = &self.hint {
-            write!(f, " (hint: {h})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
