@@ -3,6 +3,7 @@
 //! feed, and typed errors. SQL stores (SQLite, PostgreSQL) live in `sql`; HTTP stores later.
 
 pub mod coerce;
+pub mod http;
 mod open;
 pub mod sql;
 
