@@ -4,6 +4,7 @@
 
 pub mod coerce;
 pub mod http;
+pub mod odata;
 mod open;
 pub mod sql;
 
