@@ -152,7 +152,7 @@ impl StateStore {
             let options = <sqlx::sqlite::SqliteConnectOptions as FromStr>::from_str(url)
                 .map_err(|e| StoreError::new(ErrorKind::Permanent, format!("bad state store URL {name}: {e}")))?;
             let file = options.get_filename();
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let in_memory = crate::store::sql::connect::is_in_memory_url(url);
             if in_memory || !file.exists() {
                 return Ok(None);
             }

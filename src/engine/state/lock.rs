@@ -102,7 +102,7 @@ const HOLDER_TYPES: [ValueType; 7] = {
 impl StateStore {
     /// The lock file of `name` beside a SQLite state database; `None` in memory.
     fn lock_file(&self, name: &str) -> Result<Option<PathBuf>> {
-        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+        if crate::store::sql::connect::is_in_memory_url(&self.url) {
             return Ok(None);
         }
         let options = SqliteConnectOptions::from_str(&self.url).map_err(from_sqlx)?;

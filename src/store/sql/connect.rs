@@ -41,7 +41,7 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let in_memory = is_in_memory_url(url);
             if create
                 && !in_memory
                 && let Some(folder) = options.get_filename().parent()
@@ -161,6 +161,11 @@ fn create_private(path: &std::path::Path, what: &str) -> Result<()> {
         )
         .with_hint("point the URL at a writable place")),
     }
+}
+
+/// Whether a SQLite URL names an in-memory database (nothing on disk to create or find).
+pub fn is_in_memory_url(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// Whether a SQLite pool holds an in-memory database (its one connection must never be closed).
