@@ -9,7 +9,7 @@ use dualsync::daemon::prune::prune_side;
 use dualsync::engine::state::StateStore;
 use dualsync::store::sql::SqlStore;
 use dualsync::store::sql::capture::prune::log_size;
-use dualsync::store::{Cursor, Store};
+use dualsync::store::{Change, Position, Store};
 use dualsync::tablemap::model::Side;
 
 both!(
@@ -24,8 +24,13 @@ both!(
             "INSERT INTO prune_items (id, note) VALUES {}",
             values.join(", ")
         ));
-        let feed = store.changes(Cursor::default(), 1000).await.unwrap();
+        let read = |from: Position| {
+            let store = &store;
+            async move { store.changes("prune_items", &from, 1000).await.unwrap().changes }
+        };
+        let feed = read(Position::default()).await;
         assert_eq!(feed.len(), 50);
+        let at = |c: &Change| c.position.clone().expect("a SQL store gives each entry a position");
 
         // The state store beside it (same backend, its own database).
         let state_url = match t.backend {
@@ -42,11 +47,12 @@ both!(
             "no map has a cursor: nothing may go"
         );
 
-        state.set_cursor("a", "operational", feed[19].cursor).await.unwrap();
-        state.set_cursor("b", "operational", feed[39].cursor).await.unwrap();
+        let e = "prune_items";
+        state.set_cursor("a", "operational", e, &at(&feed[19])).await.unwrap();
+        state.set_cursor("b", "operational", e, &at(&feed[39])).await.unwrap();
         // Another side's cursor says nothing about this log.
         state
-            .set_cursor("a", "accounting", Cursor { epoch: 0, seq: 1 })
+            .set_cursor("a", "accounting", "other", &Position::new("0:1"))
             .await
             .unwrap();
         let deleted = prune_side(&state, Side::Operational, &store, 7).await.unwrap();
@@ -54,20 +60,17 @@ both!(
         assert_eq!(log_size(store.pool()).await.unwrap(), 31);
 
         // What is left to read is what was there.
-        let after_a = store.changes(feed[19].cursor, 1000).await.unwrap();
+        let after_a = read(at(&feed[19])).await;
         assert_eq!(after_a, feed[20..].to_vec());
-        let all = store.changes(Cursor::default(), 1000).await.unwrap();
+        let all = read(Position::default()).await;
         assert_eq!(all, feed[19..].to_vec(), "the entry at the lowest cursor stays");
-        assert_eq!(store.head().await.unwrap(), feed[49].cursor, "the head does not move");
+        assert_eq!(store.head(e).await.unwrap(), at(&feed[49]), "the head does not move");
 
         // Again: nothing more to prune until the cursors move.
         assert_eq!(prune_side(&state, Side::Operational, &store, 7).await.unwrap(), 0);
-        state.set_cursor("a", "operational", feed[49].cursor).await.unwrap();
+        state.set_cursor("a", "operational", e, &at(&feed[49])).await.unwrap();
         assert_eq!(prune_side(&state, Side::Operational, &store, 7).await.unwrap(), 20);
-        assert_eq!(
-            store.changes(Cursor::default(), 1000).await.unwrap(),
-            feed[39..].to_vec()
-        );
+        assert_eq!(read(Position::default()).await, feed[39..].to_vec());
     }
 );
 
@@ -125,7 +128,7 @@ async fn measure_pruning_cost(t: TestStore) {
         }
     };
     let alone = writes("without pruning").await;
-    let head = store.head().await.unwrap();
+    let head = dualsync::store::sql::capture::head(store.pool()).await.unwrap();
     let pool = store.pool().clone();
     let pruning = tokio::spawn(async move {
         let started = Instant::now();

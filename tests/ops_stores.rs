@@ -11,7 +11,7 @@ use common::TestStore;
 use dualsync::engine::state::StateStore;
 use dualsync::store::sql::SqlStore;
 use dualsync::store::sql::init::init;
-use dualsync::store::{Cursor, Store};
+use dualsync::store::{Position, Store};
 use dualsync::tablemap::model::Side;
 use dualsync::value::{Value, ValueType};
 
@@ -30,10 +30,7 @@ async fn new_sqlite_stores_are_readable_by_their_owner_only() {
     let state = StateStore::open(&format!("sqlite://{}", state_db.display()))
         .await
         .unwrap();
-    state
-        .set_cursor("m", "operational", Cursor { epoch: 0, seq: 1 })
-        .await
-        .unwrap();
+    state.set_cursor("m", "operational", "e", &pos(0, 1)).await.unwrap();
     let _lock = state.try_lock("daemon").await.unwrap().expect("free");
     let op_db = dir.path().join("data").join("operational.db");
     let op = init(&format!("sqlite://{}", op_db.display()), Side::Operational)
@@ -107,7 +104,12 @@ both!(
         );
         // And they capture.
         t.run_client(&format!("INSERT INTO {LONG} (id, note) VALUES ('a', 'b')"));
-        let changes = store.changes(Cursor { epoch: 0, seq: 0 }, 100).await.unwrap();
+        let changes = store.changes(LONG, &Position::default(), 100).await.unwrap().changes;
         assert!(changes.iter().any(|c| c.entity == LONG), "{changes:?}");
     }
 );
+
+/// The position of a SQL store's change log at (epoch, seq).
+fn pos(epoch: i64, seq: i64) -> Position {
+    dualsync::store::Cursor { epoch, seq }.into()
+}

@@ -17,7 +17,7 @@ use std::process::Command;
 
 use dualsync::engine::state::StateStore;
 use dualsync::store::sql::SqlStore;
-use dualsync::store::{Cursor, ErrorKind};
+use dualsync::store::{Cursor, ErrorKind, Position};
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -76,8 +76,8 @@ fn fill(path: &Path) {
     let _ = f.sync_all();
 }
 
-fn cursor(seq: i64) -> Cursor {
-    Cursor { epoch: 0, seq }
+fn cursor(seq: i64) -> Position {
+    Cursor { epoch: 0, seq }.into()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,14 +91,14 @@ async fn a_full_disk_is_transient_and_recovers_once_freed_on_sqlite() {
     let _disk = SmallDisk::mount(&mnt, "2m");
     let url = format!("sqlite://{}", mnt.join("state.db").display());
     let state = StateStore::open(&url).await.unwrap();
-    state.set_cursor("m", "operational", cursor(1)).await.unwrap();
+    state.set_cursor("m", "operational", "e", &cursor(1)).await.unwrap();
 
     fill(&mnt.join("filler"));
     // Write until the disk refuses (the first few may still fit in free pages).
     let mut failures = Vec::new();
     for i in 0..200 {
         let key = format!("map-{i}-{}", "x".repeat(180));
-        if let Err(e) = state.set_cursor(&key, "operational", cursor(i)).await {
+        if let Err(e) = state.set_cursor(&key, "operational", "e", &cursor(i)).await {
             failures.push(e);
         }
         if failures.len() >= 8 {
@@ -113,11 +113,14 @@ async fn a_full_disk_is_transient_and_recovers_once_freed_on_sqlite() {
     std::fs::remove_file(mnt.join("filler")).unwrap();
     for i in 0..40 {
         state
-            .set_cursor("m", "operational", cursor(100 + i))
+            .set_cursor("m", "operational", "e", &cursor(100 + i))
             .await
             .unwrap_or_else(|e| panic!("write {i} after space was freed failed: {e}"));
     }
-    assert_eq!(state.get_cursor("m", "operational").await.unwrap(), Some(cursor(139)));
+    assert_eq!(
+        state.get_cursor("m", "operational", "e").await.unwrap(),
+        Some(cursor(139))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,7 +129,7 @@ async fn a_read_only_store_is_transient_and_recovers_once_writable_on_sqlite() {
     let file = dir.path().join("state.db");
     let url = format!("sqlite://{}", file.display());
     let state = StateStore::open(&url).await.unwrap();
-    state.set_cursor("m", "operational", cursor(1)).await.unwrap();
+    state.set_cursor("m", "operational", "e", &cursor(1)).await.unwrap();
 
     // Immutable: no process, root included, may open it for writing (setting it needs root).
     if !is_root() {
@@ -148,7 +151,7 @@ async fn a_read_only_store_is_transient_and_recovers_once_writable_on_sqlite() {
     // Concurrent writes make the pool open connections while the file is read-only.
     let writes = (0..8).map(|i| {
         let s = state.clone();
-        async move { s.set_cursor(&format!("m{i}"), "operational", cursor(i)).await }
+        async move { s.set_cursor(&format!("m{i}"), "operational", "e", &cursor(i)).await }
     });
     let results = futures_util::future::join_all(writes).await;
     for e in results.iter().filter_map(|r| r.as_ref().err()) {
@@ -157,7 +160,7 @@ async fn a_read_only_store_is_transient_and_recovers_once_writable_on_sqlite() {
     // A new opener sees it too, as a transient error naming the cause.
     match StateStore::open(&url).await {
         Ok(s) => {
-            let e = s.set_cursor("n", "operational", cursor(1)).await.unwrap_err();
+            let e = s.set_cursor("n", "operational", "e", &cursor(1)).await.unwrap_err();
             assert_eq!(e.kind, ErrorKind::Transient, "{e}");
         }
         Err(e) => assert_eq!(e.kind, ErrorKind::Transient, "{e}"),
@@ -166,14 +169,17 @@ async fn a_read_only_store_is_transient_and_recovers_once_writable_on_sqlite() {
     drop(guard);
     let writes = (0..16).map(|i| {
         let s = state.clone();
-        async move { s.set_cursor(&format!("m{i}"), "operational", cursor(100 + i)).await }
+        async move {
+            s.set_cursor(&format!("m{i}"), "operational", "e", &cursor(100 + i))
+                .await
+        }
     });
     for (i, r) in futures_util::future::join_all(writes).await.into_iter().enumerate() {
         r.unwrap_or_else(|e| panic!("write {i} once writable again failed: {e}"));
     }
     for i in 0..16 {
         state
-            .set_cursor("m", "operational", cursor(200 + i))
+            .set_cursor("m", "operational", "e", &cursor(200 + i))
             .await
             .unwrap_or_else(|e| panic!("write {i} once writable again failed: {e}"));
     }

@@ -7,8 +7,9 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, SubsecRound, TimeZone, Utc};
+use dualsync::engine::state::FeedMark;
 use dualsync::engine::state::*;
-use dualsync::store::{Cursor, ErrorKind};
+use dualsync::store::{ErrorKind, Position};
 use dualsync::value::{Value, ValueType};
 use rust_decimal::Decimal;
 use sqlx::ConnectOptions;
@@ -259,16 +260,14 @@ both!(open_is_idempotent, |s: StateStore, url: String| async move {
     s.upsert_links(&[link("projects", "[1]", "", "[\"P-1\"]")])
         .await
         .unwrap();
-    s.set_cursor("projects", "operational", Cursor { epoch: 0, seq: 4 })
-        .await
-        .unwrap();
+    s.set_cursor("projects", "operational", "e", &pos(0, 4)).await.unwrap();
     s.close().await;
     for _ in 0..2 {
         let again = StateStore::open(&url).await.expect("open again");
         assert_eq!(again.count_links("projects").await.unwrap(), 1);
         assert_eq!(
-            again.get_cursor("projects", "operational").await.unwrap(),
-            Some(Cursor { epoch: 0, seq: 4 })
+            again.get_cursor("projects", "operational", "e").await.unwrap(),
+            Some(pos(0, 4))
         );
         again.close().await;
     }
@@ -279,9 +278,7 @@ both!(
     |s: StateStore, url: String| async move {
         // The state schema is tracked in its own migrations table, so a reference store's
         // migrations in the same database do not clash with it, in either order.
-        s.set_cursor("projects", "operational", Cursor { epoch: 0, seq: 2 })
-            .await
-            .unwrap();
+        s.set_cursor("projects", "operational", "e", &pos(0, 2)).await.unwrap();
         s.close().await;
         let reference = dualsync::store::sql::init::init(&url, dualsync::tablemap::model::Side::Operational)
             .await
@@ -291,8 +288,8 @@ both!(
             .await
             .expect("the state store opens next to a reference store");
         assert_eq!(
-            again.get_cursor("projects", "operational").await.unwrap(),
-            Some(Cursor { epoch: 0, seq: 2 })
+            again.get_cursor("projects", "operational", "e").await.unwrap(),
+            Some(pos(0, 2))
         );
         again.close().await;
     }
@@ -414,11 +411,11 @@ both!(
 both!(
     commit_batch_is_all_or_nothing,
     |s: StateStore, _url: String| async move {
-        let before = Cursor { epoch: 1, seq: 5 };
+        let before = pos(1, 5);
         s.commit_batch(
             &[link("projects", "[1]", "", "[\"P-1\"]")],
             &[],
-            Some(("projects", "operational", before)),
+            Some(&mark("projects", "operational", &before)),
         )
         .await
         .unwrap();
@@ -433,12 +430,15 @@ both!(
                     link(&too_long, "[3]", "", "[\"P-3\"]"),
                 ],
                 &[("projects".to_string(), "[1]".to_string())],
-                Some(("projects", "operational", Cursor { epoch: 1, seq: 9 })),
+                Some(&mark("projects", "operational", &pos(1, 9))),
             )
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Rejected, "{err}");
-        assert_eq!(s.get_cursor("projects", "operational").await.unwrap(), Some(before));
+        assert_eq!(
+            s.get_cursor("projects", "operational", "e").await.unwrap(),
+            Some(before)
+        );
         assert_eq!(
             s.links_by_operational("projects", &keys(&["[1]"])).await.unwrap().len(),
             1
@@ -455,7 +455,7 @@ both!(
             .commit_batch(
                 &[link("projects", "[2]", "", "[\"P-2\"]")],
                 &[],
-                Some((&too_long, "operational", Cursor::default())),
+                Some(&mark(&too_long, "operational", &Position::default())),
             )
             .await
             .unwrap_err();
@@ -472,13 +472,13 @@ both!(
         s.commit_batch(
             &[link("projects", "[2]", "", "[\"P-2\"]")],
             &[("projects".to_string(), "[1]".to_string())],
-            Some(("projects", "operational", Cursor { epoch: 1, seq: 9 })),
+            Some(&mark("projects", "operational", &pos(1, 9))),
         )
         .await
         .unwrap();
         assert_eq!(
-            s.get_cursor("projects", "operational").await.unwrap(),
-            Some(Cursor { epoch: 1, seq: 9 })
+            s.get_cursor("projects", "operational", "e").await.unwrap(),
+            Some(pos(1, 9))
         );
         assert!(
             s.links_by_operational("projects", &keys(&["[1]"]))
@@ -510,7 +510,7 @@ both!(concurrent_commits_all_land, |s: StateStore, _url: String| async move {
                     .map(|i| link("work", &format!("[{t},{b},{i}]"), "", &format!("[\"W-{t}-{b}-{i}\"]")))
                     .collect();
                 let side = format!("side-{t}");
-                s.commit_batch(&links, &[], Some(("work", &side, Cursor { epoch: 0, seq: b })))
+                s.commit_batch(&links, &[], Some(&mark("work", &side, &pos(0, b))))
                     .await
                     .expect("a concurrent commit");
             }
@@ -522,61 +522,48 @@ both!(concurrent_commits_all_land, |s: StateStore, _url: String| async move {
     assert_eq!(s.count_links("work").await.unwrap(), 8 * 10 * 5);
     for t in 0..8 {
         let side = format!("side-{t}");
-        assert_eq!(
-            s.get_cursor("work", &side).await.unwrap(),
-            Some(Cursor { epoch: 0, seq: 9 })
-        );
+        assert_eq!(s.get_cursor("work", &side, "e").await.unwrap(), Some(pos(0, 9)));
     }
 });
 
 both!(cursors_per_map_and_side, |s: StateStore, _url: String| async move {
-    assert_eq!(s.get_cursor("projects", "operational").await.unwrap(), None);
-    let a = Cursor {
-        epoch: 7_000_000_000,
-        seq: i64::MAX,
-    };
-    s.set_cursor("projects", "operational", a).await.unwrap();
-    s.set_cursor("projects", "accounting", Cursor { epoch: 0, seq: 3 })
-        .await
-        .unwrap();
-    s.set_cursor("tasks", "operational", Cursor { epoch: 0, seq: 1 })
-        .await
-        .unwrap();
-    assert_eq!(s.get_cursor("projects", "operational").await.unwrap(), Some(a));
+    assert_eq!(s.get_cursor("projects", "operational", "e").await.unwrap(), None);
+    let a = pos(7_000_000_000, i64::MAX);
+    s.set_cursor("projects", "operational", "e", &a).await.unwrap();
+    s.set_cursor("projects", "accounting", "e", &pos(0, 3)).await.unwrap();
+    s.set_cursor("tasks", "operational", "e", &pos(0, 1)).await.unwrap();
+    assert_eq!(s.get_cursor("projects", "operational", "e").await.unwrap(), Some(a));
     assert_eq!(
-        s.get_cursor("projects", "accounting").await.unwrap(),
-        Some(Cursor { epoch: 0, seq: 3 })
+        s.get_cursor("projects", "accounting", "e").await.unwrap(),
+        Some(pos(0, 3))
     );
     // Moving on, and back (an operator may rewind a map).
-    s.set_cursor("projects", "accounting", Cursor { epoch: 0, seq: 10 })
+    s.set_cursor("projects", "accounting", "e", &pos(0, 10)).await.unwrap();
+    assert_eq!(
+        s.get_cursor("projects", "accounting", "e").await.unwrap(),
+        Some(pos(0, 10))
+    );
+    s.set_cursor("projects", "accounting", "e", &Position::default())
         .await
         .unwrap();
     assert_eq!(
-        s.get_cursor("projects", "accounting").await.unwrap(),
-        Some(Cursor { epoch: 0, seq: 10 })
-    );
-    s.set_cursor("projects", "accounting", Cursor::default()).await.unwrap();
-    assert_eq!(
-        s.get_cursor("projects", "accounting").await.unwrap(),
-        Some(Cursor::default())
+        s.get_cursor("projects", "accounting", "e").await.unwrap(),
+        Some(Position::default())
     );
     assert_eq!(
-        s.get_cursor("tasks", "operational").await.unwrap(),
-        Some(Cursor { epoch: 0, seq: 1 })
+        s.get_cursor("tasks", "operational", "e").await.unwrap(),
+        Some(pos(0, 1))
     );
-    assert_eq!(s.get_cursor("tasks", "accounting").await.unwrap(), None);
+    assert_eq!(s.get_cursor("tasks", "accounting", "e").await.unwrap(), None);
+    // A position saved for another entity (the map's entity was changed) is none.
+    assert_eq!(s.get_cursor("tasks", "operational", "other").await.unwrap(), None);
 });
 
 both!(
     checkpoints_save_resume_and_clear,
     |s: StateStore, _url: String| async move {
         assert_eq!(s.get_checkpoint("projects").await.unwrap(), None);
-        let mut cp = Checkpoint::start(
-            "projects",
-            "operational",
-            Some(Cursor { epoch: 0, seq: 120 }),
-            Some(Cursor { epoch: 987_654, seq: 3 }),
-        );
+        let mut cp = Checkpoint::start("projects", "operational", Some(pos(0, 120)), Some(pos(987_654, 3)));
         assert_eq!(cp.status, CheckpointStatus::Running);
         s.save_checkpoint(&cp).await.unwrap();
         assert_eq!(s.get_checkpoint("projects").await.unwrap(), Some(cp.clone()));
@@ -864,12 +851,8 @@ both!(map_states_and_counters, |s: StateStore, _url: String| async move {
         .unwrap();
     s.record_applied("projects", 10, at(9, 0)).await.unwrap();
     s.record_applied("projects", 5, at(9, 5)).await.unwrap();
-    s.set_cursor("projects", "operational", Cursor { epoch: 0, seq: 15 })
-        .await
-        .unwrap();
-    s.set_cursor("projects", "accounting", Cursor { epoch: 2, seq: 1 })
-        .await
-        .unwrap();
+    s.set_cursor("projects", "operational", "e", &pos(0, 15)).await.unwrap();
+    s.set_cursor("projects", "accounting", "e", &pos(2, 1)).await.unwrap();
     let st = s.get_map_state("projects").await.unwrap().unwrap();
     assert_eq!(st.state, MapState::Running);
     assert_eq!(st.message.as_deref(), Some("caught up"));
@@ -879,8 +862,8 @@ both!(map_states_and_counters, |s: StateStore, _url: String| async move {
         "a state change keeps the checksum"
     );
     assert_eq!((st.applied, st.last_applied_at), (15, Some(at(9, 5))));
-    assert_eq!(st.cursors.get("operational"), Some(&Cursor { epoch: 0, seq: 15 }));
-    assert_eq!(st.cursors.get("accounting"), Some(&Cursor { epoch: 2, seq: 1 }));
+    assert_eq!(st.cursors.get("operational"), Some(&pos(0, 15)));
+    assert_eq!(st.cursors.get("accounting"), Some(&pos(2, 1)));
 
     s.set_map_state(
         "actuals",
@@ -970,5 +953,69 @@ both!(
         }
         let err = s.get_dead_letter(id).await.unwrap_err();
         assert!(err.message.contains("unknown side \"sideways\""), "{err}");
+    }
+);
+
+/// The position of a SQL store's change log at (epoch, seq).
+fn pos(epoch: i64, seq: i64) -> Position {
+    dualsync::store::Cursor { epoch, seq }.into()
+}
+
+/// Where `map` has read entity `e` on `side` to.
+fn mark<'a>(map: &'a str, side: &'a str, position: &'a Position) -> FeedMark<'a> {
+    FeedMark {
+        map,
+        side,
+        entity: "e",
+        position,
+    }
+}
+
+both!(
+    positions_saved_before_issue_13_are_kept,
+    |s: StateStore, url: String| async move {
+        // Turn the store back into its 0003 shape, with a cursor and a running checkpoint.
+        let undo = [
+            "DROP TABLE feed_positions",
+            "CREATE TABLE cursors (map TEXT NOT NULL, side TEXT NOT NULL, epoch BIGINT NOT NULL, \
+             seq BIGINT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (map, side))",
+            "ALTER TABLE checkpoints DROP COLUMN head_operational",
+            "ALTER TABLE checkpoints DROP COLUMN head_accounting",
+            "ALTER TABLE checkpoints ADD COLUMN head_operational_epoch BIGINT",
+            "ALTER TABLE checkpoints ADD COLUMN head_operational_seq BIGINT",
+            "ALTER TABLE checkpoints ADD COLUMN head_accounting_epoch BIGINT",
+            "ALTER TABLE checkpoints ADD COLUMN head_accounting_seq BIGINT",
+            "DELETE FROM _dualsync_state_migrations WHERE version = 4",
+            "INSERT INTO cursors VALUES ('actuals', 'operational', 812, 77, '2026-12-01T00:00:00.000000Z')",
+            "INSERT INTO checkpoints (map, status, side, started_at, head_operational_epoch, \
+             head_operational_seq) VALUES ('projects', 'running', 'operational', '2026-12-01T00:00:00.000000Z', 0, 9)",
+        ];
+        s.close().await;
+        if url.starts_with("sqlite") {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            for q in undo {
+                sqlx::query(q).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            for q in undo {
+                let q = q.replace("updated_at TEXT", "updated_at TIMESTAMPTZ");
+                sqlx::query(sqlx::AssertSqlSafe(q)).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        let s = StateStore::open(&url).await.unwrap();
+        // The saved cursor is the map's position, whatever its entity (none was saved).
+        assert_eq!(
+            s.get_cursor("actuals", "operational", "msdyn_actuals").await.unwrap(),
+            Some(pos(812, 77))
+        );
+        let cp = s.get_checkpoint("projects").await.unwrap().unwrap();
+        assert_eq!(cp.head_operational, Some(pos(0, 9)));
+        assert_eq!(cp.head_accounting, None);
+        let mut needed = s.needed_positions("operational").await.unwrap();
+        needed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        assert_eq!(needed, vec![pos(0, 9), pos(812, 77)]);
     }
 );

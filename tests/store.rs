@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use common::TestStore;
-use dualsync::store::{ChangeOp, Cursor, EntityDesc, ErrorKind, Key, RowOutcome, Store, WriteOp};
+use dualsync::store::{Change, ChangeOp, Cursor, EntityDesc, ErrorKind, Key, Position, RowOutcome, Store, WriteOp};
 use dualsync::tablemap::model::Side;
 use dualsync::value::{Value, ValueType};
 use rust_decimal::Decimal;
@@ -359,7 +359,12 @@ both!(
     Side::Operational,
     |t: TestStore| async move {
         t.store.install_capture(&["msdyn_actuals"]).await.unwrap();
-        let start = t.store.head().await.unwrap();
+        let start = t.store.head("msdyn_actuals").await.unwrap();
+        let read = |from: Position, limit: usize| {
+            let store = &t.store;
+            async move { store.changes("msdyn_actuals", &from, limit).await.unwrap().changes }
+        };
+        let at = |c: &Change| c.position.clone().expect("a SQL store gives each entry a position");
         let desc = actuals(&t).await;
         t.store
             .apply(&desc, &upserts([actual(1, "1", "a"), actual(2, "2", "b")]))
@@ -368,7 +373,7 @@ both!(
         t.store.apply(&desc, &upserts([actual(1, "5", "a2")])).await.unwrap();
         t.store.apply(&desc, &[WriteOp::Delete(vec![guid(2)])]).await.unwrap();
 
-        let all = t.store.changes(start, 100).await.unwrap();
+        let all = read(start, 100).await;
         let summary: Vec<(ChangeOp, Value)> = all.iter().map(|c| (c.op, c.key[0].clone())).collect();
         assert_eq!(
             summary,
@@ -379,20 +384,26 @@ both!(
                 (ChangeOp::Delete, guid(2))
             ]
         );
+        let cursor = |c: &Change| Cursor::of(&at(c)).unwrap();
         assert!(
-            all.windows(2).all(|w| w[0].cursor < w[1].cursor),
+            all.windows(2).all(|w| cursor(&w[0]) < cursor(&w[1])),
             "strictly increasing cursors"
         );
         assert!(all.iter().all(|c| c.entity == "msdyn_actuals"));
-        // Resuming from any entry returns exactly the entries after it, page by page.
-        let resumed = t.store.changes(all[1].cursor, 1).await.unwrap();
-        assert_eq!(resumed, vec![all[2].clone()]);
-        let rest = t.store.changes(resumed[0].cursor, 100).await.unwrap();
-        assert_eq!(rest, vec![all[3].clone()]);
-        assert_eq!(t.store.head().await.unwrap(), all[3].cursor);
-        // A cursor survives being written down and read back.
-        let saved: Cursor = all[3].cursor.to_string().parse().unwrap();
-        assert!(t.store.changes(saved, 100).await.unwrap().is_empty());
+        // Resuming from any entry returns exactly the entries after it, page by page; a full
+        // page goes on after its last entry.
+        let page = t.store.changes("msdyn_actuals", &at(&all[1]), 1).await.unwrap();
+        assert_eq!(page.changes, vec![all[2].clone()]);
+        assert_eq!(page.next, at(&all[2]));
+        let rest = t.store.changes("msdyn_actuals", &page.next, 100).await.unwrap();
+        assert_eq!(rest.changes, vec![all[3].clone()]);
+        assert_eq!(rest.next, at(&all[3]));
+        assert_eq!(t.store.head("msdyn_actuals").await.unwrap(), at(&all[3]));
+        // A position survives being written down and read back.
+        let saved = Position::new(at(&all[3]).to_string());
+        let end = t.store.changes("msdyn_actuals", &saved, 100).await.unwrap();
+        assert!(end.changes.is_empty());
+        assert_eq!(end.next, saved, "nothing new: the position stays");
     }
 );
 
@@ -403,13 +414,13 @@ both!(
         t.store.install_capture(&["msdyn_actuals"]).await.unwrap();
         let desc = actuals(&t).await;
         t.store.apply(&desc, &upserts([actual(1, "1", "a")])).await.unwrap();
-        let from = t.store.head().await.unwrap();
+        let from = t.store.head("msdyn_actuals").await.unwrap();
         t.run_client(&format!(
             "UPDATE msdyn_actuals SET msdyn_actualid = '{}' WHERE msdyn_actualid = '{}'",
             Uuid::from_u128(9),
             Uuid::from_u128(1)
         ));
-        let changes = t.store.changes(from, 10).await.unwrap();
+        let changes = t.store.changes("msdyn_actuals", &from, 10).await.unwrap().changes;
         let summary: Vec<(ChangeOp, Value)> = changes.iter().map(|c| (c.op, c.key[0].clone())).collect();
         assert_eq!(summary, vec![(ChangeOp::Delete, guid(1)), (ChangeOp::Update, guid(9))]);
     }
@@ -428,7 +439,7 @@ both!(
             .install_capture(&["msdyn_actuals", "msdyn_projects"])
             .await
             .unwrap();
-        let from = t.store.head().await.unwrap();
+        let from = t.store.head("msdyn_projects").await.unwrap();
         let mut wake = t.store.watch();
         wake.borrow_and_update();
         let id = Uuid::from_u128(77);
@@ -441,7 +452,7 @@ both!(
             .await
             .expect("the watcher wakes readers after another program's commit")
             .unwrap();
-        let changes = t.store.changes(from, 10).await.unwrap();
+        let changes = t.store.changes("msdyn_projects", &from, 10).await.unwrap().changes;
         let summary: Vec<(&str, ChangeOp, Value)> = changes
             .iter()
             .map(|c| (c.entity.as_str(), c.op, c.key[0].clone()))
@@ -455,6 +466,53 @@ both!(
                 ("msdyn_projects", ChangeOp::Delete, g)
             ]
         );
+    }
+);
+
+both!(
+    each_entity_has_a_feed_of_its_own,
+    Side::Operational,
+    |t: TestStore| async move {
+        t.store
+            .install_capture(&["msdyn_actuals", "msdyn_projects"])
+            .await
+            .unwrap();
+        let start = t.store.head("msdyn_actuals").await.unwrap();
+        let desc = actuals(&t).await;
+        t.store.apply(&desc, &upserts([actual(1, "1", "a")])).await.unwrap();
+        let id = Uuid::from_u128(78);
+        t.run_client(&format!(
+            "INSERT INTO msdyn_projects (msdyn_projectid, msdyn_company, msdyn_subject) VALUES ('{id}', 'DEMF', 'p')"
+        ));
+        t.store.apply(&desc, &upserts([actual(2, "2", "b")])).await.unwrap();
+
+        // A reader of actuals gets only the actuals, in order.
+        let actuals_feed = t.store.changes("msdyn_actuals", &start, 100).await.unwrap();
+        let keys: Vec<Value> = actuals_feed.changes.iter().map(|c| c.key[0].clone()).collect();
+        assert_eq!(keys, vec![guid(1), guid(2)]);
+        assert!(actuals_feed.changes.iter().all(|c| c.entity == "msdyn_actuals"));
+        // A reader of projects gets only the project.
+        let projects = t.store.changes("msdyn_projects", &start, 100).await.unwrap();
+        assert_eq!(projects.changes.len(), 1);
+        assert_eq!(projects.changes[0].key, vec![Value::Guid(id)]);
+        // A reader of a quiet entity moves on past the others' changes, so its position never
+        // holds the log back, and it reads nothing twice.
+        let quiet = t.store.changes("msdyn_projects", &projects.next, 100).await.unwrap();
+        assert!(quiet.changes.is_empty());
+        assert_eq!(quiet.next, actuals_feed.next, "both at the head");
+        assert!(Cursor::of(&projects.next).unwrap() > Cursor::of(&start).unwrap());
+        // A position that is not one of this store is refused, with a hint.
+        let err = t
+            .store
+            .changes(
+                "msdyn_actuals",
+                &Position::new("https://org/api/data/v9.2/x?$deltatoken=1"),
+                10,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Permanent);
+        assert!(err.hint.is_some());
     }
 );
 
@@ -529,7 +587,7 @@ async fn unreachable_stores_are_refused_with_a_clear_message() {
 async fn postgres_feed_never_skips_a_late_commit() {
     let t = TestStore::postgres("late_commit", Side::Operational).await;
     t.store.install_capture(&["msdyn_projects"]).await.unwrap();
-    let start = t.store.head().await.unwrap();
+    let start = t.store.head("msdyn_projects").await.unwrap();
     let pool = sqlx::PgPool::connect(&t.url).await.unwrap();
     let mut early = pool.begin().await.unwrap();
     sqlx::query("INSERT INTO msdyn_projects (msdyn_projectid, msdyn_company) VALUES ($1, 'USPM')")
@@ -543,13 +601,14 @@ async fn postgres_feed_never_skips_a_late_commit() {
         .execute(&pool)
         .await
         .unwrap();
-    let visible = t.store.changes(start, 100).await.unwrap();
+    let visible = t.store.changes("msdyn_projects", &start, 100).await.unwrap();
     assert!(
-        visible.is_empty(),
+        visible.changes.is_empty(),
         "nothing past a running transaction is handed out: {visible:?}"
     );
+    assert_eq!(visible.next, start, "nor does the position move past it");
     early.commit().await.unwrap();
-    let all = t.store.changes(start, 100).await.unwrap();
+    let all = t.store.changes("msdyn_projects", &start, 100).await.unwrap().changes;
     let keys: Vec<Value> = all.iter().map(|c| c.key[0].clone()).collect();
     assert_eq!(keys, vec![guid(1), guid(2)], "both, the early transaction first");
 }

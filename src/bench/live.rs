@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::store::sql::SqlStore;
-use crate::store::{Cursor, EntityDesc, Row, RowOutcome, Store, WriteOp};
+use crate::store::{EntityDesc, Position, Row, RowOutcome, Store, WriteOp};
 use crate::value::Value;
 
 const SOURCE: &str = "msdyn_actuals";
@@ -215,24 +215,26 @@ impl Writer {
 
 /// Reads the accounting change log until `stop`, marking what arrives.
 async fn observe(acct: SqlStore, book: Arc<Mutex<Book>>, stop: Arc<AtomicBool>) -> Result<(), String> {
-    let mut cursor: Cursor = acct.head().await.map_err(|e| e.to_string())?;
+    let mut cursor: Position = acct.head(TARGET).await.map_err(|e| e.to_string())?;
     while !stop.load(Ordering::Relaxed) {
-        let changes = match acct.changes(cursor, 10_000).await {
-            Ok(c) => c,
+        let changes = match acct.changes(TARGET, &cursor, 10_000).await {
+            Ok(batch) => {
+                cursor = batch.next;
+                batch.changes
+            }
             Err(e) if e.is_transient() => Vec::new(),
             Err(e) => return Err(format!("reading the accounting change log: {e}")),
         };
         let at = Instant::now();
-        if let Some(last) = changes.last() {
-            cursor = last.cursor;
-            let mut book = book.lock().expect("book");
-            for change in changes.iter().filter(|c| c.entity == TARGET) {
-                if let Some(Value::Guid(id)) = change.key.iter().find(|v| matches!(v, Value::Guid(_))) {
-                    book.seen(*id, at);
-                }
-            }
-        } else {
+        if changes.is_empty() {
             tokio::time::sleep(POLL).await;
+            continue;
+        }
+        let mut book = book.lock().expect("book");
+        for change in &changes {
+            if let Some(Value::Guid(id)) = change.key.iter().find(|v| matches!(v, Value::Guid(_))) {
+                book.seen(*id, at);
+            }
         }
     }
     Ok(())

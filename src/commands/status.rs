@@ -175,7 +175,7 @@ async fn behind(files: &MapFiles, name: &str, s: &MapStatus, sides: &[(Side, Sid
         else {
             return "-".into();
         };
-        let Some(after) = s.cursors.get(side.name()).copied() else {
+        let Some(after) = s.cursors.get(side.name()) else {
             return "-".into();
         };
         let read = store.pending_changes(entity, after);

@@ -21,10 +21,11 @@ pub const PAUSE: Duration = Duration::from_millis(100);
 
 /// Deletes the entries of `side`'s change log that every map has passed; how many.
 pub async fn prune_side(state: &StateStore, side: Side, store: &dyn Store, batch: usize) -> Result<u64, StoreError> {
-    let Some(lowest) = state.lowest_cursor(side.name()).await? else {
+    let needed = state.needed_positions(side.name()).await?;
+    if needed.is_empty() {
         return Ok(0);
-    };
-    store.prune_changes(lowest, batch, PAUSE).await
+    }
+    store.prune_changes(&needed, batch, PAUSE).await
 }
 
 /// Prunes both change logs every `every` until `stop` turns true. Failures are logged and

@@ -48,8 +48,13 @@ impl Engine {
             Some(c) if c.status == CheckpointStatus::Done => return Ok(c.counts),
             Some(c) => c,
             None => {
-                let head_op = retry(&self.retry, "head", || self.operational.head()).await.ok();
-                let head_acct = retry(&self.retry, "head", || self.accounting.head()).await.ok();
+                let (op_entity, acct_entity) = (&map.operational.entity, &map.accounting.entity);
+                let head_op = retry(&self.retry, "head", || self.operational.head(op_entity))
+                    .await
+                    .ok();
+                let head_acct = retry(&self.retry, "head", || self.accounting.head(acct_entity))
+                    .await
+                    .ok();
                 let c = Checkpoint::start(name, Side::Operational.name(), head_op, head_acct);
                 self.state.save_checkpoint(&c).await?;
                 c
@@ -85,13 +90,13 @@ impl Engine {
         self.sweep_parked(map).await?;
         // Live sync starts where the copy started, on both sides.
         for (side, head) in [
-            (Side::Operational, checkpoint.head_operational),
-            (Side::Accounting, checkpoint.head_accounting),
+            (Side::Operational, &checkpoint.head_operational),
+            (Side::Accounting, &checkpoint.head_accounting),
         ] {
-            if self.state.get_cursor(name, side.name()).await?.is_none() {
-                self.state
-                    .set_cursor(name, side.name(), head.unwrap_or_default())
-                    .await?;
+            let entity = &map.side(side).entity;
+            if self.state.get_cursor(name, side.name(), entity).await?.is_none() {
+                let head = head.clone().unwrap_or_default();
+                self.state.set_cursor(name, side.name(), entity, &head).await?;
             }
         }
         checkpoint.status = CheckpointStatus::Done;

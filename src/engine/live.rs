@@ -1,5 +1,5 @@
-//! Live sync of one map in one direction: read the source side's change feed from the map's
-//! cursor, fetch the current state of the changed records, run them through the pipeline and
+//! Live sync of one map in one direction: read the change feed of the map's entity on the
+//! source side from the map's position, fetch the current state of the changed records, run them through the pipeline and
 //! commit the links together with the new cursor, so a crash replays at most one batch (and a
 //! replay changes nothing). A paused map leaves its changes in the feed; a store that is down
 //! pauses the map until it answers again. Records parked for a missing parent are synced when
@@ -15,34 +15,39 @@ use super::Engine;
 use super::compile::CompiledMap;
 use super::conflict::Settle;
 use super::retry::retry;
-use super::state::{MapState, parse_key_text};
+use super::state::{FeedMark, MapState, parse_key_text};
 use crate::store::{EntityDesc, Key, Result, Rows};
 use crate::tablemap::model::Side;
 
 impl Engine {
-    /// One round of live sync of `map` from `from`: applies up to one batch of changes.
-    /// Returns how many change-feed entries it consumed (0 when there was nothing new).
+    /// One round of live sync of `map` from `from`: applies up to one batch of changes of the
+    /// map's entity on that side. Returns how many change-feed entries it consumed (0 when
+    /// there was nothing new; the position may still move on past other entities' changes).
     pub async fn live_step(&self, map: &CompiledMap, from: Side) -> Result<usize> {
         let side = from.name();
         let store = self.store(from);
-        let cursor = match self.state.get_cursor(&map.name, side).await? {
+        let entity = &map.side(from).entity;
+        let cursor = match self.state.get_cursor(&map.name, side, entity).await? {
             Some(c) => c,
             None => {
-                let head = retry(&self.retry, "head", || store.head()).await?;
-                self.state.set_cursor(&map.name, side, head).await?;
+                let head = retry(&self.retry, "head", || store.head(entity)).await?;
+                self.state.set_cursor(&map.name, side, entity, &head).await?;
                 head
             }
         };
-        let changes = retry(&self.retry, "read changes", || store.changes(cursor, self.batch_size)).await?;
-        let Some(last) = changes.last().map(|c| c.cursor) else {
+        let batch = retry(&self.retry, "read changes", || {
+            store.changes(entity, &cursor, self.batch_size)
+        })
+        .await?;
+        if batch.changes.is_empty() && batch.next == cursor {
             return Ok(0);
-        };
-        let entity = &map.side(from).entity;
+        }
+        let changes = batch.changes;
         // The latest entry per key decides; the record's current state is read by key.
         let mut keys: Vec<Key> = Vec::new();
         let mut changed_at: HashMap<Key, DateTime<Utc>> = HashMap::new();
         let mut bad_entries = Vec::new();
-        for c in changes.iter().filter(|c| &c.entity == entity) {
+        for c in &changes {
             if let Some(bad) = &c.bad {
                 bad_entries.push(bad.clone());
                 continue;
@@ -78,9 +83,13 @@ impl Engine {
         for bad in &bad_entries {
             self.record_bad_change(map, from, bad).await?;
         }
-        self.state
-            .commit_batch(&links, &deleted_links, Some((&map.name, side, last)))
-            .await?;
+        let mark = FeedMark {
+            map: &map.name,
+            side,
+            entity,
+            position: &batch.next,
+        };
+        self.state.commit_batch(&links, &deleted_links, Some(&mark)).await?;
         if applied > 0 {
             self.state.record_applied(&map.name, applied, Utc::now()).await?;
         }

@@ -540,14 +540,23 @@ impl Engine {
     /// change feed (scanning at most a few batches ahead); None when not found.
     async fn last_change_at(&self, map: &CompiledMap, side: Side, key: &Key) -> Result<Option<DateTime<Utc>>> {
         let store = self.store(side);
-        let mut cursor = self.state.get_cursor(&map.name, side.name()).await?.unwrap_or_default();
         let entity = &map.side(side).entity;
+        let mut cursor = self
+            .state
+            .get_cursor(&map.name, side.name(), entity)
+            .await?
+            .unwrap_or_default();
         let mut latest = None;
         for _ in 0..8 {
-            let changes = retry(&self.retry, "read changes", || store.changes(cursor, self.batch_size)).await?;
-            let Some(last) = changes.last() else { break };
-            cursor = last.cursor;
-            for c in changes.iter().filter(|c| &c.entity == entity && &c.key == key) {
+            let batch = retry(&self.retry, "read changes", || {
+                store.changes(entity, &cursor, self.batch_size)
+            })
+            .await?;
+            if batch.changes.is_empty() {
+                break;
+            }
+            cursor = batch.next;
+            for c in batch.changes.iter().filter(|c| &c.key == key) {
                 latest = latest.max(c.at);
             }
         }

@@ -1,5 +1,5 @@
 //! The sync engine's own database, the state store (SQLite by default, PostgreSQL supported):
-//! key links between the two sides, change-feed cursors, initial-sync checkpoints, dead
+//! key links between the two sides, change-feed positions, initial-sync checkpoints, dead
 //! letters, parked and skipped records, map states and the job log of the accounting processes.
 //!
 //! Record keys are kept as canonical JSON text (`key_text`). Timestamps are TEXT (RFC 3339
@@ -77,7 +77,7 @@ pub use checkpoints::{Checkpoint, CheckpointStatus, SyncCounts};
 pub use failures::{DeadLetter, DeadLetterStatus, NewDeadLetter, Parked, RecordErrorKind};
 pub use jobs::{Job, JobStatus};
 pub use keys::{key_text, parse_key_text, parse_stored_key_text};
-pub use links::Link;
+pub use links::{FeedMark, Link};
 pub use lock::{DAEMON, Holder, ProcessLock, host_name};
 pub use maps::{MapState, MapStatus};
 
@@ -369,13 +369,6 @@ fn int(i: i64) -> Arg {
     }
 }
 
-fn opt_int(i: Option<i64>) -> Arg {
-    Arg {
-        value: i.map_or(Value::Null, Value::Int),
-        ty: ValueType::Int,
-    }
-}
-
 fn count_arg(n: u64) -> Arg {
     int(i64::try_from(n).unwrap_or(i64::MAX))
 }
@@ -436,14 +429,6 @@ impl Cols {
         }
     }
 
-    fn opt_int(&mut self) -> Result<Option<i64>> {
-        match self.next() {
-            Value::Null => Ok(None),
-            Value::Int(i) => Ok(Some(i)),
-            other => Err(Self::bad("an integer", &other)),
-        }
-    }
-
     fn count(&mut self) -> Result<u64> {
         Ok(u64::try_from(self.int()?).unwrap_or(0))
     }
@@ -491,14 +476,10 @@ mod tests {
     #[tokio::test]
     async fn an_in_memory_sqlite_state_store_keeps_its_data_between_calls() {
         let s = StateStore::open("sqlite::memory:").await.unwrap();
-        s.set_cursor("m", "operational", crate::store::Cursor { epoch: 0, seq: 3 })
-            .await
-            .unwrap();
+        let at = crate::store::Position::new("0:3");
+        s.set_cursor("m", "operational", "e", &at).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert_eq!(
-            s.get_cursor("m", "operational").await.unwrap(),
-            Some(crate::store::Cursor { epoch: 0, seq: 3 })
-        );
+        assert_eq!(s.get_cursor("m", "operational", "e").await.unwrap(), Some(at));
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! One way to read, write and watch any system dualsync syncs: the `Store` trait, the
-//! description of an entity, rows, write operations with per-row outcomes, the ordered change
-//! feed, and typed errors. SQL stores (SQLite, PostgreSQL) live in `sql`; HTTP stores later.
+//! description of an entity, rows, write operations with per-row outcomes, each entity's
+//! ordered change feed with opaque positions, and typed errors. SQL stores (SQLite,
+//! PostgreSQL) live in `sql`; the HTTP foundation in `http`, the OData stores in `odata`.
 
 pub mod coerce;
 pub mod http;
@@ -129,13 +130,61 @@ impl ChangeOp {
     }
 }
 
-/// A position in a store's change feed. Entries are ordered by `(epoch, seq)`; a feed read
+/// A position in one entity's change feed, as the store handed it out. Opaque to everyone
+/// else: the SQL stores write `EPOCH:SEQ` of their change log (`Cursor`), the Dataverse store a
+/// delta link. Saved per (map, side, entity) with the links of the batch it ends, and handed
+/// back unchanged. The empty position is the start of the feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Position(String);
+
+impl Position {
+    pub fn new(text: impl Into<String>) -> Position {
+        Position(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_start(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Cursor> for Position {
+    fn from(c: Cursor) -> Position {
+        Position(c.to_string())
+    }
+}
+
+/// A position in a SQL store's change log. Entries are ordered by `(epoch, seq)`; a feed read
 /// from a cursor returns only entries after it. SQLite uses epoch 0; PostgreSQL the
 /// writing transaction's id, so the order never changes once an entry has been read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cursor {
     pub epoch: i64,
     pub seq: i64,
+}
+
+impl Cursor {
+    /// The cursor a position of a SQL store's feed holds (the start for the empty position).
+    pub fn of(position: &Position) -> Result<Cursor> {
+        if position.is_start() {
+            return Ok(Cursor::default());
+        }
+        position.as_str().parse().map_err(|e: String| {
+            StoreError::new(ErrorKind::Permanent, format!("change-feed position: {e}")).with_hint(
+                "the saved position is not one of this store: was the map's entity moved to another kind \
+                 of store? Its state must then be started afresh",
+            )
+        })
+    }
 }
 
 impl fmt::Display for Cursor {
@@ -159,11 +208,22 @@ impl FromStr for Cursor {
     }
 }
 
+/// What one read of an entity's change feed returned: its changes in feed order and where the
+/// next read starts (after the last change, or further when the store knows nothing of this
+/// entity happened in between). Commit `next` with what the changes caused.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeBatch {
+    pub changes: Vec<Change>,
+    pub next: Position,
+}
+
 /// One entry of the change feed: a record of `entity` with `key` was inserted, updated or
 /// deleted. Readers fetch the record's current state by key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
-    pub cursor: Cursor,
+    /// The position right after this entry, when the store has one per entry (the SQL
+    /// stores); `None` when only the batch has one (a delta link).
+    pub position: Option<Position>,
     pub entity: String,
     pub op: ChangeOp,
     pub key: Key,
@@ -382,19 +442,22 @@ pub trait Store: Send + Sync {
     /// Starts (or upgrades) change capture for these entities.
     async fn install_capture(&self, entities: &[&str]) -> Result<()>;
 
-    /// Up to `limit` change-feed entries after `after`, in feed order.
-    async fn changes(&self, after: Cursor, limit: usize) -> Result<Vec<Change>>;
+    /// Up to `limit` changes of `entity` after `after`, in feed order, and the position to
+    /// read on from. Reads only that entity's feed: a map never reads another map's changes.
+    async fn changes(&self, entity: &str, after: &Position, limit: usize) -> Result<ChangeBatch>;
 
-    /// The position of the last change-feed entry (the default cursor when there is none).
-    async fn head(&self) -> Result<Cursor>;
+    /// The position after the last change of `entity` (where live sync of a map starts when
+    /// its records are copied from now on). A delta-link store reads the entity to get one.
+    async fn head(&self, entity: &str) -> Result<Position>;
 
     /// A counter that moves when new changes may be in the feed; wait on it instead of polling.
     fn watch(&self) -> tokio::sync::watch::Receiver<u64>;
 
-    /// Deletes the change log's entries before `before`, `batch` at a time with `pause`
-    /// between batches; how many. A store whose feed is not a log of its own keeps nothing to
-    /// prune (the default).
-    async fn prune_changes(&self, _before: Cursor, _batch: usize, _pause: std::time::Duration) -> Result<u64> {
+    /// Deletes the change log's entries that no reader needs any more: those before every one
+    /// of `needed` (the positions of every map on this store, and those initial syncs will
+    /// start from), `batch` at a time with `pause` between batches; how many. A store whose
+    /// feed is not a log of its own keeps nothing to prune (the default).
+    async fn prune_changes(&self, _needed: &[Position], _batch: usize, _pause: std::time::Duration) -> Result<u64> {
         Ok(0)
     }
 
@@ -405,7 +468,7 @@ pub trait Store: Send + Sync {
 
     /// How many changes of `entity` the feed holds after `after`; `None` when the store cannot
     /// tell without reading them.
-    async fn pending_changes(&self, _entity: &str, _after: Cursor) -> Result<Option<u64>> {
+    async fn pending_changes(&self, _entity: &str, _after: &Position) -> Result<Option<u64>> {
         Ok(None)
     }
 }

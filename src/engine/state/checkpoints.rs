@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{StateStore, count_arg, now, opt_int, opt_text, opt_time, text, time};
-use crate::store::{Cursor, Result};
+use super::{StateStore, count_arg, now, opt_text, opt_time, text, time};
+use crate::store::{Position, Result};
 use crate::value::ValueType;
 
 text_enum! {
@@ -40,10 +40,10 @@ pub struct Checkpoint {
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub counts: SyncCounts,
-    /// The operational change feed's head when the copy started.
-    pub head_operational: Option<Cursor>,
-    /// The accounting change feed's head when the copy started.
-    pub head_accounting: Option<Cursor>,
+    /// The operational entity's change-feed head when the copy started.
+    pub head_operational: Option<Position>,
+    /// The accounting entity's change-feed head when the copy started.
+    pub head_accounting: Option<Position>,
 }
 
 impl Checkpoint {
@@ -51,8 +51,8 @@ impl Checkpoint {
     pub fn start(
         map: &str,
         side: &str,
-        head_operational: Option<Cursor>,
-        head_accounting: Option<Cursor>,
+        head_operational: Option<Position>,
+        head_accounting: Option<Position>,
     ) -> Checkpoint {
         Checkpoint {
             map: map.to_string(),
@@ -68,19 +68,12 @@ impl Checkpoint {
     }
 }
 
-const CHECKPOINT_TYPES: [ValueType; 16] = {
+const CHECKPOINT_TYPES: [ValueType; 14] = {
     use ValueType::{DateTime, Int, Text};
     [
-        Text, Text, Text, Text, DateTime, DateTime, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int,
+        Text, Text, Text, Text, DateTime, DateTime, Int, Int, Int, Int, Int, Int, Text, Text,
     ]
 };
-
-fn cursor_of(epoch: Option<i64>, seq: Option<i64>) -> Option<Cursor> {
-    Some(Cursor {
-        epoch: epoch?,
-        seq: seq?,
-    })
-}
 
 impl StateStore {
     /// The checkpoint of a map's initial sync, if one was saved.
@@ -88,8 +81,7 @@ impl StateStore {
         let row = self
             .fetch_one(
                 "SELECT map, status, side, last_key, started_at, finished_at, read_count, written_count, \
-                 unchanged_count, skipped_count, parked_count, failed_count, head_operational_epoch, \
-                 head_operational_seq, head_accounting_epoch, head_accounting_seq \
+                 unchanged_count, skipped_count, parked_count, failed_count, head_operational, head_accounting \
                  FROM checkpoints WHERE map = ?",
                 &[text(map)],
                 &CHECKPOINT_TYPES,
@@ -112,8 +104,8 @@ impl StateStore {
             parked: c.count()?,
             failed: c.count()?,
         };
-        let head_operational = cursor_of(c.opt_int()?, c.opt_int()?);
-        let head_accounting = cursor_of(c.opt_int()?, c.opt_int()?);
+        let head_operational = c.opt_text()?.map(Position::new);
+        let head_accounting = c.opt_text()?.map(Position::new);
         Ok(Some(Checkpoint {
             map,
             status,
@@ -133,18 +125,15 @@ impl StateStore {
         let counts = c.counts;
         self.execute(
             "INSERT INTO checkpoints (map, status, side, last_key, started_at, finished_at, read_count, \
-             written_count, unchanged_count, skipped_count, parked_count, failed_count, head_operational_epoch, \
-             head_operational_seq, head_accounting_epoch, head_accounting_seq) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             written_count, unchanged_count, skipped_count, parked_count, failed_count, head_operational, \
+             head_accounting) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (map) DO UPDATE SET status = excluded.status, side = excluded.side, \
              last_key = excluded.last_key, started_at = excluded.started_at, finished_at = excluded.finished_at, \
              read_count = excluded.read_count, written_count = excluded.written_count, \
              unchanged_count = excluded.unchanged_count, skipped_count = excluded.skipped_count, \
              parked_count = excluded.parked_count, failed_count = excluded.failed_count, \
-             head_operational_epoch = excluded.head_operational_epoch, \
-             head_operational_seq = excluded.head_operational_seq, \
-             head_accounting_epoch = excluded.head_accounting_epoch, \
-             head_accounting_seq = excluded.head_accounting_seq",
+             head_operational = excluded.head_operational, head_accounting = excluded.head_accounting",
             &[
                 text(&c.map),
                 text(c.status.as_str()),
@@ -158,10 +147,8 @@ impl StateStore {
                 count_arg(counts.skipped),
                 count_arg(counts.parked),
                 count_arg(counts.failed),
-                opt_int(c.head_operational.map(|h| h.epoch)),
-                opt_int(c.head_operational.map(|h| h.seq)),
-                opt_int(c.head_accounting.map(|h| h.epoch)),
-                opt_int(c.head_accounting.map(|h| h.seq)),
+                opt_text(c.head_operational.as_ref().map(Position::as_str)),
+                opt_text(c.head_accounting.as_ref().map(Position::as_str)),
             ],
         )
         .await?;

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::{CHUNK, Cols, StateStore, StateTx, int, marks, now, opt_text, text, time};
-use crate::store::{Cursor, Result};
+use super::{CHUNK, Cols, StateStore, StateTx, marks, now, opt_text, text, time};
+use crate::store::{Position, Result};
 use crate::value::ValueType;
 
 /// One link: the operational record `operational_key` of `map` (in fan-out part `part`) is
@@ -108,40 +108,56 @@ impl StateStore {
             .await
     }
 
-    /// The change-feed position of `side` applied so far by `map`.
-    pub async fn get_cursor(&self, map: &str, side: &str) -> Result<Option<Cursor>> {
+    /// The change-feed position in `entity` on `side` applied so far by `map`. A position
+    /// saved for another entity (the map's entity changed) is none.
+    pub async fn get_cursor(&self, map: &str, side: &str, entity: &str) -> Result<Option<Position>> {
         let row = self
             .fetch_one(
-                "SELECT epoch, seq FROM cursors WHERE map = ? AND side = ?",
+                "SELECT entity, position FROM feed_positions WHERE map = ? AND side = ?",
                 &[text(map), text(side)],
-                &[ValueType::Int, ValueType::Int],
+                &[ValueType::Text, ValueType::Text],
             )
             .await?;
-        row.map(|mut c| {
-            Ok(Cursor {
-                epoch: c.int()?,
-                seq: c.int()?,
-            })
-        })
-        .transpose()
+        let Some(mut c) = row else { return Ok(None) };
+        let (saved_for, position) = (c.text()?, c.text()?);
+        if !saved_for.is_empty() && saved_for != entity {
+            tracing::warn!(
+                map,
+                side,
+                saved_for,
+                entity,
+                "the map's entity changed: its saved feed position is not used"
+            );
+            return Ok(None);
+        }
+        Ok(Some(Position::new(position)))
     }
 
-    /// Records the change-feed position of `side` applied by `map` (it may move back: an
-    /// operator may rewind a map).
-    pub async fn set_cursor(&self, map: &str, side: &str, cursor: Cursor) -> Result<()> {
+    /// Records the change-feed position in `entity` on `side` applied by `map` (it may move
+    /// back: an operator may rewind a map).
+    pub async fn set_cursor(&self, map: &str, side: &str, entity: &str, position: &Position) -> Result<()> {
         let mut tx = self.begin().await?;
-        write_cursor(&mut tx, map, side, cursor).await?;
+        write_cursor(
+            &mut tx,
+            &FeedMark {
+                map,
+                side,
+                entity,
+                position,
+            },
+        )
+        .await?;
         tx.commit().await
     }
 
     /// Commits what one batch did, atomically: deletes the links of `deleted` (map,
     /// operational key; every fan-out part), then upserts `links`, then sets the cursor
-    /// (map, side, position). Either all of it is stored or none of it.
+    /// position. Either all of it is stored or none of it.
     pub async fn commit_batch(
         &self,
         links: &[Link],
         deleted: &[(String, String)],
-        cursor: Option<(&str, &str, Cursor)>,
+        cursor: Option<&FeedMark<'_>>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         for (map, key) in deleted {
@@ -152,8 +168,8 @@ impl StateStore {
             .await?;
         }
         write_links(&mut tx, links).await?;
-        if let Some((map, side, position)) = cursor {
-            write_cursor(&mut tx, map, side, position).await?;
+        if let Some(mark) = cursor {
+            write_cursor(&mut tx, mark).await?;
         }
         tx.commit().await
     }
@@ -202,12 +218,27 @@ async fn write_links(tx: &mut StateTx<'_>, links: &[Link]) -> Result<()> {
     Ok(())
 }
 
-async fn write_cursor(tx: &mut StateTx<'_>, map: &str, side: &str, cursor: Cursor) -> Result<()> {
+/// Where a map has read an entity's change feed to: saved with the links of the batch it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedMark<'a> {
+    pub map: &'a str,
+    pub side: &'a str,
+    pub entity: &'a str,
+    pub position: &'a Position,
+}
+
+async fn write_cursor(tx: &mut StateTx<'_>, mark: &FeedMark<'_>) -> Result<()> {
     tx.execute(
-        "INSERT INTO cursors (map, side, epoch, seq, updated_at) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (map, side) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, \
+        "INSERT INTO feed_positions (map, side, entity, position, updated_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (map, side) DO UPDATE SET entity = excluded.entity, position = excluded.position, \
          updated_at = excluded.updated_at",
-        &[text(map), text(side), int(cursor.epoch), int(cursor.seq), time(now())],
+        &[
+            text(mark.map),
+            text(mark.side),
+            text(mark.entity),
+            text(mark.position.as_str()),
+            time(now()),
+        ],
     )
     .await?;
     Ok(())

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{Cols, StateStore, count_arg, now, opt_text, text, time};
-use crate::store::{Cursor, Result};
+use crate::store::{Position, Result};
 use crate::value::ValueType;
 
 text_enum! {
@@ -33,8 +33,8 @@ pub struct MapStatus {
     /// Records applied by live sync so far.
     pub applied: u64,
     pub last_applied_at: Option<DateTime<Utc>>,
-    /// The change-feed cursors of the map, by side name (from the cursors table).
-    pub cursors: BTreeMap<String, Cursor>,
+    /// The change-feed positions of the map, by side name (from `feed_positions`).
+    pub cursors: BTreeMap<String, Position>,
 }
 
 const MAP_SELECT: &str = "SELECT map, state, checksum, message, updated_at, applied, last_applied_at FROM map_states";
@@ -89,17 +89,13 @@ impl StateStore {
         &self,
         condition: &str,
         args: &[super::Arg],
-    ) -> Result<BTreeMap<String, BTreeMap<String, Cursor>>> {
-        let sql = format!("SELECT map, side, epoch, seq FROM cursors {condition}");
-        let mut out: BTreeMap<String, BTreeMap<String, Cursor>> = BTreeMap::new();
-        let types = [ValueType::Text, ValueType::Text, ValueType::Int, ValueType::Int];
+    ) -> Result<BTreeMap<String, BTreeMap<String, Position>>> {
+        let sql = format!("SELECT map, side, position FROM feed_positions {condition}");
+        let mut out: BTreeMap<String, BTreeMap<String, Position>> = BTreeMap::new();
+        let types = [ValueType::Text, ValueType::Text, ValueType::Text];
         for mut c in self.fetch(&sql, args, &types).await? {
-            let (map, side) = (c.text()?, c.text()?);
-            let cursor = Cursor {
-                epoch: c.int()?,
-                seq: c.int()?,
-            };
-            out.entry(map).or_default().insert(side, cursor);
+            let (map, side, position) = (c.text()?, c.text()?, c.text()?);
+            out.entry(map).or_default().insert(side, Position::new(position));
         }
         Ok(out)
     }
@@ -141,48 +137,34 @@ impl StateStore {
         Ok(())
     }
 
-    /// The lowest position on `side` that some reader still needs: the lowest cursor of any map
-    /// on that side, and the feed head recorded by an initial sync still running (its live
-    /// cursor once done). Entries before it can be pruned. `None` when no map has a cursor
+    /// The positions on `side` that some reader still needs: every map's position there, and
+    /// the feed heads recorded by initial syncs still running (their live positions once done).
+    /// The store may prune what comes before all of them. Empty when no map has a position
     /// there yet (nothing may be pruned).
-    pub async fn lowest_cursor(&self, side: &str) -> Result<Option<Cursor>> {
-        let types = [ValueType::Int, ValueType::Int];
-        let cursor = |c: Option<Cols>| -> Result<Option<Cursor>> {
-            c.map(|mut c| {
-                Ok(Cursor {
-                    epoch: c.int()?,
-                    seq: c.int()?,
-                })
-            })
-            .transpose()
-        };
-        let lowest = cursor(
-            self.fetch_one(
-                "SELECT epoch, seq FROM cursors WHERE side = ? ORDER BY epoch, seq LIMIT 1",
+    pub async fn needed_positions(&self, side: &str) -> Result<Vec<Position>> {
+        let mut out = Vec::new();
+        for mut c in self
+            .fetch(
+                "SELECT position FROM feed_positions WHERE side = ?",
                 &[text(side)],
-                &types,
+                &[ValueType::Text],
             )
-            .await?,
-        )?;
-        let Some(lowest) = lowest else {
-            return Ok(None);
-        };
+            .await?
+        {
+            out.push(Position::new(c.text()?));
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
         let heads = match side {
             "operational" => {
-                "SELECT head_operational_epoch, head_operational_seq FROM checkpoints \
-                 WHERE status = 'running' AND head_operational_seq IS NOT NULL \
-                 ORDER BY head_operational_epoch, head_operational_seq LIMIT 1"
+                "SELECT head_operational FROM checkpoints WHERE status = 'running' AND head_operational IS NOT NULL"
             }
-            _ => {
-                "SELECT head_accounting_epoch, head_accounting_seq FROM checkpoints \
-                 WHERE status = 'running' AND head_accounting_seq IS NOT NULL \
-                 ORDER BY head_accounting_epoch, head_accounting_seq LIMIT 1"
-            }
+            _ => "SELECT head_accounting FROM checkpoints WHERE status = 'running' AND head_accounting IS NOT NULL",
         };
-        let head = cursor(self.fetch_one(heads, &[], &types).await?)?;
-        Ok(Some(match head {
-            Some(h) if (h.epoch, h.seq) < (lowest.epoch, lowest.seq) => h,
-            _ => lowest,
-        }))
+        for mut c in self.fetch(heads, &[], &[ValueType::Text]).await? {
+            out.push(Position::new(c.text()?));
+        }
+        Ok(out)
     }
 }

@@ -1,6 +1,6 @@
 //! Change capture for SQL stores. Triggers on each captured table write the key of every
 //! inserted, updated or deleted row into the change log `_dualsync_changes`, so changes made
-//! by ANY program are seen. `read` returns the log in a stable order from a cursor; the
+//! by ANY program are seen. `read` returns one entity's entries in a stable order from a cursor; the
 //! `Watcher` wakes readers: LISTEN/NOTIFY on PostgreSQL, a cheap poll on SQLite.
 //!
 //! Order on PostgreSQL: sequence numbers are taken in statement order but become visible in
@@ -13,6 +13,10 @@
 //! an entry, and a long transaction in another database never holds the feed back. (A role
 //! that cannot see other sessions' transaction ids falls back to the cluster-wide xmin.)
 //! On SQLite writers are serialized, so seq order is commit order.
+//!
+//! Each read takes the head first and returns the entity's entries up to it: a reader of a quiet
+//! entity moves on to the head (its position never holds pruning back), and an entry committed
+//! between the two statements is left for the next read instead of being passed.
 
 pub mod prune;
 
@@ -36,6 +40,7 @@ CREATE TABLE IF NOT EXISTS _dualsync_changes (
     key TEXT NOT NULL,
     changed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+CREATE INDEX IF NOT EXISTS _dualsync_changes_entity ON _dualsync_changes (entity, seq);
 CREATE TABLE IF NOT EXISTS _dualsync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
@@ -49,6 +54,7 @@ CREATE TABLE IF NOT EXISTS _dualsync_changes (
     changed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX IF NOT EXISTS _dualsync_changes_order ON _dualsync_changes (txid, seq);
+CREATE INDEX IF NOT EXISTS _dualsync_changes_entity ON _dualsync_changes (entity, txid, seq);
 CREATE TABLE IF NOT EXISTS _dualsync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE OR REPLACE FUNCTION _dualsync_capture() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -244,7 +250,7 @@ impl RawChange {
             Err(why) => return self.bad(why, at),
         };
         Change {
-            cursor: self.cursor,
+            position: Some(self.cursor.into()),
             entity: self.entity,
             op,
             key,
@@ -260,7 +266,7 @@ impl RawChange {
             self.cursor, self.entity, self.key
         );
         Change {
-            cursor: self.cursor,
+            position: Some(self.cursor.into()),
             entity: self.entity,
             op: ChangeOp::from_code(self.op.trim()).unwrap_or(ChangeOp::Update),
             key: Vec::new(),
@@ -351,43 +357,37 @@ async fn pg_horizon(pool: &Pool) -> Result<i64> {
     }
 }
 
-/// Up to `limit` entries after `after`, in feed order.
-pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawChange>> {
-    let horizon = match pool.dialect() {
-        Dialect::Postgres => pg_horizon(pool).await?,
-        Dialect::Sqlite => 0,
+/// Up to `limit` entries of `entity` after `after` and not after the feed's head, in feed
+/// order, and that head: where the reader goes on from when fewer than `limit` came back.
+pub async fn read(pool: &Pool, entity: &str, after: Cursor, limit: usize) -> Result<(Vec<RawChange>, Cursor)> {
+    let head = head(pool).await?;
+    if head <= after {
+        return Ok((Vec::new(), after));
+    }
+    let int = |i: i64| Arg {
+        value: Value::Int(i),
+        ty: ValueType::Int,
+    };
+    let name = Arg {
+        value: Value::Text(entity.to_string()),
+        ty: ValueType::Text,
     };
     let (sql, args) = match pool.dialect() {
         Dialect::Sqlite => (
             format!(
-                "SELECT 0, seq, entity, op, key, changed_at FROM _dualsync_changes WHERE seq > ? \
-                 ORDER BY seq LIMIT {limit}"
+                "SELECT 0, seq, entity, op, key, changed_at FROM _dualsync_changes \
+                 WHERE entity = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT {limit}"
             ),
-            vec![Arg {
-                value: Value::Int(after.seq),
-                ty: ValueType::Int,
-            }],
+            vec![name, int(after.seq), int(head.seq)],
         ),
         Dialect::Postgres => (
             format!(
                 "SELECT txid, seq, entity, op::text, key, \
                  to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM _dualsync_changes \
-                                  WHERE (txid, seq) > ($1, $2) AND txid < $3 ORDER BY txid, seq LIMIT {limit}"
+                 WHERE entity = $1 AND (txid, seq) > ($2, $3) AND (txid, seq) <= ($4, $5) \
+                 ORDER BY txid, seq LIMIT {limit}"
             ),
-            vec![
-                Arg {
-                    value: Value::Int(after.epoch),
-                    ty: ValueType::Int,
-                },
-                Arg {
-                    value: Value::Int(after.seq),
-                    ty: ValueType::Int,
-                },
-                Arg {
-                    value: Value::Int(horizon),
-                    ty: ValueType::Int,
-                },
-            ],
+            vec![name, int(after.epoch), int(after.seq), int(head.epoch), int(head.seq)],
         ),
     };
     let types = [
@@ -399,7 +399,7 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
         ValueType::Text,
     ];
     let rows = pool.fetch(&sql, &args, &types).await.map_err(missing_log)?;
-    Ok(rows
+    let entries: Vec<RawChange> = rows
         .into_iter()
         .filter_map(|r| match <[Value; 6]>::try_from(r).ok()? {
             [
@@ -418,7 +418,8 @@ pub async fn read(pool: &Pool, after: Cursor, limit: usize) -> Result<Vec<RawCha
             }),
             _ => None,
         })
-        .collect())
+        .collect();
+    Ok((entries, head))
 }
 
 /// The last readable entry's position.

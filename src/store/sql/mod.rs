@@ -23,7 +23,8 @@ use self::conn::{Arg, Dialect, Pool};
 use self::read::upper_case_args;
 use super::coerce::fit;
 use super::{
-    Change, Cursor, EntityDesc, ErrorKind, Key, Page, Result, Row, RowOutcome, Rows, Store, StoreError, WriteOp,
+    ChangeBatch, Cursor, EntityDesc, ErrorKind, Key, Page, Position, Result, Row, RowOutcome, Rows, Store, StoreError,
+    WriteOp,
 };
 use crate::value::ValueType;
 
@@ -538,36 +539,64 @@ impl Store for SqlStore {
         capture::install(&self.pool, &descs).await
     }
 
-    async fn changes(&self, after: Cursor, limit: usize) -> Result<Vec<Change>> {
-        let raw = capture::read(&self.pool, after, limit).await?;
-        let mut out = Vec::with_capacity(raw.len());
-        for r in raw {
-            match self.catalog_desc(&r.entity).await {
-                Ok(desc) => out.push(r.decode(&desc)),
-                // An entry of a table that is gone: no map reads it; it is passed.
+    async fn changes(&self, entity: &str, after: &Position, limit: usize) -> Result<ChangeBatch> {
+        let after = Cursor::of(after)?;
+        let (raw, head) = capture::read(&self.pool, entity, after, limit).await?;
+        // A full batch goes on after its last entry; a short one saw every entry up to the head.
+        let next = match raw.last() {
+            Some(last) if raw.len() >= limit => last.cursor,
+            _ => head.max(after),
+        };
+        let desc = match raw.is_empty() {
+            true => None,
+            false => match self.catalog_desc(entity).await {
+                Ok(desc) => Some(desc),
+                // The entries of a table that is gone are passed, each as a bad entry.
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    out.push(r.bad(format!("an entity that is gone ({e})"), None))
+                    let why = format!("an entity that is gone ({e})");
+                    let changes = raw.into_iter().map(|r| r.bad(why.clone(), None)).collect();
+                    return Ok(ChangeBatch {
+                        changes,
+                        next: next.into(),
+                    });
                 }
                 Err(e) => return Err(e),
-            }
+            },
+        };
+        let changes = raw
+            .into_iter()
+            .map(|r| r.decode(desc.as_ref().expect("described when there are entries")))
+            .collect();
+        Ok(ChangeBatch {
+            changes,
+            next: next.into(),
+        })
+    }
+
+    async fn head(&self, _entity: &str) -> Result<Position> {
+        capture::head(&self.pool).await.map(Position::from)
+    }
+
+    async fn prune_changes(&self, needed: &[Position], batch: usize, pause: std::time::Duration) -> Result<u64> {
+        let mut lowest: Option<Cursor> = None;
+        for p in needed {
+            let c = Cursor::of(p)?;
+            lowest = Some(lowest.map_or(c, |l| l.min(c)));
         }
-        Ok(out)
-    }
-
-    async fn head(&self) -> Result<Cursor> {
-        capture::head(&self.pool).await
-    }
-
-    async fn prune_changes(&self, before: Cursor, batch: usize, pause: std::time::Duration) -> Result<u64> {
-        capture::prune::prune(&self.pool, before, batch, pause).await
+        match lowest {
+            Some(before) => capture::prune::prune(&self.pool, before, batch, pause).await,
+            None => Ok(0),
+        }
     }
 
     async fn change_log_size(&self) -> Result<Option<u64>> {
         capture::prune::log_size(&self.pool).await.map(Some)
     }
 
-    async fn pending_changes(&self, entity: &str, after: Cursor) -> Result<Option<u64>> {
-        capture::prune::pending(&self.pool, entity, after).await.map(Some)
+    async fn pending_changes(&self, entity: &str, after: &Position) -> Result<Option<u64>> {
+        capture::prune::pending(&self.pool, entity, Cursor::of(after)?)
+            .await
+            .map(Some)
     }
 
     async fn count(&self, entity: &str) -> Result<u64> {
