@@ -417,12 +417,12 @@ fn split_headers(text: &str) -> std::result::Result<(Headers, &str), &str> {
         if content.is_empty() {
             return Ok((Headers(headers), &text[offset..]));
         }
-        if content.starts_with([' ', '\t']) {
-            if let Some((_, value)) = headers.last_mut() {
-                value.push(' ');
-                value.push_str(content.trim());
-                continue;
-            }
+        if content.starts_with([' ', '\t'])
+            && let Some((_, value)) = headers.last_mut()
+        {
+            value.push(' ');
+            value.push_str(content.trim());
+            continue;
         }
         let (name, value) = content.split_once(':').ok_or(content)?;
         if name.trim().is_empty() {

@@ -498,3 +498,29 @@ proptest! {
         prop_assert_eq!(got, bodies);
     }
 }
+
+/// What odatapy's `BatchResponseSerializer` writes (5.3.0): CRLF, an unquoted `changeset_`
+/// (not `changesetresponse_`) boundary, `Content-Length` on every part.
+const ODATAPY: &str = "--batchresponse_x\r\nContent-Type: multipart/mixed; boundary=changeset_168b79696b2d4521a0cd98a2da4e2a65\r\n\r\n\
+--changeset_168b79696b2d4521a0cd98a2da4e2a65\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 1\r\n\r\n\
+HTTP/1.1 204 No Content\r\nOData-EntityId: http://localhost/svc/things(1)\r\nContent-Length: 0\r\n\r\n\r\n\
+--changeset_168b79696b2d4521a0cd98a2da4e2a65\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 2\r\n\r\n\
+HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 37\r\n\r\n{\"error\":{\"code\":\"\",\"message\":\"bad\"}}\r\n\
+--changeset_168b79696b2d4521a0cd98a2da4e2a65--\r\n\
+--batchresponse_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n\
+HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"value\":[{\"a\":1.50}]}\r\n\
+--batchresponse_x--\r\n";
+
+#[test]
+fn an_odatapy_answer() {
+    let parts = parse("batchresponse_x", ODATAPY);
+    assert_eq!(parts.iter().map(|p| p.status).collect::<Vec<_>>(), [204, 400, 200]);
+    assert_eq!(parts[0].entity_id(), Some("http://localhost/svc/things(1)"));
+    assert_eq!(parts[1].content_id.as_deref(), Some("2"));
+    assert_eq!(parts[1].error(), Some((String::new(), "bad".to_string())));
+    assert_eq!(parts[2].body, "{\"value\":[{\"a\":1.50}]}");
+    assert_eq!(
+        parts[2].body.len().to_string(),
+        parts[2].header("Content-Length").unwrap()
+    );
+}

@@ -134,7 +134,7 @@ fn guids_dates_and_datetimes() {
     );
     err("\"2e451703c686e71180e500155db19e6d\"", ValueType::Guid);
     err("\"not-a-guid\"", ValueType::Guid);
-    err(&format!("{g}"), ValueType::Guid);
+    err(g, ValueType::Guid);
 
     assert_eq!(
         v("\"2024-01-31\"", ValueType::Date),
