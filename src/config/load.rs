@@ -143,6 +143,17 @@ fn resolve_paths(config: &mut Config, base: &Path, env: &BTreeMap<String, String
             *store = resolve_sqlite_url(store, base);
         }
     }
+    for (prefix, store) in [
+        ("operational", &mut config.operational),
+        ("accounting", &mut config.accounting),
+    ] {
+        if let Some(path) = store.auth.as_mut().and_then(|a| a.client_secret_file.as_mut())
+            && path.is_relative()
+            && from_file(&format!("{prefix}.auth.client_secret_file"))
+        {
+            *path = normalize(&base.join(&*path));
+        }
+    }
     for (prefix, url_file, password_file) in [
         (
             "operational",

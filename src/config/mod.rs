@@ -4,11 +4,13 @@
 //! `./data`; `validate` names the key and says what to do when a value cannot work.
 
 mod load;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use load::{dualsync_env, load_with};
+pub use store::{AuthConfig, HttpConfig, StoreConfig, StoreKind};
 
 use serde::Deserialize;
 
@@ -33,18 +35,6 @@ pub struct Config {
     pub alerts: AlertConfig,
     pub log: LogConfig,
     pub processes: ProcessesConfig,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct StoreConfig {
-    pub url: String,
-    /// A file holding the URL (a container secret); read at start, in place of `url`.
-    pub url_file: Option<PathBuf>,
-    /// A file holding the password, put into `url` (a PostgreSQL URL without one).
-    pub password_file: Option<PathBuf>,
-    /// Writes per second this store may receive (0 = unlimited).
-    pub max_writes_per_second: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -128,15 +118,11 @@ impl Default for Config {
         Config {
             operational: StoreConfig {
                 url: "sqlite://data/operational.db".into(),
-                url_file: None,
-                password_file: None,
-                max_writes_per_second: 0,
+                ..StoreConfig::default()
             },
             accounting: StoreConfig {
                 url: "sqlite://data/accounting.db".into(),
-                url_file: None,
-                password_file: None,
-                max_writes_per_second: 0,
+                ..StoreConfig::default()
             },
             state: StateConfig::default(),
             maps: PathBuf::from("table-maps"),
@@ -209,17 +195,18 @@ impl Config {
     /// Checks values that parse but cannot work; every problem at once.
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
-        for (key, url) in [
-            ("operational.url", &self.operational.url),
-            ("accounting.url", &self.accounting.url),
-            ("state.url", &self.state.url),
-        ] {
-            if crate::store::sql::dialect_of(url).is_err() {
-                problems.push(format!(
-                    "`{key}` = \"{}\" is not a store URL; use sqlite://path/file.db or postgres://user@host:5432/db",
-                    crate::store::sql::redact(url)
-                ));
-            }
+        problems.extend(store::check("operational", &self.operational));
+        problems.extend(store::check("accounting", &self.accounting));
+        if crate::store::sql::dialect_of(&self.state.url).is_err() {
+            problems.push(format!(
+                "`state.url` = \"{}\" is not a store URL; use sqlite://path/file.db or postgres://user@host:5432/db",
+                crate::store::sql::redact(&self.state.url)
+            ));
+        }
+        if self.demo && (self.operational.kind.is_http() || self.accounting.kind.is_http()) {
+            problems.push(
+                "`demo` = true seeds demo data into SQL stores; set `demo = false` for a store reached over HTTP".into(),
+            );
         }
         if self.operational.url == self.accounting.url {
             problems.push("`operational.url` and `accounting.url` are the same store; each side needs its own".into());

@@ -89,6 +89,11 @@ impl HttpClient {
         &self.http
     }
 
+    /// The service as messages name it (its URL without secrets).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Sends the request `build` makes (called again for each attempt) and returns the first
     /// successful answer, or the failure once retrying cannot help or the attempts are spent.
     pub async fn send(&self, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<reqwest::Response> {
@@ -107,18 +112,23 @@ impl HttpClient {
                     .await
                     .map_err(|_| StoreError::new(ErrorKind::Permanent, "the HTTP client was closed"))?;
                 self.rate.until_ready().await;
-                let mut request = build(&self.http)
-                    .header("OData-MaxVersion", "4.0")
-                    .header("OData-Version", "4.0")
-                    .header(reqwest::header::ACCEPT, "application/json");
                 let token = match &self.auth {
                     Some(auth) => Some(auth.token(&self.http).await?),
                     None => None,
                 };
+                let mut request = build(&self.http)
+                    .header("OData-MaxVersion", "4.0")
+                    .header("OData-Version", "4.0");
                 if let Some(t) = &token {
                     request = request.bearer_auth(t);
                 }
-                match request.send().await {
+                let mut request = request.build().map_err(|e| from_transport(&self.name, e))?;
+                // JSON unless the caller asked for something else ($metadata is XML).
+                request
+                    .headers_mut()
+                    .entry(reqwest::header::ACCEPT)
+                    .or_insert(reqwest::header::HeaderValue::from_static("application/json"));
+                match self.http.execute(request).await {
                     Ok(r) if r.status().is_success() => return Ok(r),
                     Ok(r) if r.status() == reqwest::StatusCode::UNAUTHORIZED && token.is_some() && !renewed => {
                         (None, token)

@@ -29,6 +29,9 @@ pub struct Navigation {
     /// The target entity type, qualified.
     pub target: String,
     pub partner: Option<String>,
+    /// The property holding the target's key (Dataverse: `_x_value` for the lookup `x`), from
+    /// the `ReferentialConstraint`.
+    pub property: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +51,12 @@ pub struct Metadata {
     pub types: HashMap<String, EntityType>,
     /// Enumeration types by qualified name, with their member names.
     pub enums: HashMap<String, Vec<String>>,
+    /// (entity set, navigation property) → the entity set it leads to
+    /// (`NavigationPropertyBinding`).
+    pub bindings: HashMap<(String, String), String>,
+    /// Entity sets whose `Org.OData.Capabilities.V1.ChangeTracking` annotation says whether they
+    /// track changes (absent: the service did not say).
+    pub change_tracking: HashMap<String, bool>,
 }
 
 impl Metadata {
@@ -92,8 +101,27 @@ impl Metadata {
                     }
                     "EntityContainer" => {
                         for set in node.children().filter(|s| s.has_tag_name((EDM, "EntitySet"))) {
-                            if let (Some(name), Some(ty)) = (set.attribute("Name"), set.attribute("EntityType")) {
-                                out.entity_sets.insert(name.to_string(), ty.to_string());
+                            let (Some(name), Some(ty)) = (set.attribute("Name"), set.attribute("EntityType")) else {
+                                continue;
+                            };
+                            out.entity_sets.insert(name.to_string(), ty.to_string());
+                            for child in set.children().filter(|n| n.is_element()) {
+                                match child.tag_name().name() {
+                                    "NavigationPropertyBinding" => {
+                                        if let (Some(path), Some(target)) =
+                                            (child.attribute("Path"), child.attribute("Target"))
+                                        {
+                                            out.bindings
+                                                .insert((name.to_string(), path.to_string()), target.to_string());
+                                        }
+                                    }
+                                    "Annotation"
+                                        if child.attribute("Term") == Some("Org.OData.Capabilities.V1.ChangeTracking") =>
+                                    {
+                                        out.change_tracking.insert(name.to_string(), supported(&child));
+                                    }
+                                    _ => {}
+                                }
                             }
                         }
                     }
@@ -229,6 +257,11 @@ fn entity_type(node: &roxmltree::Node) -> EntityType {
                         name: name.to_string(),
                         target: ty.to_string(),
                         partner: child.attribute("Partner").map(str::to_string),
+                        property: child
+                            .children()
+                            .find(|c| c.has_tag_name((EDM, "ReferentialConstraint")))
+                            .and_then(|c| c.attribute("Property"))
+                            .map(str::to_string),
                     });
                 }
             }
@@ -236,6 +269,41 @@ fn entity_type(node: &roxmltree::Node) -> EntityType {
         }
     }
     t
+}
+
+/// Whether a `ChangeTracking` annotation says `Supported` (its record's `Supported` property,
+/// as an attribute or an element; a bare annotation counts as supported).
+fn supported(annotation: &roxmltree::Node) -> bool {
+    let Some(value) = annotation
+        .descendants()
+        .find(|n| n.has_tag_name((EDM, "PropertyValue")) && n.attribute("Property") == Some("Supported"))
+    else {
+        return true;
+    };
+    match value.attribute("Bool") {
+        Some(b) => b == "true",
+        None => value
+            .children()
+            .find(|c| c.has_tag_name((EDM, "Bool")))
+            .and_then(|c| c.text())
+            .is_none_or(|t| t.trim() == "true"),
+    }
+}
+
+impl Metadata {
+    /// The entity set a navigation property of `entity_set` leads to: its binding, else the one
+    /// entity set of the target type.
+    pub fn target_set(&self, entity_set: &str, nav: &Navigation) -> Option<String> {
+        if let Some(t) = self.bindings.get(&(entity_set.to_string(), nav.name.clone())) {
+            return Some(t.clone());
+        }
+        let local = nav.target.rsplit('.').next().unwrap_or(&nav.target);
+        self.entity_sets
+            .iter()
+            .filter(|(_, ty)| ty.rsplit('.').next() == Some(local))
+            .map(|(set, _)| set.clone())
+            .min()
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,252 @@
+//! The configuration of one side's store: which kind it is (a SQL database, or the Dataverse
+//! Web API), where it is, how dualsync signs in to it (OAuth client credentials, the secret from
+//! a file or an environment variable, never from the file itself) and how hard it may press an
+//! HTTP service. `check` names every key that cannot work.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// What kind of system a store is.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// SQLite or PostgreSQL, told apart by the URL (`sqlite://…`, `postgres://…`).
+    #[default]
+    Sql,
+    /// The Dataverse Web API (`https://<org>.crm.dynamics.com/api/data/v9.2`).
+    Dataverse,
+}
+
+impl StoreKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Sql => "sql",
+            StoreKind::Dataverse => "dataverse",
+        }
+    }
+
+    /// Whether the store is reached over HTTP (and then needs `auth`).
+    pub fn is_http(self) -> bool {
+        matches!(self, StoreKind::Dataverse)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub kind: StoreKind,
+    pub url: String,
+    /// A file holding the URL (a container secret); read at start, in place of `url`.
+    pub url_file: Option<PathBuf>,
+    /// A file holding the password, put into `url` (a PostgreSQL URL without one).
+    pub password_file: Option<PathBuf>,
+    /// Writes per second this store may receive (0 = unlimited).
+    pub max_writes_per_second: u32,
+    /// How dualsync signs in to an HTTP store.
+    pub auth: Option<AuthConfig>,
+    /// Limits and sizes of an HTTP store.
+    pub http: HttpConfig,
+}
+
+/// OAuth 2.0 client credentials (an app registered in Microsoft Entra ID).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The Entra ID tenant (its id or domain): the token endpoint is then
+    /// `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
+    pub tenant: Option<String>,
+    /// Another token endpoint (in place of `tenant`).
+    pub token_url: Option<String>,
+    pub client_id: String,
+    /// A file holding the client secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// The name of an environment variable holding the client secret (in place of the file).
+    pub client_secret_env: Option<String>,
+    /// Default: the store URL's origin with `/.default` (`https://<org>.crm.dynamics.com/.default`).
+    pub scope: Option<String>,
+}
+
+/// How hard dualsync may press an HTTP store (Dataverse's documented per-user limits by
+/// default), and how it pages, batches and polls.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Requests per `window_seconds` (Dataverse: 6,000 per 300 s).
+    pub requests: u32,
+    pub window_seconds: u64,
+    /// Requests in flight at once (Dataverse: 52).
+    pub concurrent: usize,
+    /// Attempts of one request before its failure counts.
+    pub attempts: usize,
+    /// How long one request may take.
+    pub timeout_seconds: u64,
+    /// Records per page read (Dataverse: at most 5,000).
+    pub page_size: usize,
+    /// Requests per `$batch` (Dataverse: at most 1,000).
+    pub batch_requests: usize,
+    /// How often an entity's change feed (its delta link) is asked for news when it had none.
+    pub poll_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            requests: 6_000,
+            window_seconds: 300,
+            concurrent: 52,
+            attempts: 8,
+            timeout_seconds: 120,
+            page_size: 5_000,
+            batch_requests: 1_000,
+            poll_seconds: 5,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn poll(&self) -> Duration {
+        Duration::from_secs(self.poll_seconds)
+    }
+}
+
+impl AuthConfig {
+    /// The token endpoint: `token_url`, or Entra ID's for `tenant`.
+    pub fn token_url(&self) -> Option<String> {
+        match (&self.token_url, &self.tenant) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(tenant)) => Some(format!(
+                "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+            )),
+            (None, None) => None,
+        }
+    }
+
+    /// The scope asked for: `scope`, or the origin of `store_url` with `/.default`.
+    pub fn scope_for(&self, store_url: &str) -> String {
+        if let Some(s) = &self.scope {
+            return s.clone();
+        }
+        match url::Url::parse(store_url) {
+            Ok(u) => format!("{}/.default", u.origin().ascii_serialization()),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The client secret, from its file or environment variable (`env` looks variables up).
+    pub fn client_secret(&self, key: &str, env: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+        match (&self.client_secret_file, &self.client_secret_env) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .map(|s| s.trim().to_string())
+                .map_err(|e| format!("`{key}.auth.client_secret_file`: cannot read {}: {e}", path.display())),
+            (None, Some(var)) => env(var).map(|s| s.trim().to_string()).ok_or_else(|| {
+                format!("`{key}.auth.client_secret_env` names the environment variable {var}, which is not set")
+            }),
+            (None, None) => Err(format!(
+                "`{key}.auth` needs `client_secret_file` (a file holding the secret) or `client_secret_env` \
+                 (the name of an environment variable holding it)"
+            )),
+        }
+    }
+}
+
+/// Whether `host` is this machine (plain `http://` is accepted only there, for tests).
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// The problems of the store configuration under `key` (`operational`, `accounting`).
+pub fn check(key: &str, c: &StoreConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    match c.kind {
+        StoreKind::Sql => {
+            if crate::store::sql::dialect_of(&c.url).is_err() {
+                problems.push(format!(
+                    "`{key}.url` = \"{}\" is not a store URL; use sqlite://path/file.db or postgres://user@host:5432/db \
+                     (or set `{key}.kind` to \"dataverse\" for the Dataverse Web API)",
+                    crate::store::sql::redact(&c.url)
+                ));
+            }
+            if c.auth.is_some() {
+                problems.push(format!(
+                    "`{key}.auth` is for an HTTP store; a SQL store takes its user and password in `{key}.url` \
+                     (or `{key}.password_file`)"
+                ));
+            }
+        }
+        StoreKind::Dataverse => {
+            match url::Url::parse(&c.url) {
+                Ok(u) => match (u.scheme(), u.host()) {
+                    ("https", Some(_)) => {}
+                    ("http", Some(h)) if is_loopback(&h) => {}
+                    ("http", Some(_)) => problems.push(format!(
+                        "`{key}.url` = \"{}\" is plain http; the Web API is reached over https (http only on this \
+                         machine, for tests)",
+                        crate::store::sql::redact(&c.url)
+                    )),
+                    _ => problems.push(format!(
+                        "`{key}.url` = \"{}\" is not a Web API root; use https://<org>.crm.dynamics.com/api/data/v9.2",
+                        crate::store::sql::redact(&c.url)
+                    )),
+                },
+                Err(_) => problems.push(format!(
+                    "`{key}.url` = \"{}\" is not a URL; use https://<org>.crm.dynamics.com/api/data/v9.2",
+                    crate::store::sql::redact(&c.url)
+                )),
+            }
+            if c.password_file.is_some() {
+                problems.push(format!(
+                    "`{key}.password_file` is for a PostgreSQL store; the Web API signs in with `{key}.auth`"
+                ));
+            }
+            match &c.auth {
+                None => problems.push(format!(
+                    "`{key}.auth` is missing: the Web API needs `tenant` (or `token_url`), `client_id` and \
+                     `client_secret_file` (or `client_secret_env`) of an app registered in Entra ID"
+                )),
+                Some(a) => {
+                    if a.token_url().is_none() {
+                        problems.push(format!(
+                            "`{key}.auth` needs `tenant` (the Entra ID tenant) or `token_url`"
+                        ));
+                    }
+                    if a.client_id.trim().is_empty() {
+                        problems.push(format!(
+                            "`{key}.auth.client_id` is missing: the application (client) id of the app registration"
+                        ));
+                    }
+                    if a.client_secret_file.is_none() && a.client_secret_env.is_none() {
+                        problems.push(format!(
+                            "`{key}.auth` needs `client_secret_file` or `client_secret_env`; the secret itself never \
+                             goes into the configuration file"
+                        ));
+                    }
+                }
+            }
+            let h = &c.http;
+            if h.requests == 0 || h.window_seconds == 0 || h.concurrent == 0 || h.attempts == 0 {
+                problems.push(format!(
+                    "`{key}.http`: `requests`, `window_seconds`, `concurrent` and `attempts` must be at least 1"
+                ));
+            }
+            if h.page_size == 0 || h.page_size > 5_000 {
+                problems.push(format!(
+                    "`{key}.http.page_size` = {} must be between 1 and 5000 (the Web API's largest page)",
+                    h.page_size
+                ));
+            }
+            if h.batch_requests == 0 || h.batch_requests > 1_000 {
+                problems.push(format!(
+                    "`{key}.http.batch_requests` = {} must be between 1 and 1000 (the Web API's largest $batch)",
+                    h.batch_requests
+                ));
+            }
+        }
+    }
+    problems
+}
