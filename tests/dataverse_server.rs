@@ -260,6 +260,32 @@ async fn upsert_lookups_and_preconditions() {
     assert_eq!(task["_msdyn_project_value"], Value::Null);
     assert_ne!(task["@odata.etag"], etag, "versionnumber grows on every change");
 
+    // Decimals keep every digit both ways (no f64 anywhere).
+    let exact = r#"{"msdyn_effort": 123456789012.123456}"#;
+    let r = reqwest::Client::new()
+        .patch(format!("{}/msdyn_projecttasks({id})", dv.api_url()))
+        .bearer_auth(dv.new_token().await)
+        .header("Content-Type", "application/json")
+        .body(exact)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = dv
+        .request(
+            Method::GET,
+            &format!("msdyn_projecttasks({id})?$select=msdyn_effort"),
+            &[],
+            None,
+        )
+        .await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(r#""msdyn_effort":123456789012.123456"#)
+    );
+
     // If-Match: * on a missing record -> 404; If-None-Match: * on an existing one -> 412.
     let r = dv
         .request(
