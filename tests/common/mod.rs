@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod books;
+pub mod dataverse;
 pub mod engine;
 pub mod faults;
 pub mod ledger;
