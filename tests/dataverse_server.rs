@@ -238,7 +238,8 @@ async fn upsert_lookups_and_preconditions() {
         etag.trim_start_matches("W/").trim_matches('"')
     );
 
-    // _x_value is read-only; a null bind is refused; DELETE .../x/$ref clears.
+    // _x_value is read-only; a null bind clears the lookup (as documented), and so does
+    // DELETE .../x/$ref.
     let r = dv
         .patch("msdyn_projecttasks", id, &json!({"_msdyn_project_value": P1}))
         .await;
@@ -246,7 +247,17 @@ async fn upsert_lookups_and_preconditions() {
     let r = dv
         .patch("msdyn_projecttasks", id, &json!({"msdyn_project@odata.bind": null}))
         .await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 204);
+    let task = dv.get_json(&format!("msdyn_projecttasks({id})"), &[]).await;
+    assert_eq!(task["_msdyn_project_value"], Value::Null);
+    let r = dv
+        .patch(
+            "msdyn_projecttasks",
+            id,
+            &json!({"msdyn_project@odata.bind": format!("/msdyn_projects({P1})")}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
     let r = dv
         .request(
             Method::DELETE,

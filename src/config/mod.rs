@@ -205,7 +205,8 @@ impl Config {
         }
         if self.demo && (self.operational.kind.is_http() || self.accounting.kind.is_http()) {
             problems.push(
-                "`demo` = true seeds demo data into SQL stores; set `demo = false` for a store reached over HTTP".into(),
+                "`demo` = true seeds demo data into SQL stores; set `demo = false` for a store reached over HTTP"
+                    .into(),
             );
         }
         if self.operational.url == self.accounting.url {

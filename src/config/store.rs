@@ -116,9 +116,7 @@ impl AuthConfig {
     pub fn token_url(&self) -> Option<String> {
         match (&self.token_url, &self.tenant) {
             (Some(url), _) => Some(url.clone()),
-            (None, Some(tenant)) => Some(format!(
-                "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
-            )),
+            (None, Some(tenant)) => Some(format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")),
             (None, None) => None,
         }
     }

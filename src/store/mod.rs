@@ -4,6 +4,7 @@
 //! PostgreSQL) live in `sql`; the HTTP foundation in `http`, the OData stores in `odata`.
 
 pub mod coerce;
+pub mod dataverse;
 pub mod http;
 pub mod odata;
 mod open;

@@ -1,12 +1,13 @@
 //! `store::open`: the one place that turns a store's configuration into a `Store`, so the
-//! engine, the daemon and the commands never name an implementation. Today every store is a
-//! SQL database (SQLite or PostgreSQL, told apart by the URL's scheme).
+//! engine, the daemon and the commands never name an implementation: a SQL database (SQLite or
+//! PostgreSQL, told apart by the URL's scheme) or the Dataverse Web API (`kind = "dataverse"`).
 
 use std::sync::Arc;
 
+use super::dataverse::DataverseStore;
 use super::sql::{SqlStore, init};
-use super::{Result, Store};
-use crate::config::StoreConfig;
+use super::{ErrorKind, Result, Store, StoreError};
+use crate::config::{StoreConfig, StoreKind};
 use crate::tablemap::model::Side;
 
 /// What `open` may do to a store that is missing or not set up.
@@ -21,9 +22,14 @@ pub enum Setup {
 
 /// Opens the store `config` describes.
 pub async fn open(config: &StoreConfig, setup: Setup) -> Result<Arc<dyn Store>> {
-    let store = match setup {
-        Setup::Existing => SqlStore::open(&config.url).await?,
-        Setup::Reference(side) => init::init(&config.url, side).await?,
-    };
-    Ok(Arc::new(store))
+    match (config.kind, setup) {
+        (StoreKind::Sql, Setup::Existing) => Ok(Arc::new(SqlStore::open(&config.url).await?)),
+        (StoreKind::Sql, Setup::Reference(side)) => Ok(Arc::new(init::init(&config.url, side).await?)),
+        (StoreKind::Dataverse, Setup::Existing) => Ok(Arc::new(DataverseStore::open(config, "the store").await?)),
+        (StoreKind::Dataverse, Setup::Reference(_)) => Err(StoreError::new(
+            ErrorKind::Permanent,
+            "dualsync does not create or seed a Dataverse environment",
+        )
+        .with_hint("set `demo = false`; the tables are Project Operations' own")),
+    }
 }

@@ -21,7 +21,9 @@ use tokio::sync::{OnceCell, watch};
 
 use super::http::{ClientCredentials, HttpClient, Limits};
 use super::odata::Metadata;
-use super::{ChangeBatch, EntityDesc, ErrorKind, Key, Page, Position, Result, RowOutcome, Rows, Store, StoreError, WriteOp};
+use super::{
+    ChangeBatch, EntityDesc, ErrorKind, Key, Page, Position, Result, RowOutcome, Rows, Store, StoreError, WriteOp,
+};
 use crate::config::{HttpConfig, StoreConfig};
 use shape::Shape;
 
@@ -67,8 +69,7 @@ impl DataverseStore {
             client_secret: secret,
             scope: auth.scope_for(&config.url),
         };
-        let mut root = url::Url::parse(&config.url)
-            .map_err(|e| usage(format!("`{key}.url` is not a URL: {e}")))?;
+        let mut root = url::Url::parse(&config.url).map_err(|e| usage(format!("`{key}.url` is not a URL: {e}")))?;
         if !root.path().ends_with('/') {
             root.set_path(&format!("{}/", root.path()));
         }
@@ -109,9 +110,9 @@ impl DataverseStore {
 
     /// An absolute URL of the service: `path` relative to the Web API root.
     fn url(&self, path: &str) -> Result<url::Url> {
-        self.root.join(path).map_err(|e| {
-            StoreError::new(ErrorKind::Permanent, format!("cannot make a URL of {path}: {e}"))
-        })
+        self.root
+            .join(path)
+            .map_err(|e| StoreError::new(ErrorKind::Permanent, format!("cannot make a URL of {path}: {e}")))
     }
 
     /// The service's `$metadata`, read once.

@@ -47,7 +47,9 @@ impl DataverseStore {
     async fn get_all(&self, mut url: url::Url, limit: usize) -> Result<Vec<Entity>> {
         let mut out = Vec::new();
         loop {
-            let page = self.get_page(&url, self.page_size(limit - out.len().min(limit)), false).await?;
+            let page = self
+                .get_page(&url, self.page_size(limit - out.len().min(limit)), false)
+                .await?;
             out.extend(page.entities().cloned());
             match page.next_link {
                 Some(next) if out.len() < limit => url = self.follow(&url, &next)?,
@@ -112,7 +114,10 @@ impl DataverseStore {
     pub(super) async fn count_of(&self, entity: &str) -> Result<u64> {
         self.shape(entity).await?;
         let url = self.url(&format!("{entity}/$count"))?;
-        let response = self.client.send(|http| http.get(url.clone())).await?;
+        let response = self
+            .client
+            .send(|http| http.get(url.clone()).header(reqwest::header::ACCEPT, "text/plain"))
+            .await?;
         let text = response
             .text()
             .await
@@ -156,7 +161,11 @@ fn literal(v: &Value) -> Result<String> {
     match v {
         Value::Text(t) => Ok(format!("'{}'", t.replace('\'', "''"))),
         other => json::key_literal(other)
-            .map(|l| percent_encoding::percent_decode_str(&l).decode_utf8_lossy().into_owned())
+            .map(|l| {
+                percent_encoding::percent_decode_str(&l)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
             .map_err(|e| StoreError::new(ErrorKind::Permanent, e)),
     }
 }
@@ -170,7 +179,12 @@ fn decode(shape: &Shape, desc: &EntityDesc, e: &Entity) -> std::result::Result<R
     let raw_key = serde_json::to_string(
         &desc
             .key_columns()
-            .map(|c| e.raw(shape.wire(&c.name)).unwrap_or("null").trim_matches('"').to_string())
+            .map(|c| {
+                e.raw(shape.wire(&c.name))
+                    .unwrap_or("null")
+                    .trim_matches('"')
+                    .to_string()
+            })
             .collect::<Vec<_>>(),
     )
     .unwrap_or_default();

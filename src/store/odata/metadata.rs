@@ -116,7 +116,8 @@ impl Metadata {
                                         }
                                     }
                                     "Annotation"
-                                        if child.attribute("Term") == Some("Org.OData.Capabilities.V1.ChangeTracking") =>
+                                        if child.attribute("Term")
+                                            == Some("Org.OData.Capabilities.V1.ChangeTracking") =>
                                     {
                                         out.change_tracking.insert(name.to_string(), supported(&child));
                                     }

@@ -1,0 +1,168 @@
+//! Writing to a Dataverse entity set: each write a request of a `$batch` (at most
+//! `http.batch_requests`, 1,000 by default) sent with `Prefer: odata.continue-on-error`, so one
+//! refused record never blocks the others and every write gets its own outcome. An upsert is
+//! `PATCH set(key)` (Dataverse creates the record when the key is new), with lookups written as
+//! `<navigation>@odata.bind`; a delete is `DELETE set(key)` (404: it was not there).
+//!
+//! The requests of a batch are independent, not a changeset: a batch cut short by a transient
+//! failure (429, 503, a dropped connection) may have applied some of them. The whole batch is
+//! then retried, which is safe because every write is idempotent (an upsert of the same values,
+//! a delete of what is gone), as the engine's replay after a crash is.
+
+use super::DataverseStore;
+use super::shape::Shape;
+use crate::store::http::error::kind_of;
+use crate::store::odata::batch::{BatchRequest, PartResponse, Request, parse_response};
+use crate::store::odata::json;
+use crate::store::{EntityDesc, ErrorKind, Result, RowOutcome, StoreError, WriteOp};
+use crate::value::Value;
+
+impl DataverseStore {
+    pub(super) async fn write(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
+        let shape = self.shape(&desc.name).await?;
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for chunk in ops.chunks(self.http.batch_requests.max(1)) {
+            outcomes.extend(self.write_batch(&shape, desc, chunk).await?);
+        }
+        Ok(outcomes)
+    }
+
+    async fn write_batch(&self, shape: &Shape, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
+        // A write that cannot even be put into a request (a lookup that cannot be written) is
+        // refused alone; the others go.
+        let mut outcomes: Vec<Option<RowOutcome>> = vec![None; ops.len()];
+        let mut batch = BatchRequest::new();
+        let mut sent = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            match self.request(shape, desc, op) {
+                Ok(r) => {
+                    batch.push(r);
+                    sent.push(i);
+                }
+                Err(e) => outcomes[i] = Some(RowOutcome::Rejected { message: e.message }),
+            }
+        }
+        if !sent.is_empty() {
+            let (content_type, body) = batch.encode();
+            let url = self.url("$batch")?;
+            let response = self
+                .client
+                .send(|http| {
+                    http.post(url.clone())
+                        .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                        .header("Prefer", "odata.continue-on-error")
+                        .body(body.clone())
+                })
+                .await?;
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let text = response
+                .text()
+                .await
+                .map_err(|e| crate::store::http::error::from_transport(&self.name, e))?;
+            let parts = parse_response(&content_type, &text)?;
+            if parts.len() != sent.len() {
+                return Err(StoreError::new(
+                    ErrorKind::Transient,
+                    format!(
+                        "{} answered {} of the {} requests of a $batch to `{}`",
+                        self.name,
+                        parts.len(),
+                        sent.len(),
+                        desc.name
+                    ),
+                ));
+            }
+            for (i, part) in sent.into_iter().zip(&parts) {
+                outcomes[i] = Some(self.outcome(&ops[i], part, &desc.name)?);
+            }
+        }
+        Ok(outcomes.into_iter().map(|o| o.expect("an outcome per write")).collect())
+    }
+
+    /// The request of one write.
+    fn request(&self, shape: &Shape, desc: &EntityDesc, op: &WriteOp) -> Result<Request> {
+        let bad = |e: String| StoreError::new(ErrorKind::Rejected, e);
+        let key_of = |values: &[Value]| -> Result<String> {
+            let pairs: Vec<(&str, &Value)> = desc
+                .key_columns()
+                .zip(values)
+                .map(|(c, v)| (shape.wire(&c.name), v))
+                .collect();
+            json::key_segment(&pairs).map_err(bad)
+        };
+        match op {
+            WriteOp::Delete(key) => {
+                let url = self.url(&format!("{}{}", desc.name, key_of(key)?))?;
+                Ok(Request::new("DELETE", url.as_str()))
+            }
+            WriteOp::Upsert(row) => {
+                let key = desc.key_of(row);
+                let url = self.url(&format!("{}{}", desc.name, key_of(&key)?))?;
+                let mut fields: Vec<(String, &Value)> = Vec::new();
+                let mut binds: Vec<(String, String)> = Vec::new();
+                for (i, c) in desc.columns.iter().enumerate() {
+                    if desc.key.contains(&i) {
+                        continue;
+                    }
+                    if !shape.is_lookup(&c.name) {
+                        fields.push((shape.wire(&c.name).to_string(), &row[i]));
+                        continue;
+                    }
+                    let bind = shape.bind(&c.name)?;
+                    match &row[i] {
+                        // Setting the navigation property to null removes the reference.
+                        Value::Null => fields.push((format!("{}@odata.bind", bind.navigation), &Value::Null)),
+                        v => {
+                            let path = json::bind_path(&bind.target, &[("", v)]).map_err(bad)?;
+                            binds.push((bind.navigation.clone(), path));
+                        }
+                    }
+                }
+                let fields: Vec<(&str, &Value)> = fields.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+                let binds: Vec<(&str, &str)> = binds.iter().map(|(n, p)| (n.as_str(), p.as_str())).collect();
+                Ok(Request::new("PATCH", url.as_str()).json(json::entity_body(&fields, &binds)))
+            }
+        }
+    }
+
+    /// What one answer of a batch says about its write. A transient failure of a part (the
+    /// service throttled or failed inside the batch) fails the batch, to be retried whole.
+    fn outcome(&self, op: &WriteOp, part: &PartResponse, entity: &str) -> Result<RowOutcome> {
+        if part.is_success() {
+            return Ok(match op {
+                WriteOp::Upsert(_) => RowOutcome::Written,
+                WriteOp::Delete(_) => RowOutcome::Deleted { existed: true },
+            });
+        }
+        let status = reqwest::StatusCode::from_u16(part.status).unwrap_or(reqwest::StatusCode::BAD_REQUEST);
+        let (code, message) = part.error().unwrap_or_default();
+        let said = match (code.is_empty(), message.is_empty()) {
+            (_, true) => format!("{status}"),
+            (true, false) => message,
+            (false, false) => format!("{message} (code {code})"),
+        };
+        match (op, kind_of(status)) {
+            (WriteOp::Delete(_), ErrorKind::NotFound) => Ok(RowOutcome::Deleted { existed: false }),
+            (_, ErrorKind::Rejected) | (WriteOp::Upsert(_), ErrorKind::NotFound) => {
+                Ok(RowOutcome::Rejected { message: said })
+            }
+            (_, kind) => {
+                let mut e = StoreError::new(
+                    kind,
+                    format!("{} refused a write to `{entity}` in a $batch: {said}", self.name),
+                );
+                e.code = Some(code).filter(|c| !c.is_empty());
+                e.retry_after = part
+                    .header("Retry-After")
+                    .and_then(|s| s.trim().parse().ok())
+                    .map(std::time::Duration::from_secs);
+                Err(e)
+            }
+        }
+    }
+}
