@@ -81,7 +81,7 @@ impl DataverseStore {
                 }
                 Err(bad) => {
                     page.next = bad.key.clone().or(page.next.take());
-                    page.bad.push(bad);
+                    page.bad.push(*bad);
                 }
             }
         }
@@ -104,7 +104,7 @@ impl DataverseStore {
             for e in self.get_all(url, usize::MAX).await? {
                 match decode(&shape, desc, &e) {
                     Ok(row) => out.rows.push(row),
-                    Err(bad) => out.bad.push(bad),
+                    Err(bad) => out.bad.push(*bad),
                 }
             }
         }
@@ -171,7 +171,7 @@ fn literal(v: &Value) -> Result<String> {
 }
 
 /// One entity of a response as a row of `desc`, or the record as unreadable.
-fn decode(shape: &Shape, desc: &EntityDesc, e: &Entity) -> std::result::Result<Row, BadRow> {
+fn decode(shape: &Shape, desc: &EntityDesc, e: &Entity) -> std::result::Result<Row, Box<BadRow>> {
     let key: Vec<std::result::Result<Value, String>> = desc
         .key_columns()
         .map(|c| e.value(shape.wire(&c.name), c.value_type))
@@ -200,14 +200,14 @@ fn decode(shape: &Shape, desc: &EntityDesc, e: &Entity) -> std::result::Result<R
         match value {
             Ok(v) => row.push(v),
             Err(message) => {
-                return Err(BadRow {
+                return Err(Box::new(BadRow {
                     key: good_key,
                     raw_key,
                     column: c.name.clone(),
                     raw: e.raw(wire).map(str::to_string),
                     message,
                     duplicate_key: false,
-                });
+                }));
             }
         }
     }

@@ -48,16 +48,16 @@ impl Shape {
             let property = c.name.clone();
             if let Some(name) = lookup_name(&property) {
                 // A polymorphic lookup has a navigation property per target; the first is used.
-                if let Some(nav) = t.navigation.iter().find(|n| n.property.as_deref() == Some(&property)) {
-                    if let Some(target) = metadata.target_set(entity, nav) {
-                        binds.insert(
-                            name.to_string(),
-                            Bind {
-                                navigation: nav.name.clone(),
-                                target,
-                            },
-                        );
-                    }
+                if let Some(nav) = t.navigation.iter().find(|n| n.property.as_deref() == Some(&property))
+                    && let Some(target) = metadata.target_set(entity, nav)
+                {
+                    binds.insert(
+                        name.to_string(),
+                        Bind {
+                            navigation: nav.name.clone(),
+                            target,
+                        },
+                    );
                 }
                 c.name = name.to_string();
             }

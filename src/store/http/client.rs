@@ -3,7 +3,8 @@
 //! service-protection limits by default: 6,000 requests per 5 minutes and 52 at once), so
 //! dualsync slows itself down before the service has to; and is retried on a transient failure:
 //! after exactly `Retry-After` when the service sends one (429, 503), otherwise after a growing
-//! delay with jitter (`backon`). A 401 renews the token and retries once.
+//! delay with jitter (`backon`). A `Retry-After` holds back every request of the client, not
+//! only the refused one (the limits are per user). A 401 renews the token and retries once.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -57,6 +58,9 @@ pub struct HttpClient {
     limits: Limits,
     /// The service as messages name it (its URL without secrets).
     name: String,
+    /// Until when the service asked every request to wait (its last `Retry-After`): the limits
+    /// are per user, so one refusal holds back every request, not only the refused one.
+    paused_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl HttpClient {
@@ -81,6 +85,7 @@ impl HttpClient {
             slots: Semaphore::new(limits.concurrent.max(1)),
             limits,
             name: crate::store::sql::redact(url),
+            paused_until: std::sync::Mutex::new(None),
         })
     }
 
@@ -112,6 +117,10 @@ impl HttpClient {
                     .await
                     .map_err(|_| StoreError::new(ErrorKind::Permanent, "the HTTP client was closed"))?;
                 self.rate.until_ready().await;
+                let paused = *self.paused_until.lock().expect("pause");
+                if let Some(until) = paused {
+                    tokio::time::sleep_until(until).await;
+                }
                 let token = match &self.auth {
                     Some(auth) => Some(auth.token(&self.http).await?),
                     None => None,
@@ -153,6 +162,11 @@ impl HttpClient {
                 return Err(err);
             };
             let wait = err.retry_after.unwrap_or(backoff);
+            if let Some(after) = err.retry_after {
+                let until = tokio::time::Instant::now() + after;
+                let mut paused = self.paused_until.lock().expect("pause");
+                *paused = Some(paused.map_or(until, |p| p.max(until)));
+            }
             tracing::warn!(service = %self.name, error = %err, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
         }
