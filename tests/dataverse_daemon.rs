@@ -20,7 +20,7 @@ use dualsync::demo::load::seed;
 use dualsync::store::sql::conn::Arg;
 use dualsync::store::sql::{SqlStore, init};
 use dualsync::tablemap::model::Side;
-use dualsync::value::ValueType;
+use dualsync::value::{Value, ValueType};
 use serde_json::{Value as Json, json};
 
 const ACTUALS: u64 = 300;
@@ -182,12 +182,11 @@ async fn connected_installation(backend: &str) {
     let posted = "UPDATE \"ProjCDSActualsImport\" SET \"AccountingAmount\" = 123.4500, \"VoucherNumber\" = 'V-DV-1' \
                   WHERE \"ActualId\" = ?";
     let sql = acct.pool().dialect().sql(posted).into_owned();
-    let id = dualsync::engine::state::parse_key_text(&format!("[\"{first}\"]"), &[ValueType::Guid]).unwrap();
     acct.pool()
         .execute(
             &sql,
             &[Arg {
-                value: id[0].clone(),
+                value: Value::Guid(first.parse().unwrap()),
                 ty: ValueType::Guid,
             }],
         )
@@ -213,6 +212,48 @@ async fn connected_installation(backend: &str) {
         },
     )
     .await;
+
+    // A batch with one bad record: two staging rows posted in one statement, one voucher too
+    // long for Dataverse's column. That record alone is a record error; the other lands.
+    let third = rows[2][id_col].to_string();
+    let fourth = rows[3][id_col].to_string();
+    let posted = format!(
+        "UPDATE \"ProjCDSActualsImport\" SET \"VoucherNumber\" = CASE WHEN \"ActualId\" = ? THEN '{}' ELSE 'V-DV-2' END \
+         WHERE \"ActualId\" IN (?, ?)",
+        "V".repeat(101)
+    );
+    let sql = acct.pool().dialect().sql(&posted).into_owned();
+    let guid = |t: &str| Arg {
+        value: Value::Guid(t.parse().unwrap()),
+        ty: ValueType::Guid,
+    };
+    acct.pool()
+        .execute(&sql, &[guid(&third), guid(&third), guid(&fourth)])
+        .await
+        .unwrap();
+    eventually(
+        "the good record of the batch in Dataverse",
+        &mut daemon,
+        Duration::from_secs(60),
+        || {
+            let fourth = fourth.clone();
+            async move {
+                let row = dv_ref.get_json(&format!("msdyn_actuals({fourth})"), &[]).await;
+                match &row["msdyn_vouchernumber"] {
+                    Json::String(v) if v == "V-DV-2" => Ok(()),
+                    v => Err(format!("voucher {v}")),
+                }
+            }
+        },
+    )
+    .await;
+    let (code, out, err) = common::dualsync(&["errors", "list"], &config);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("0x80044331") && out.contains("1 record error"), "only the bad record: {out}");
+    let (_, shown, _) = common::dualsync(&["errors", "show", "1"], &config);
+    assert!(shown.contains(&third), "the error names the record: {shown}");
+    let row = dv.get_json(&format!("msdyn_actuals({third})"), &[]).await;
+    assert_ne!(row["msdyn_vouchernumber"], json!("V".repeat(101)));
 
     // A 429 storm: three refusals with Retry-After: 1, then a change; it arrives, and no
     // request came sooner than the service asked.
