@@ -62,10 +62,11 @@ pub enum Command {
         /// Map files or folders of map files.
         #[arg(default_value = "table-maps")]
         paths: Vec<PathBuf>,
-        /// URL of the operational store to check the maps against.
+        /// URL of the operational store to check the maps against: a database URL, or a Web API
+        /// root (then its kind and sign-in come from the configuration's `[operational]`).
         #[arg(long, value_name = "URL")]
         operational: Option<String>,
-        /// URL of the accounting store to check the maps against.
+        /// URL of the accounting store to check the maps against (as for --operational).
         #[arg(long, value_name = "URL")]
         accounting: Option<String>,
     },
@@ -246,7 +247,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             paths,
             operational,
             accounting,
-        } => match commands::validate::validate(&paths, operational, accounting).await {
+        } => match commands::validate::validate(&paths, operational, accounting, load).await {
             Ok(text) => print_report(text),
             // The verdict on the maps is the command's output, on standard output.
             Err(e) if e.kind == Kind::Maps => {

@@ -249,7 +249,10 @@ async fn connected_installation(backend: &str) {
     .await;
     let (code, out, err) = common::dualsync(&["errors", "list"], &config);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("0x80044331") && out.contains("1 record error"), "only the bad record: {out}");
+    assert!(
+        out.contains("0x80044331") && out.contains("1 record error"),
+        "only the bad record: {out}"
+    );
     let (_, shown, _) = common::dualsync(&["errors", "show", "1"], &config);
     assert!(shown.contains(&third), "the error names the record: {shown}");
     let row = dv.get_json(&format!("msdyn_actuals({third})"), &[]).await;

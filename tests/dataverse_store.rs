@@ -296,3 +296,46 @@ async fn throttling_is_waited_out_and_a_revoked_token_renewed() {
     dv.control(json!({"drop": 1})).await;
     assert_eq!(s.read_page(&desc, None, 100).await.unwrap().rows.len(), 23);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_checks_the_maps_against_the_live_metadata() {
+    let (dv, dir) = seeded(5000).await;
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, dv.secret()).unwrap();
+    let config = dir.path().join("dualsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "demo = false\n[operational]\nkind = \"dataverse\"\nurl = \"{}\"\n[operational.auth]\n\
+             token_url = \"{}\"\nclient_id = \"{}\"\nclient_secret_file = \"{}\"\n",
+            dv.api_url(),
+            dv.token_url(),
+            dv.client_id(),
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps");
+    let shipped = shipped.to_str().unwrap();
+    let (code, out, err) = common::dualsync(&["validate", shipped, "--operational", &dv.api_url()], &config);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("checked against operational"), "{out}");
+
+    // A map naming a column the Web API does not have: the file, the line, a suggestion.
+    let maps = dir.path().join("maps");
+    std::fs::create_dir(&maps).unwrap();
+    let text = std::fs::read_to_string(format!("{shipped}/projects.toml")).unwrap();
+    std::fs::write(
+        maps.join("projects.toml"),
+        text.replacen("\"msdyn_subject\"", "\"msdyn_subjekt\"", 1),
+    )
+    .unwrap();
+    let (code, out, err) = common::dualsync(
+        &["validate", maps.to_str().unwrap(), "--operational", &dv.api_url()],
+        &config,
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("projects.toml:") && err.contains("msdyn_subjekt"), "{err}");
+    assert!(err.contains("msdyn_subject"), "a suggestion: {err}");
+    assert!(!format!("{out}{err}").contains(dv.secret()), "the secret never shows");
+}

@@ -4,24 +4,28 @@
 
 use std::path::PathBuf;
 
-use crate::config::StoreConfig;
+use crate::config::{Config, StoreConfig};
 use crate::error::{Context, Error, Kind, Result};
 use crate::store::{self, Setup, Store};
 use crate::tablemap::{self, model::Side};
 
 /// The summary line, `Ok` when the maps are valid; `Err` (kind `Maps`, exit 1) with the
 /// summary when they are not, after the problems were printed.
-pub async fn validate(paths: &[PathBuf], operational: Option<String>, accounting: Option<String>) -> Result<String> {
+/// `config` loads the configuration file, needed only for a store reached over HTTP (its
+/// `kind` and `auth`).
+pub async fn validate(
+    paths: &[PathBuf],
+    operational: Option<String>,
+    accounting: Option<String>,
+    config: impl Fn() -> Result<Config>,
+) -> Result<String> {
     let mut loaded = tablemap::load(paths).map_err(|e| {
         Error::usage(e.to_string()).with_hint("pass map files or folders holding them; the default is table-maps/")
     })?;
     let mut stores: Vec<(Side, std::sync::Arc<dyn Store>)> = Vec::new();
     for (side, url) in [(Side::Operational, operational), (Side::Accounting, accounting)] {
         if let Some(url) = url {
-            let config = StoreConfig {
-                url,
-                ..StoreConfig::default()
-            };
+            let config = store_config(side, url, &config)?;
             let store = store::open(&config, Setup::Existing)
                 .await
                 .context(&format!("{} store", side.name()))?;
@@ -63,4 +67,30 @@ pub async fn validate(paths: &[PathBuf], operational: Option<String>, accounting
             loaded.summary()
         ),
     ))
+}
+
+/// How to reach the store at `url`: a SQL database by its URL alone; a Web API (`http(s)://`)
+/// with the kind and sign-in of that side in the configuration file.
+fn store_config(side: Side, url: String, config: &impl Fn() -> Result<Config>) -> Result<StoreConfig> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Ok(StoreConfig {
+            url,
+            ..StoreConfig::default()
+        });
+    }
+    let configured = config()?.store(side).clone();
+    if !configured.kind.is_http() {
+        return Err(Error::usage(format!(
+            "--{} names a Web API, but the configuration's `{}.kind` is \"{}\"",
+            side.name(),
+            side.name(),
+            configured.kind.name()
+        ))
+        .with_hint(format!(
+            "set `[{}] kind = \"dataverse\"` and its `[{}.auth]` in the configuration file (--config)",
+            side.name(),
+            side.name()
+        )));
+    }
+    Ok(StoreConfig { url, ..configured })
 }
