@@ -248,3 +248,97 @@ pub fn check(key: &str, c: &StoreConfig) -> Vec<String> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_with;
+    use std::collections::BTreeMap;
+
+    /// The configuration `toml` (with a secret file beside it) and its folder, kept while used.
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<(crate::config::Config, tempfile::TempDir), String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, toml).unwrap();
+        std::fs::write(dir.path().join("secret"), "s3cret\n").unwrap();
+        let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let c = load_with(Some(&path), &env)?;
+        c.validate().map_err(|p| p.join("\n"))?;
+        Ok((c, dir))
+    }
+
+    const DATAVERSE: &str = "demo = false\n[operational]\nkind = \"dataverse\"\n\
+        url = \"https://contoso.crm.dynamics.com/api/data/v9.2\"\n[operational.auth]\n\
+        tenant = \"contoso.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\n\
+        client_secret_file = \"secret\"\n";
+
+    #[test]
+    fn a_dataverse_store_with_entra_defaults() {
+        let (c, _dir) = load(DATAVERSE, &[]).unwrap();
+        let auth = c.operational.auth.as_ref().unwrap();
+        assert_eq!(
+            auth.token_url().unwrap(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            auth.scope_for(&c.operational.url),
+            "https://contoso.crm.dynamics.com/.default"
+        );
+        // The secret file is relative to the configuration file, and read trimmed.
+        assert_eq!(auth.client_secret("operational", |_| None).unwrap(), "s3cret");
+        assert_eq!(c.operational.http, HttpConfig::default());
+        // From the environment, by the name of a variable.
+        let (c, _dir) = load(
+            &DATAVERSE.replace(
+                "client_secret_file = \"secret\"\n",
+                "client_secret_env = \"DV_SECRET\"\n",
+            ),
+            &[],
+        )
+        .unwrap();
+        let auth = c.operational.auth.unwrap();
+        assert_eq!(
+            auth.client_secret("operational", |v| (v == "DV_SECRET").then(|| "x".to_string())),
+            Ok("x".to_string())
+        );
+        let err = auth.client_secret("operational", |_| None).unwrap_err();
+        assert!(err.contains("DV_SECRET") && err.contains("not set"), "{err}");
+    }
+
+    #[test]
+    fn what_cannot_work_is_named() {
+        let err = load(&DATAVERSE.replace("https://contoso", "http://contoso"), &[]).unwrap_err();
+        assert!(err.contains("`operational.url`") && err.contains("plain http"), "{err}");
+        // http on this machine is fine (tests).
+        load(
+            &DATAVERSE.replace("https://contoso.crm.dynamics.com", "http://127.0.0.1:8080"),
+            &[],
+        )
+        .unwrap();
+        let no_auth = DATAVERSE.split("[operational.auth]").next().unwrap().to_string();
+        let err = load(&no_auth, &[]).unwrap_err();
+        assert!(err.contains("`operational.auth` is missing"), "{err}");
+        let err = load(
+            &DATAVERSE
+                .replace("tenant = \"contoso.onmicrosoft.com\"\n", "")
+                .replace("client_secret_file = \"secret\"\n", ""),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.contains("`tenant`") && err.contains("client_secret_env"), "{err}");
+        let err = load(&format!("{DATAVERSE}[operational.http]\npage_size = 6000\n"), &[]).unwrap_err();
+        assert!(err.contains("page_size"), "{err}");
+        let err = load(&DATAVERSE.replace("demo = false", "demo = true"), &[]).unwrap_err();
+        assert!(err.contains("`demo`"), "{err}");
+        // The environment sets the nested keys too.
+        let (c, _dir) = load(DATAVERSE, &[("DUALSYNC_OPERATIONAL__HTTP__POLL_SECONDS", "2")]).unwrap();
+        assert_eq!(c.operational.http.poll_seconds, 2);
+        // A SQL store takes no auth.
+        let err = load(
+            "[operational]\nurl = \"sqlite://x.db\"\n[operational.auth]\nclient_id = \"a\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.contains("`operational.auth` is for an HTTP store"), "{err}");
+    }
+}
