@@ -431,6 +431,18 @@ mod tests {
         assert!(!c.demo && !c.processes.enabled);
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.maps, root.join("deploy/table-maps"));
+        // The Dataverse template: its client secret comes from a file too.
+        let mut e = e;
+        e.remove("DUALSYNC_OPERATIONAL__PASSWORD_FILE");
+        let err = load_with(Some(&root.join("deploy/dataverse.toml")), &e).unwrap_err();
+        assert!(err.contains("`operational.auth.client_secret_file`"), "{err}");
+        e.insert(
+            "DUALSYNC_OPERATIONAL__AUTH__CLIENT_SECRET_FILE".into(),
+            secret.display().to_string(),
+        );
+        let c = load_with(Some(&root.join("deploy/dataverse.toml")), &e).unwrap();
+        assert_eq!(c.operational.kind, StoreKind::Dataverse);
+        assert_eq!(c.operational.http, HttpConfig::default(), "the template shows the defaults");
     }
 
     #[test]

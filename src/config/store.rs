@@ -218,6 +218,14 @@ pub fn check(key: &str, c: &StoreConfig) -> Vec<String> {
                             "`{key}.auth.client_id` is missing: the application (client) id of the app registration"
                         ));
                     }
+                    if let Some(path) = &a.client_secret_file
+                        && let Err(e) = std::fs::File::open(path)
+                    {
+                        problems.push(format!(
+                            "`{key}.auth.client_secret_file`: cannot read {}: {e}",
+                            path.display()
+                        ));
+                    }
                     if a.client_secret_file.is_none() && a.client_secret_env.is_none() {
                         problems.push(format!(
                             "`{key}.auth` needs `client_secret_file` or `client_secret_env`; the secret itself never \
