@@ -442,7 +442,11 @@ mod tests {
         );
         let c = load_with(Some(&root.join("deploy/dataverse.toml")), &e).unwrap();
         assert_eq!(c.operational.kind, StoreKind::Dataverse);
-        assert_eq!(c.operational.http, HttpConfig::default(), "the template shows the defaults");
+        assert_eq!(
+            c.operational.http,
+            HttpConfig::default(),
+            "the template shows the defaults"
+        );
     }
 
     #[test]
