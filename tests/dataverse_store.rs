@@ -250,6 +250,8 @@ async fn the_change_feed_follows_delta_links_and_survives_an_expired_token() {
     let again = s.changes("msdyn_projects", &after.next, 1000).await.unwrap();
     let keys: Vec<Value> = again.changes.iter().map(|c| c.key[0].clone()).collect();
     assert_eq!(keys.len(), 23, "every project there is (23 - 1 deleted + 1 new)");
+    assert!(again.restarted, "the batch says the feed started again");
+    assert!(!batch.restarted && !after.restarted);
     assert!(keys.contains(&Value::Guid(project(6))));
     let fresh = s.changes("msdyn_projects", &again.next, 100).await.unwrap();
     assert!(fresh.changes.is_empty(), "a new token after the re-read");
@@ -291,10 +293,23 @@ async fn throttling_is_waited_out_and_a_revoked_token_renewed() {
     assert_eq!(page.rows.len(), 23);
     assert_eq!(dv.stats().await["tokens_issued"].as_i64().unwrap(), tokens + 1);
 
-    // 503s and dropped connections are retried too.
+    // 503s and dropped connections are retried too; slow answers are waited for.
     dv.control(json!({"unavailable": 1})).await;
     dv.control(json!({"drop": 1})).await;
     assert_eq!(s.read_page(&desc, None, 100).await.unwrap().rows.len(), 23);
+    dv.control(json!({"slow": 2, "slow_ms": 400})).await;
+    let started = std::time::Instant::now();
+    assert_eq!(s.read_page(&desc, None, 100).await.unwrap().rows.len(), 23);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+
+    // A request that takes longer than the timeout is a transient failure, retried.
+    let impatient = store(&dv, |c| {
+        c.http.timeout_seconds = 1;
+        c.http.attempts = 2;
+    })
+    .await;
+    dv.control(json!({"slow": 1, "slow_ms": 1500})).await;
+    assert_eq!(impatient.read_page(&desc, None, 100).await.unwrap().rows.len(), 23);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,9 @@ impl Engine {
         for bad in &bad_entries {
             self.record_bad_change(map, from, bad).await?;
         }
+        if batch.restarted {
+            self.sweep_deletions(map, from).await?;
+        }
         let mark = FeedMark {
             map: &map.name,
             side,
@@ -99,6 +102,43 @@ impl Engine {
         }
         self.unpark_children(map, &linked).await?;
         Ok(changes.len())
+    }
+
+    /// After a feed that restarted (its deletions since the position are lost): every record
+    /// `map` has a link for on side `from` is looked up, and those the store no longer holds
+    /// are deleted on the other side, as the map's `deletes` says. Pages of one batch.
+    async fn sweep_deletions(&self, map: &CompiledMap, from: Side) -> Result<()> {
+        if !map.deletes || !map.records.flows_from(from) {
+            return Ok(());
+        }
+        let store = self.store(from);
+        let full = retry(&self.retry, "describe", || store.describe(&map.side(from).entity)).await?;
+        let desc = full.project(&[])?;
+        let types: Vec<_> = desc.columns.iter().map(|c| c.value_type).collect();
+        let mut after: Option<String> = None;
+        let mut gone = 0usize;
+        loop {
+            let texts = self
+                .state
+                .linked_keys(&map.name, from.name(), after.as_deref(), self.batch_size)
+                .await?;
+            let Some(last) = texts.last().cloned() else { break };
+            let keys: Vec<Key> = texts.iter().filter_map(|t| parse_key_text(t, &types)).collect();
+            let read = retry(&self.retry, "read records", || store.read(&desc, &keys)).await?;
+            let deleted = deleted_keys(&desc, &keys, &read);
+            if !deleted.is_empty() {
+                gone += deleted.len();
+                let result = self
+                    .sync_batch(map, from, &desc, &[], &deleted, &Settle::live())
+                    .await?;
+                self.state
+                    .commit_batch(&result.links, &result.deleted_links, None)
+                    .await?;
+            }
+            after = Some(last);
+        }
+        tracing::warn!(map = %map.name, side = from.name(), deleted = gone, "records deleted while the change feed was lost, found and synced");
+        Ok(())
     }
 
     /// Syncs the records parked until one of `linked` (operational keys of `parent`) had a link.

@@ -216,6 +216,11 @@ impl FromStr for Cursor {
 pub struct ChangeBatch {
     pub changes: Vec<Change>,
     pub next: Position,
+    /// The store could not go on from the position (a delta token that expired) and started
+    /// the entity's feed again: the changes are every record there is, and the records deleted
+    /// meanwhile are not among them. The reader finds those itself (the engine checks the
+    /// records it has links for).
+    pub restarted: bool,
 }
 
 /// One entry of the change feed: a record of `entity` with `key` was inserted, updated or

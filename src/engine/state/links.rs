@@ -74,6 +74,27 @@ impl StateStore {
         Ok(out)
     }
 
+    /// Up to `limit` distinct record keys of `map` on `side` (`operational` or `accounting`)
+    /// after `after`, in key-text order: the records the map has synced, page by page.
+    pub async fn linked_keys(&self, map: &str, side: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let column = match side {
+            "operational" => "operational_key",
+            _ => "accounting_key",
+        };
+        let sql = format!(
+            "SELECT DISTINCT {column} FROM links WHERE map = ? AND {column} > ? ORDER BY {column} LIMIT {}",
+            limit.max(1)
+        );
+        let mut out = Vec::new();
+        for mut c in self
+            .fetch(&sql, &[text(map), text(after.unwrap_or(""))], &[ValueType::Text])
+            .await?
+        {
+            out.push(c.text()?);
+        }
+        Ok(out)
+    }
+
     /// Inserts or replaces these links (each row becomes exactly the given link), in one
     /// transaction. When a link appears twice, the last one wins.
     pub async fn upsert_links(&self, links: &[Link]) -> Result<()> {

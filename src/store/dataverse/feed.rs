@@ -5,7 +5,8 @@
 //! deletions (`$deletedEntity` with the record's id). An entity whose feed had nothing new is
 //! asked again only after `http.poll_seconds`. A delta token the service no longer knows
 //! (they expire after 7 days by default) is not fatal: the entity is read again from the start
-//! with a warning, every record counted as changed, so no record's current state is missed.
+//! with a warning, every record counted as changed, so no record's current state is missed;
+//! the batch says it restarted, and the engine finds the records deleted meanwhile.
 
 use std::time::Instant;
 
@@ -43,6 +44,7 @@ impl DataverseStore {
             return Ok(ChangeBatch {
                 changes: Vec::new(),
                 next: after.clone(),
+                restarted: false,
             });
         }
         let shape = self.shape(entity).await?;
@@ -51,12 +53,14 @@ impl DataverseStore {
             true => start.clone(),
             false => self.follow(&start, after.as_str())?,
         };
+        let mut restarted = false;
         let page = match self.get_page(&url, self.page_size(limit), true).await {
             Err(e) if !after.is_start() && is_expired(&e) => {
                 tracing::warn!(
                     store = %self.name, entity, error = %e,
                     "the change-tracking token of this entity expired; reading every record again, so nothing is missed"
                 );
+                restarted = true;
                 self.get_page(&start, self.page_size(limit), true).await?
             }
             other => other?,
@@ -77,7 +81,11 @@ impl DataverseStore {
             true => quiet.insert(entity.to_string(), Instant::now()),
             false => quiet.remove(entity),
         };
-        Ok(ChangeBatch { changes, next })
+        Ok(ChangeBatch {
+            changes,
+            next,
+            restarted,
+        })
     }
 
     /// A delta link from now on: every page of the tracking read (keys only) up to the last,

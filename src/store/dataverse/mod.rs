@@ -124,10 +124,7 @@ impl DataverseStore {
                     .client
                     .send(|http| http.get(url.clone()).header(reqwest::header::ACCEPT, "application/xml"))
                     .await?;
-                let text = response
-                    .text()
-                    .await
-                    .map_err(|e| super::http::error::from_transport(&self.name, e))?;
+                let text = self.text(response).await?;
                 Metadata::parse(&text, &self.name).map(Arc::new)
             })
             .await
@@ -145,6 +142,14 @@ impl DataverseStore {
             .expect("shapes")
             .insert(entity.to_string(), shape.clone());
         Ok(shape)
+    }
+
+    /// The body of an answer, as text (values are read from it exactly, never through a float).
+    async fn text(&self, response: reqwest::Response) -> Result<String> {
+        response
+            .text()
+            .await
+            .map_err(|e| super::http::error::from_transport(&self.name, e))
     }
 
     /// The page size asked for (`Prefer: odata.maxpagesize`).

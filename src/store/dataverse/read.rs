@@ -25,10 +25,7 @@ impl DataverseStore {
             .client
             .send(|http| http.get(url.clone()).header("Prefer", prefer.as_str()))
             .await?;
-        let text = response
-            .text()
-            .await
-            .map_err(|e| crate::store::http::error::from_transport(&self.name, e))?;
+        let text = self.text(response).await?;
         json::parse_entities(&text)
     }
 
@@ -118,10 +115,7 @@ impl DataverseStore {
             .client
             .send(|http| http.get(url.clone()).header(reqwest::header::ACCEPT, "text/plain"))
             .await?;
-        let text = response
-            .text()
-            .await
-            .map_err(|e| crate::store::http::error::from_transport(&self.name, e))?;
+        let text = self.text(response).await?;
         // The text may start with a byte-order mark.
         text.trim_start_matches('\u{feff}').trim().parse().map_err(|_| {
             StoreError::new(

@@ -60,10 +60,7 @@ impl DataverseStore {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_string();
-            let text = response
-                .text()
-                .await
-                .map_err(|e| crate::store::http::error::from_transport(&self.name, e))?;
+            let text = self.text(response).await?;
             let parts = parse_response(&content_type, &text)?;
             if parts.len() != sent.len() {
                 return Err(StoreError::new(

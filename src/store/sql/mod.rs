@@ -558,6 +558,7 @@ impl Store for SqlStore {
                     return Ok(ChangeBatch {
                         changes,
                         next: next.into(),
+                        restarted: false,
                     });
                 }
                 Err(e) => return Err(e),
@@ -570,6 +571,7 @@ impl Store for SqlStore {
         Ok(ChangeBatch {
             changes,
             next: next.into(),
+            restarted: false,
         })
     }
 
