@@ -65,6 +65,8 @@ pub struct Engine {
     limits: [Limiter; 2],
     /// Whether any record may be parked (then new links look for waiting children).
     parked_any: AtomicBool,
+    /// Feed positions of quiet (map, direction)s not saved yet (see `live::QUIET_SAVE`).
+    quiet: std::sync::Mutex<std::collections::HashMap<(String, Side), live::Quiet>>,
 }
 
 impl Engine {
@@ -90,12 +92,15 @@ impl Engine {
             alert_window: std::time::Duration::from_secs(300),
             limits: [Limiter::per_second(0), Limiter::per_second(0)],
             parked_any: AtomicBool::new(true),
+            quiet: Default::default(),
         }
     }
 
     /// Replaces the maps (validated ones): compiled and put in dependency order.
     pub fn set_maps(&mut self, maps: &[ValidMap]) {
         self.maps = compile_ordered(maps);
+        // A map's entity may have changed: read positions from the state store again.
+        self.quiet.lock().expect("quiet").clear();
     }
 
     /// Limits writes per second to each store (0 = no limit).
