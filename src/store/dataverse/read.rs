@@ -155,13 +155,8 @@ fn after_filter(key: &[(&str, &str)], after: &Key) -> Result<String> {
 fn literal(v: &Value) -> Result<String> {
     match v {
         Value::Text(t) => Ok(format!("'{}'", t.replace('\'', "''"))),
-        other => json::key_literal(other)
-            .map(|l| {
-                percent_encoding::percent_decode_str(&l)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-            .map_err(|e| StoreError::new(ErrorKind::Permanent, e)),
+        // Only text is percent-encoded by `key_literal`; the query string encodes the rest.
+        other => json::key_literal(other).map_err(|e| StoreError::new(ErrorKind::Permanent, e)),
     }
 }
 
