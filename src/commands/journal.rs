@@ -11,6 +11,18 @@ use crate::engine::state::{ProcessLock, StateStore};
 use crate::error::{Context, Error, Result};
 
 async fn open(config: &Config) -> Result<Db> {
+    if config.accounting.kind.is_http() {
+        return Err(Error::usage(format!(
+            "the accounting store is {} (`accounting.kind` = \"{}\"): its integration journals, postings and \
+             forecasts are the accounting system's own processes, not dualsync's",
+            crate::store::sql::redact(&config.accounting.url),
+            config.accounting.kind.name()
+        ))
+        .with_hint(
+            "run import from staging and posting in finance and operations (Project management and accounting, \
+             Periodic, Project Operations integration); dualsync carries the posted attributes back by itself",
+        ));
+    }
     let db = Db::open(&config.accounting.url).await.context("accounting store")?;
     // The processes need the reference schema's process tables (accounting migration 0002).
     if db

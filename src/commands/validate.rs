@@ -87,8 +87,12 @@ fn store_config(side: Side, url: String, config: &impl Fn() -> Result<Config>) -
             configured.kind.name()
         ))
         .with_hint(format!(
-            "set `[{}] kind = \"dataverse\"` and its `[{}.auth]` in the configuration file (--config)",
+            "set `[{}] kind = \"{}\"` and its `[{}.auth]` in the configuration file (--config)",
             side.name(),
+            match side {
+                Side::Operational => "dataverse",
+                Side::Accounting => "finops",
+            },
             side.name()
         )));
     }

@@ -96,6 +96,8 @@ pub fn load_with(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<
     };
     resolve_paths(&mut config, &base, env);
     read_secrets(&mut config).map_err(|e| attribute(&place, env, e))?;
+    config.operational.companies = config.companies.clone();
+    config.accounting.companies = config.companies.clone();
     config.validate().map_err(|problems| {
         let shown: Vec<String> = problems.into_iter().map(|e| attribute(&place, env, e)).collect();
         shown.join("\n")

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use load::{dualsync_env, load_with};
-pub use store::{AuthConfig, HttpConfig, StoreConfig, StoreKind};
+pub use store::{AuthConfig, FinopsConfig, FinopsEntity, HttpConfig, StoreConfig, StoreKind};
 
 use serde::Deserialize;
 
@@ -206,6 +206,21 @@ impl Config {
         if self.demo && (self.operational.kind.is_http() || self.accounting.kind.is_http()) {
             problems.push(
                 "`demo` = true seeds demo data into SQL stores; set `demo = false` for a store reached over HTTP"
+                    .into(),
+            );
+        }
+        if self.processes.enabled && self.accounting.kind.is_http() {
+            problems.push(format!(
+                "`processes.enabled` = true runs the accounting processes against an accounting database, but \
+                 `accounting.kind` is \"{}\": a real accounting system imports, posts and forecasts by itself; \
+                 set `[processes] enabled = false`",
+                self.accounting.kind.name()
+            ));
+        }
+        if self.operational.kind == StoreKind::Finops {
+            problems.push(
+                "`operational.kind` = \"finops\": finance and operations is the accounting side; use it under \
+                 `[accounting]`"
                     .into(),
             );
         }

@@ -1,5 +1,5 @@
-//! The configuration of one side's store: which kind it is (a SQL database, or the Dataverse
-//! Web API), where it is, how dualsync signs in to it (OAuth client credentials, the secret from
+//! The configuration of one side's store: which kind it is (a SQL database, the Dataverse Web
+//! API, or finance-and-operations OData), where it is, how dualsync signs in to it (OAuth client credentials, the secret from
 //! a file or an environment variable, never from the file itself) and how hard it may press an
 //! HTTP service. `check` names every key that cannot work.
 
@@ -17,6 +17,8 @@ pub enum StoreKind {
     Sql,
     /// The Dataverse Web API (`https://<org>.crm.dynamics.com/api/data/v9.2`).
     Dataverse,
+    /// Finance-and-operations OData data entities (`https://<env>.operations.dynamics.com/data`).
+    Finops,
 }
 
 impl StoreKind {
@@ -24,12 +26,30 @@ impl StoreKind {
         match self {
             StoreKind::Sql => "sql",
             StoreKind::Dataverse => "dataverse",
+            StoreKind::Finops => "finops",
         }
     }
 
     /// Whether the store is reached over HTTP (and then needs `auth`).
     pub fn is_http(self) -> bool {
-        matches!(self, StoreKind::Dataverse)
+        matches!(self, StoreKind::Dataverse | StoreKind::Finops)
+    }
+
+    /// The service's largest page and largest `$batch` (Dataverse: 5,000 and 1,000 requests;
+    /// finance and operations: 10,000 and 5,000 operations).
+    pub fn http_maxima(self) -> (usize, usize) {
+        match self {
+            StoreKind::Finops => (10_000, 5_000),
+            _ => (5_000, 1_000),
+        }
+    }
+
+    /// What the URL of this kind looks like, for messages.
+    fn url_example(self) -> &'static str {
+        match self {
+            StoreKind::Finops => "https://<env>.operations.dynamics.com/data",
+            _ => "https://<org>.crm.dynamics.com/api/data/v9.2",
+        }
     }
 }
 
@@ -48,6 +68,56 @@ pub struct StoreConfig {
     pub auth: Option<AuthConfig>,
     /// Limits and sizes of an HTTP store.
     pub http: HttpConfig,
+    /// Entity sets, change detection and deletion sweeps of a finance-and-operations store.
+    pub finops: FinopsConfig,
+    /// The companies in scope (the top-level `companies`, copied here when the configuration
+    /// is loaded): a finance-and-operations store reads only theirs.
+    #[serde(skip)]
+    pub companies: Vec<String>,
+}
+
+/// How a finance-and-operations store finds its entity sets and their changes. OData data
+/// entities have no change tracking: changes are found by polling a modified-timestamp column
+/// (a watermark that looks back `overlap_seconds`, so a change committed late is still seen),
+/// deletions by a periodic sweep of the keys dualsync has synced.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FinopsConfig {
+    /// The column that says when a record last changed, for entities that do not name one.
+    pub modified_column: String,
+    /// How far back each poll looks behind the newest change it has seen: longer than the
+    /// longest transaction that writes the mapped entities.
+    pub overlap_seconds: u64,
+    /// How often the records a map has synced from this store are checked for deletions
+    /// (0 = never).
+    pub sweep_seconds: u64,
+    /// Per map entity (the name the table maps use): its entity set and columns, where the
+    /// defaults do not fit.
+    pub entities: std::collections::BTreeMap<String, FinopsEntity>,
+}
+
+/// One data entity, as the maps name it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FinopsEntity {
+    /// The public collection name (entity set); default: the set of that name, else the set
+    /// of the entity type of that name in the `$metadata`.
+    pub set: Option<String>,
+    /// The modified-timestamp column (default: `modified_column`).
+    pub modified: Option<String>,
+    /// The company column (default: the key column named `dataAreaId` or ending in it).
+    pub company: Option<String>,
+}
+
+impl Default for FinopsConfig {
+    fn default() -> Self {
+        FinopsConfig {
+            modified_column: "ModifiedDateTime".into(),
+            overlap_seconds: 300,
+            sweep_seconds: 300,
+            entities: Default::default(),
+        }
+    }
 }
 
 /// OAuth 2.0 client credentials (an app registered in Microsoft Entra ID).
@@ -82,10 +152,11 @@ pub struct HttpConfig {
     pub attempts: usize,
     /// How long one request may take.
     pub timeout_seconds: u64,
-    /// Records per page read (Dataverse: at most 5,000).
-    pub page_size: usize,
-    /// Requests per `$batch` (Dataverse: at most 1,000).
-    pub batch_requests: usize,
+    /// Records per page read (default and most: Dataverse 5,000, finance and operations
+    /// 10,000).
+    pub page_size: Option<usize>,
+    /// Requests per `$batch` (default and most: Dataverse 1,000, finance and operations 5,000).
+    pub batch_requests: Option<usize>,
     /// How often an entity's change feed (its delta link) is asked for news when it had none.
     pub poll_seconds: u64,
 }
@@ -98,8 +169,8 @@ impl Default for HttpConfig {
             concurrent: 52,
             attempts: 8,
             timeout_seconds: 120,
-            page_size: 5_000,
-            batch_requests: 1_000,
+            page_size: None,
+            batch_requests: None,
             poll_seconds: 5,
         }
     }
@@ -108,6 +179,16 @@ impl Default for HttpConfig {
 impl HttpConfig {
     pub fn poll(&self) -> Duration {
         Duration::from_secs(self.poll_seconds)
+    }
+
+    /// Records per page for a store of `kind`.
+    pub fn page(&self, kind: StoreKind) -> usize {
+        self.page_size.unwrap_or(kind.http_maxima().0).max(1)
+    }
+
+    /// Writes per `$batch` for a store of `kind`.
+    pub fn batch(&self, kind: StoreKind) -> usize {
+        self.batch_requests.unwrap_or(kind.http_maxima().1).max(1)
     }
 }
 
@@ -166,7 +247,7 @@ pub fn check(key: &str, c: &StoreConfig) -> Vec<String> {
             if crate::store::sql::dialect_of(&c.url).is_err() {
                 problems.push(format!(
                     "`{key}.url` = \"{}\" is not a store URL; use sqlite://path/file.db or postgres://user@host:5432/db \
-                     (or set `{key}.kind` to \"dataverse\" for the Dataverse Web API)",
+                     (or set `{key}.kind` to \"dataverse\" or \"finops\" for a Web API)",
                     crate::store::sql::redact(&c.url)
                 ));
             }
@@ -177,84 +258,98 @@ pub fn check(key: &str, c: &StoreConfig) -> Vec<String> {
                 ));
             }
         }
-        StoreKind::Dataverse => {
-            match url::Url::parse(&c.url) {
-                Ok(u) => match (u.scheme(), u.host()) {
-                    ("https", Some(_)) => {}
-                    ("http", Some(h)) if is_loopback(&h) => {}
-                    ("http", Some(_)) => problems.push(format!(
-                        "`{key}.url` = \"{}\" is plain http; the Web API is reached over https (http only on this \
-                         machine, for tests)",
-                        crate::store::sql::redact(&c.url)
-                    )),
-                    _ => problems.push(format!(
-                        "`{key}.url` = \"{}\" is not a Web API root; use https://<org>.crm.dynamics.com/api/data/v9.2",
-                        crate::store::sql::redact(&c.url)
-                    )),
-                },
-                Err(_) => problems.push(format!(
-                    "`{key}.url` = \"{}\" is not a URL; use https://<org>.crm.dynamics.com/api/data/v9.2",
-                    crate::store::sql::redact(&c.url)
-                )),
-            }
-            if c.password_file.is_some() {
+        kind => check_http(key, kind, c, &mut problems),
+    }
+    problems
+}
+
+/// The problems of an HTTP store's configuration (Dataverse, finance and operations).
+fn check_http(key: &str, kind: StoreKind, c: &StoreConfig, problems: &mut Vec<String>) {
+    let url = crate::store::sql::redact(&c.url);
+    let example = kind.url_example();
+    match url::Url::parse(&c.url) {
+        Ok(u) => match (u.scheme(), u.host()) {
+            ("https", Some(_)) => {}
+            ("http", Some(h)) if is_loopback(&h) => {}
+            ("http", Some(_)) => problems.push(format!(
+                "`{key}.url` = \"{url}\" is plain http; the service is reached over https (http only on this \
+                 machine, for tests)"
+            )),
+            _ => problems.push(format!("`{key}.url` = \"{url}\" is not a service root; use {example}")),
+        },
+        Err(_) => problems.push(format!("`{key}.url` = \"{url}\" is not a URL; use {example}")),
+    }
+    if c.password_file.is_some() {
+        problems.push(format!(
+            "`{key}.password_file` is for a PostgreSQL store; a Web API signs in with `{key}.auth`"
+        ));
+    }
+    match &c.auth {
+        None => problems.push(format!(
+            "`{key}.auth` is missing: the service needs `tenant` (or `token_url`), `client_id` and \
+             `client_secret_file` (or `client_secret_env`) of an app registered in Entra ID"
+        )),
+        Some(a) => {
+            if a.token_url().is_none() {
                 problems.push(format!(
-                    "`{key}.password_file` is for a PostgreSQL store; the Web API signs in with `{key}.auth`"
+                    "`{key}.auth` needs `tenant` (the Entra ID tenant) or `token_url`"
                 ));
             }
-            match &c.auth {
-                None => problems.push(format!(
-                    "`{key}.auth` is missing: the Web API needs `tenant` (or `token_url`), `client_id` and \
-                     `client_secret_file` (or `client_secret_env`) of an app registered in Entra ID"
-                )),
-                Some(a) => {
-                    if a.token_url().is_none() {
-                        problems.push(format!(
-                            "`{key}.auth` needs `tenant` (the Entra ID tenant) or `token_url`"
-                        ));
-                    }
-                    if a.client_id.trim().is_empty() {
-                        problems.push(format!(
-                            "`{key}.auth.client_id` is missing: the application (client) id of the app registration"
-                        ));
-                    }
-                    if let Some(path) = &a.client_secret_file
-                        && let Err(e) = std::fs::File::open(path)
-                    {
-                        problems.push(format!(
-                            "`{key}.auth.client_secret_file`: cannot read {}: {e}",
-                            path.display()
-                        ));
-                    }
-                    if a.client_secret_file.is_none() && a.client_secret_env.is_none() {
-                        problems.push(format!(
-                            "`{key}.auth` needs `client_secret_file` or `client_secret_env`; the secret itself never \
-                             goes into the configuration file"
-                        ));
-                    }
-                }
-            }
-            let h = &c.http;
-            if h.requests == 0 || h.window_seconds == 0 || h.concurrent == 0 || h.attempts == 0 {
+            if a.client_id.trim().is_empty() {
                 problems.push(format!(
-                    "`{key}.http`: `requests`, `window_seconds`, `concurrent` and `attempts` must be at least 1"
+                    "`{key}.auth.client_id` is missing: the application (client) id of the app registration"
                 ));
             }
-            if h.page_size == 0 || h.page_size > 5_000 {
+            if let Some(path) = &a.client_secret_file
+                && let Err(e) = std::fs::File::open(path)
+            {
                 problems.push(format!(
-                    "`{key}.http.page_size` = {} must be between 1 and 5000 (the Web API's largest page)",
-                    h.page_size
+                    "`{key}.auth.client_secret_file`: cannot read {}: {e}",
+                    path.display()
                 ));
             }
-            if h.batch_requests == 0 || h.batch_requests > 1_000 {
+            if a.client_secret_file.is_none() && a.client_secret_env.is_none() {
                 problems.push(format!(
-                    "`{key}.http.batch_requests` = {} must be between 1 and 1000 (the Web API's largest $batch)",
-                    h.batch_requests
+                    "`{key}.auth` needs `client_secret_file` or `client_secret_env`; the secret itself never \
+                     goes into the configuration file"
                 ));
             }
         }
     }
-    problems
+    let h = &c.http;
+    if h.requests == 0 || h.window_seconds == 0 || h.concurrent == 0 || h.attempts == 0 {
+        problems.push(format!(
+            "`{key}.http`: `requests`, `window_seconds`, `concurrent` and `attempts` must be at least 1"
+        ));
+    }
+    let (most_page, most_batch) = kind.http_maxima();
+    if let Some(n) = h.page_size.filter(|n| *n == 0 || *n > most_page) {
+        problems.push(format!(
+            "`{key}.http.page_size` = {n} must be between 1 and {most_page} (the service's largest page)"
+        ));
+    }
+    if let Some(n) = h.batch_requests.filter(|n| *n == 0 || *n > most_batch) {
+        problems.push(format!(
+            "`{key}.http.batch_requests` = {n} must be between 1 and {most_batch} (the service's largest $batch)"
+        ));
+    }
+    let f = &c.finops;
+    if kind == StoreKind::Finops {
+        if f.modified_column.trim().is_empty() {
+            problems.push(format!(
+                "`{key}.finops.modified_column` is empty: name the column that says when a record changed"
+            ));
+        }
+        if f.overlap_seconds == 0 {
+            problems.push(format!(
+                "`{key}.finops.overlap_seconds` must be at least 1: a change committed late would be missed"
+            ));
+        }
+    } else if *f != FinopsConfig::default() {
+        problems.push(format!(
+            "`{key}.finops` is for a finance-and-operations store (`{key}.kind = \"finops\"`)"
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl Engine {
             store.changes(entity, &cursor, self.batch_size)
         })
         .await?;
-        if batch.changes.is_empty() && !batch.restarted {
+        if batch.changes.is_empty() && !batch.restarted && !batch.sweep {
             // Nothing of this entity: the position moves past other entities' changes, saved
             // once per `QUIET_SAVE` (a crash replays only entries this map does not read).
             if batch.next != cursor {
@@ -120,8 +120,8 @@ impl Engine {
         for bad in &bad_entries {
             self.record_bad_change(map, from, bad).await?;
         }
-        if batch.restarted {
-            self.sweep_deletions(map, from).await?;
+        if batch.restarted || batch.sweep {
+            self.sweep_deletions(map, from, batch.restarted).await?;
         }
         let mark = FeedMark {
             map: &map.name,
@@ -145,7 +145,9 @@ impl Engine {
     /// After a feed that restarted (its deletions since the position are lost): every record
     /// `map` has a link for on side `from` is looked up, and those the store no longer holds
     /// are deleted on the other side, as the map's `deletes` says. Pages of one batch.
-    async fn sweep_deletions(&self, map: &CompiledMap, from: Side) -> Result<()> {
+    /// `restarted`: the feed was lost (a warning); otherwise a routine sweep of a store whose
+    /// feed has no deletions.
+    async fn sweep_deletions(&self, map: &CompiledMap, from: Side, restarted: bool) -> Result<()> {
         if !map.deletes || !map.records.flows_from(from) {
             return Ok(());
         }
@@ -175,7 +177,15 @@ impl Engine {
             }
             after = Some(last);
         }
-        tracing::warn!(map = %map.name, side = from.name(), deleted = gone, "records deleted while the change feed was lost, found and synced");
+        match restarted {
+            true => {
+                tracing::warn!(map = %map.name, side = from.name(), deleted = gone, "records deleted while the change feed was lost, found and synced")
+            }
+            false if gone > 0 => {
+                tracing::info!(map = %map.name, side = from.name(), deleted = gone, "deletions found by the periodic sweep and synced")
+            }
+            false => tracing::debug!(map = %map.name, side = from.name(), "no deletions found by the periodic sweep"),
+        }
         Ok(())
     }
 

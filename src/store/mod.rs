@@ -5,6 +5,7 @@
 
 pub mod coerce;
 pub mod dataverse;
+pub mod finops;
 pub mod http;
 pub mod odata;
 mod open;
@@ -221,6 +222,9 @@ pub struct ChangeBatch {
     /// meanwhile are not among them. The reader finds those itself (the engine checks the
     /// records it has links for).
     pub restarted: bool,
+    /// The feed never lists deletions (finance-and-operations data entities), and it is time
+    /// to look for them: the reader checks the records it has links for, as after a restart.
+    pub sweep: bool,
 }
 
 /// One entry of the change feed: a record of `entity` with `key` was inserted, updated or

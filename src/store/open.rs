@@ -1,10 +1,12 @@
 //! `store::open`: the one place that turns a store's configuration into a `Store`, so the
 //! engine, the daemon and the commands never name an implementation: a SQL database (SQLite or
-//! PostgreSQL, told apart by the URL's scheme) or the Dataverse Web API (`kind = "dataverse"`).
+//! PostgreSQL, told apart by the URL's scheme), the Dataverse Web API (`kind = "dataverse"`) or
+//! finance-and-operations OData (`kind = "finops"`).
 
 use std::sync::Arc;
 
 use super::dataverse::DataverseStore;
+use super::finops::FinopsStore;
 use super::sql::{SqlStore, init};
 use super::{ErrorKind, Result, Store, StoreError};
 use crate::config::{StoreConfig, StoreKind};
@@ -31,5 +33,11 @@ pub async fn open(config: &StoreConfig, setup: Setup) -> Result<Arc<dyn Store>> 
             "dualsync does not create or seed a Dataverse environment",
         )
         .with_hint("set `demo = false`; the tables are Project Operations' own")),
+        (StoreKind::Finops, Setup::Existing) => Ok(Arc::new(FinopsStore::open(config, "accounting").await?)),
+        (StoreKind::Finops, Setup::Reference(_)) => Err(StoreError::new(
+            ErrorKind::Permanent,
+            "dualsync does not create or seed a finance-and-operations environment",
+        )
+        .with_hint("set `demo = false`; the data entities are finance and operations' own")),
     }
 }

@@ -29,7 +29,7 @@ fn is_expired(e: &StoreError) -> bool {
 impl DataverseStore {
     /// The URL that starts tracking an entity: its key (and `modifiedon`), every record.
     fn tracking_url(&self, shape: &Shape) -> Result<url::Url> {
-        let mut columns: Vec<&str> = shape.key_wire().iter().map(|(_, w)| *w).collect();
+        let mut columns: Vec<&str> = shape.key_wires();
         if let Some(m) = &shape.modified {
             columns.push(shape.wire(m));
         }
@@ -45,6 +45,7 @@ impl DataverseStore {
                 changes: Vec::new(),
                 next: after.clone(),
                 restarted: false,
+                sweep: false,
             });
         }
         let shape = self.shape(entity).await?;
@@ -57,7 +58,7 @@ impl DataverseStore {
         let page = match self.get_page(&url, self.page_size(limit), true).await {
             Err(e) if !after.is_start() && is_expired(&e) => {
                 tracing::warn!(
-                    store = %self.name, entity, error = %e,
+                    store = %self.service.name, entity, error = %e,
                     "the change-tracking token of this entity expired; reading every record again, so nothing is missed"
                 );
                 restarted = true;
@@ -71,7 +72,10 @@ impl DataverseStore {
             (None, None) => {
                 return Err(StoreError::new(
                     ErrorKind::Permanent,
-                    format!("{} sent neither a next link nor a delta link for `{entity}`", self.name),
+                    format!(
+                        "{} sent neither a next link nor a delta link for `{entity}`",
+                        self.service.name
+                    ),
                 )
                 .with_hint("the table may not have change tracking enabled; turn on \"Track changes\" for it"));
             }
@@ -85,6 +89,7 @@ impl DataverseStore {
             changes,
             next,
             restarted,
+            sweep: false,
         })
     }
 
@@ -101,7 +106,7 @@ impl DataverseStore {
                 (None, None) => {
                     return Err(StoreError::new(
                         ErrorKind::Permanent,
-                        format!("{} sent no delta link for `{entity}`", self.name),
+                        format!("{} sent no delta link for `{entity}`", self.service.name),
                     )
                     .with_hint("turn on \"Track changes\" for the table in Power Apps"));
                 }

@@ -14,27 +14,22 @@ mod write;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::watch;
 
-use super::http::{ClientCredentials, HttpClient, Limits};
-use super::odata::Metadata;
+use super::odata::{Metadata, Service, service};
 use super::{
     ChangeBatch, EntityDesc, ErrorKind, Key, Page, Position, Result, RowOutcome, Rows, Store, StoreError, WriteOp,
 };
-use crate::config::{HttpConfig, StoreConfig};
+use crate::config::{HttpConfig, StoreConfig, StoreKind};
 use shape::Shape;
 
 /// A Dataverse environment's Web API.
 pub struct DataverseStore {
-    client: HttpClient,
-    /// The Web API root, ending in `/` (`https://org.crm.dynamics.com/api/data/v9.2/`).
-    root: url::Url,
-    name: String,
+    service: Service,
     http: HttpConfig,
-    metadata: OnceCell<Arc<Metadata>>,
     shapes: Mutex<HashMap<String, Arc<Shape>>>,
     /// When each entity's feed last came back empty (it is asked again after `poll_seconds`).
     quiet_since: Mutex<HashMap<String, Instant>>,
@@ -52,55 +47,15 @@ impl DataverseStore {
     /// The store `config` describes (`kind = "dataverse"`): its secret is read now, the
     /// service is first asked when an entity is described.
     pub async fn open(config: &StoreConfig, key: &str) -> Result<DataverseStore> {
-        let usage = |m: String| {
-            StoreError::new(ErrorKind::Permanent, m)
-                .with_hint("see docs/connectors.md for the configuration of a Dataverse store")
-        };
-        let auth = config
-            .auth
-            .as_ref()
-            .ok_or_else(|| usage(format!("`{key}.auth` is missing")))?;
-        let secret = auth.client_secret(key, |v| std::env::var(v).ok()).map_err(usage)?;
-        let credentials = ClientCredentials {
-            token_url: auth
-                .token_url()
-                .ok_or_else(|| usage(format!("`{key}.auth` needs `tenant` or `token_url`")))?,
-            client_id: auth.client_id.clone(),
-            client_secret: secret,
-            scope: auth.scope_for(&config.url),
-        };
-        let mut root = url::Url::parse(&config.url).map_err(|e| usage(format!("`{key}.url` is not a URL: {e}")))?;
-        if !root.path().ends_with('/') {
-            root.set_path(&format!("{}/", root.path()));
-        }
-        let h = &config.http;
-        let limits = Limits {
-            requests: h.requests,
-            window: Duration::from_secs(h.window_seconds),
-            concurrent: h.concurrent,
-            attempts: h.attempts,
-            timeout: Duration::from_secs(h.timeout_seconds),
-            ..Limits::default()
-        };
-        let client = HttpClient::new(config.url.as_str(), Some(credentials), limits)?;
-        let (tick, watch) = watch::channel(0u64);
-        let every = h.poll().max(Duration::from_millis(100));
-        let ticker = tokio::spawn(async move {
-            let mut n = 0u64;
-            loop {
-                tokio::time::sleep(every).await;
-                n += 1;
-                if tick.send(n).is_err() {
-                    return;
-                }
-            }
-        });
+        let service = Service::open(
+            config,
+            key,
+            "docs/connectors.md for the configuration of a Dataverse store",
+        )?;
+        let (watch, ticker) = service::ticker(config.http.poll());
         Ok(DataverseStore {
-            name: client.name().to_string(),
-            client,
-            root,
-            http: h.clone(),
-            metadata: OnceCell::new(),
+            service,
+            http: config.http.clone(),
             shapes: Mutex::new(HashMap::new()),
             quiet_since: Mutex::new(HashMap::new()),
             watch,
@@ -110,25 +65,11 @@ impl DataverseStore {
 
     /// An absolute URL of the service: `path` relative to the Web API root.
     fn url(&self, path: &str) -> Result<url::Url> {
-        self.root
-            .join(path)
-            .map_err(|e| StoreError::new(ErrorKind::Permanent, format!("cannot make a URL of {path}: {e}")))
+        self.service.url(path)
     }
 
-    /// The service's `$metadata`, read once.
     async fn metadata(&self) -> Result<Arc<Metadata>> {
-        self.metadata
-            .get_or_try_init(|| async {
-                let url = self.url("$metadata")?;
-                let response = self
-                    .client
-                    .send(|http| http.get(url.clone()).header(reqwest::header::ACCEPT, "application/xml"))
-                    .await?;
-                let text = self.text(response).await?;
-                Metadata::parse(&text, &self.name).map(Arc::new)
-            })
-            .await
-            .cloned()
+        self.service.metadata().await
     }
 
     /// How an entity set is read and written, from the metadata (cached).
@@ -144,24 +85,16 @@ impl DataverseStore {
         Ok(shape)
     }
 
-    /// The body of an answer, as text (values are read from it exactly, never through a float).
-    async fn text(&self, response: reqwest::Response) -> Result<String> {
-        response
-            .text()
-            .await
-            .map_err(|e| super::http::error::from_transport(&self.name, e))
-    }
-
     /// The page size asked for (`Prefer: odata.maxpagesize`).
     fn page_size(&self, limit: usize) -> usize {
-        limit.clamp(1, self.http.page_size.max(1))
+        limit.clamp(1, self.http.page(StoreKind::Dataverse))
     }
 }
 
 #[async_trait]
 impl Store for DataverseStore {
     fn name(&self) -> &str {
-        &self.name
+        &self.service.name
     }
 
     async fn entities(&self) -> Result<Vec<String>> {

@@ -77,12 +77,9 @@ impl Shape {
         self.wire.get(column).map(String::as_str).unwrap_or(column)
     }
 
-    /// The key columns as (column, wire property) pairs.
-    pub fn key_wire(&self) -> Vec<(&str, &str)> {
-        self.desc
-            .key_columns()
-            .map(|c| (c.name.as_str(), self.wire(&c.name)))
-            .collect()
+    /// The wire properties of the key columns.
+    pub fn key_wires(&self) -> Vec<&str> {
+        self.desc.key_columns().map(|c| self.wire(&c.name)).collect()
     }
 
     /// `$select` for the columns of `desc` (a projection of this shape).

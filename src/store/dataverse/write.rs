@@ -12,8 +12,9 @@
 use super::DataverseStore;
 use super::shape::Shape;
 use crate::store::http::error::kind_of;
-use crate::store::odata::batch::{BatchRequest, PartResponse, Request, parse_response};
+use crate::store::odata::batch::{BatchRequest, PartResponse, Request};
 use crate::store::odata::json;
+use crate::store::odata::service::part_error;
 use crate::store::{EntityDesc, ErrorKind, Result, RowOutcome, StoreError, WriteOp};
 use crate::value::Value;
 
@@ -21,7 +22,7 @@ impl DataverseStore {
     pub(super) async fn write(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
         let shape = self.shape(&desc.name).await?;
         let mut outcomes = Vec::with_capacity(ops.len());
-        for chunk in ops.chunks(self.http.batch_requests.max(1)) {
+        for chunk in ops.chunks(self.http.batch(crate::config::StoreKind::Dataverse)) {
             outcomes.extend(self.write_batch(&shape, desc, chunk).await?);
         }
         Ok(outcomes)
@@ -43,37 +44,10 @@ impl DataverseStore {
             }
         }
         if !sent.is_empty() {
-            let (content_type, body) = batch.encode();
-            let url = self.url("$batch")?;
-            let response = self
-                .client
-                .send(|http| {
-                    http.post(url.clone())
-                        .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
-                        .header("Prefer", "odata.continue-on-error")
-                        .body(body.clone())
-                })
+            let parts = self
+                .service
+                .post_batch(&batch, Some("odata.continue-on-error"), &desc.name)
                 .await?;
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
-            let text = self.text(response).await?;
-            let parts = parse_response(&content_type, &text)?;
-            if parts.len() != sent.len() {
-                return Err(StoreError::new(
-                    ErrorKind::Transient,
-                    format!(
-                        "{} answered {} of the {} requests of a $batch to `{}`",
-                        self.name,
-                        parts.len(),
-                        sent.len(),
-                        desc.name
-                    ),
-                ));
-            }
             for (i, part) in sent.into_iter().zip(&parts) {
                 outcomes[i] = Some(self.outcome(&ops[i], part, &desc.name)?);
             }
@@ -137,12 +111,7 @@ impl DataverseStore {
             });
         }
         let status = reqwest::StatusCode::from_u16(part.status).unwrap_or(reqwest::StatusCode::BAD_REQUEST);
-        let (code, message) = part.error().unwrap_or_default();
-        let said = match (code.is_empty(), message.is_empty()) {
-            (_, true) => format!("{status}"),
-            (true, false) => message,
-            (false, false) => format!("{message} (code {code})"),
-        };
+        let (code, said) = part_error(part);
         match (op, kind_of(status)) {
             (WriteOp::Delete(_), ErrorKind::NotFound) => Ok(RowOutcome::Deleted { existed: false }),
             (_, ErrorKind::Rejected) | (WriteOp::Upsert(_), ErrorKind::NotFound) => {
@@ -151,9 +120,12 @@ impl DataverseStore {
             (_, kind) => {
                 let mut e = StoreError::new(
                     kind,
-                    format!("{} refused a write to `{entity}` in a $batch: {said}", self.name),
+                    format!(
+                        "{} refused a write to `{entity}` in a $batch: {said}",
+                        self.service.name
+                    ),
                 );
-                e.code = Some(code).filter(|c| !c.is_empty());
+                e.code = code;
                 e.retry_after = part
                     .header("Retry-After")
                     .and_then(|s| s.trim().parse().ok())

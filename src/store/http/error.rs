@@ -1,26 +1,12 @@
 //! A failed HTTP request as a `StoreError`: the status decides the kind (429, 503, 502, 504
 //! and broken connections are transient; 404 not found; 400, 409, 412, 413 and 422 a refused
 //! record; the rest permanent), `Retry-After` is kept, and the service's error JSON
-//! (`{"error":{"code":"0x80040265","message":"..."}}`) gives the code and the message.
+//! (`{"error":{"code":"0x80040265","message":"..."}}`, with finance and operations'
+//! `innererror`) gives the code and the message.
 
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::store::{ErrorKind, StoreError};
-
-#[derive(Deserialize)]
-struct Body {
-    error: Inner,
-}
-
-#[derive(Deserialize)]
-struct Inner {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-}
 
 /// The kind of failure an HTTP status stands for.
 pub fn kind_of(status: reqwest::StatusCode) -> ErrorKind {
@@ -46,9 +32,9 @@ pub async fn from_response(what: &str, response: reqwest::Response) -> StoreErro
     let status = response.status();
     let wait = retry_after(response.headers());
     let text = response.text().await.unwrap_or_default();
-    let (code, message) = match serde_json::from_str::<Body>(&text) {
-        Ok(b) => (Some(b.error.code).filter(|c| !c.is_empty()), b.error.message),
-        Err(_) => (None, text.chars().take(300).collect()),
+    let (code, message) = match error_of(&text) {
+        Some((code, message)) => (Some(code).filter(|c| !c.is_empty()), message),
+        None => (None, text.chars().take(300).collect()),
     };
     let mut err = StoreError::new(
         kind_of(status),
@@ -82,4 +68,37 @@ pub fn from_transport(what: &str, e: reqwest::Error) -> StoreError {
     .with_hint("check the URL and the network; dualsync retries by itself");
     err.source = Some(std::sync::Arc::new(e));
     err
+}
+
+/// `(code, message)` of an OData error object in `body`, if it is one. Finance and operations
+/// says little in `message` ("An error has occurred.") and the reason in
+/// `innererror.message`; both are kept, the reason first.
+pub fn error_of(body: &str) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        innererror: Option<Innermost>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Innermost {
+        #[serde(default)]
+        message: String,
+    }
+    let b: Body = serde_json::from_str(body.trim()).ok()?;
+    let message = match b.error.innererror.map(|i| i.message).filter(|m| !m.is_empty()) {
+        Some(inner) if inner != b.error.message && !b.error.message.is_empty() => {
+            format!("{inner} ({})", b.error.message)
+        }
+        Some(inner) => inner,
+        None => b.error.message,
+    };
+    Some((b.error.code, message))
 }

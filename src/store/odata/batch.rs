@@ -210,22 +210,7 @@ impl PartResponse {
     }
 }
 
-/// `(code, message)` of an OData error object in `body`, if it is one.
-pub fn error_of(body: &str) -> Option<(String, String)> {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        error: Inner,
-    }
-    #[derive(serde::Deserialize)]
-    struct Inner {
-        #[serde(default)]
-        code: String,
-        #[serde(default)]
-        message: String,
-    }
-    let b: Body = serde_json::from_str(body.trim()).ok()?;
-    Some((b.error.code, b.error.message))
-}
+pub use crate::store::http::error::error_of;
 
 fn malformed(what: impl std::fmt::Display) -> StoreError {
     StoreError::new(ErrorKind::Permanent, format!("malformed $batch response: {what}"))

@@ -559,6 +559,7 @@ impl Store for SqlStore {
                         changes,
                         next: next.into(),
                         restarted: false,
+                        sweep: false,
                     });
                 }
                 Err(e) => return Err(e),
@@ -572,6 +573,7 @@ impl Store for SqlStore {
             changes,
             next: next.into(),
             restarted: false,
+            sweep: false,
         })
     }
 
