@@ -459,8 +459,43 @@ mod tests {
         assert_eq!(c.operational.kind, StoreKind::Dataverse);
         assert_eq!(
             c.operational.http,
-            HttpConfig::default(),
+            HttpConfig {
+                page_size: Some(StoreKind::Dataverse.http_maxima().0),
+                batch_requests: Some(StoreKind::Dataverse.http_maxima().1),
+                ..HttpConfig::default()
+            },
             "the template shows the defaults"
+        );
+        // The connected template: both sides over HTTP, the processes off, both secrets from
+        // files.
+        e.remove("DUALSYNC_ACCOUNTING__PASSWORD_FILE");
+        e.insert(
+            "DUALSYNC_ACCOUNTING__AUTH__CLIENT_SECRET_FILE".into(),
+            secret.display().to_string(),
+        );
+        let c = load_with(Some(&root.join("deploy/connected.toml")), &e).unwrap();
+        assert_eq!(
+            (c.operational.kind, c.accounting.kind),
+            (StoreKind::Dataverse, StoreKind::Finops)
+        );
+        assert!(!c.demo && !c.processes.enabled);
+        assert_eq!(
+            c.accounting.http,
+            HttpConfig {
+                page_size: Some(StoreKind::Finops.http_maxima().0),
+                batch_requests: Some(StoreKind::Finops.http_maxima().1),
+                ..HttpConfig::default()
+            },
+            "the template shows the defaults"
+        );
+        assert_eq!(c.accounting.finops, crate::config::FinopsConfig::default());
+        assert_eq!(c.accounting.companies, c.companies);
+        // Turning the processes on against finance and operations is refused, with the reason.
+        e.insert("DUALSYNC_PROCESSES__ENABLED".into(), "true".into());
+        let err = load_with(Some(&root.join("deploy/connected.toml")), &e).unwrap_err();
+        assert!(
+            err.contains("`processes.enabled`") && err.contains("\"finops\""),
+            "{err}"
         );
     }
 

@@ -444,4 +444,50 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("`operational.auth` is for an HTTP store"), "{err}");
     }
+
+    const FINOPS: &str = "demo = false\ncompanies = [\"USPM\"]\n[accounting]\nkind = \"finops\"\n\
+        url = \"https://contoso.operations.dynamics.com/data\"\n[accounting.auth]\n\
+        tenant = \"contoso.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\n\
+        client_secret_file = \"secret\"\n";
+
+    #[test]
+    fn a_finops_store_with_its_entities() {
+        let (c, _dir) = load(
+            &format!(
+                "{FINOPS}[accounting.finops]\noverlap_seconds = 60\n\
+                 [accounting.finops.entities.ProjCDSActualsImport]\nset = \"ProjectActuals\"\n"
+            ),
+            &[],
+        )
+        .unwrap();
+        let a = &c.accounting;
+        assert_eq!(a.kind, StoreKind::Finops);
+        assert_eq!(a.companies, vec!["USPM".to_string()]);
+        assert_eq!((a.http.page(a.kind), a.http.batch(a.kind)), (10_000, 5_000));
+        assert_eq!(a.finops.overlap_seconds, 60);
+        assert_eq!(a.finops.modified_column, "ModifiedDateTime");
+        let (name, entity) = a.finops.entities.iter().next().unwrap();
+        assert!(name.eq_ignore_ascii_case("ProjCDSActualsImport"), "{name}");
+        assert_eq!(entity.set.as_deref(), Some("ProjectActuals"));
+        // The service's own maxima bound the sizes.
+        let err = load(&format!("{FINOPS}[accounting.http]\nbatch_requests = 5001\n"), &[]).unwrap_err();
+        assert!(err.contains("between 1 and 5000"), "{err}");
+        load(&format!("{FINOPS}[accounting.http]\npage_size = 10000\n"), &[]).unwrap();
+        let err = load(&format!("{FINOPS}[accounting.finops]\noverlap_seconds = 0\n"), &[]).unwrap_err();
+        assert!(err.contains("overlap_seconds"), "{err}");
+        // The F&O settings belong to a finops store only; finance and operations is no operational side.
+        let err = load(&format!("{DATAVERSE}[operational.finops]\nsweep_seconds = 5\n"), &[]).unwrap_err();
+        assert!(
+            err.contains("`operational.finops` is for a finance-and-operations store"),
+            "{err}"
+        );
+        let err = load(
+            &FINOPS
+                .replace("[accounting]", "[operational]")
+                .replace("[accounting.auth]", "[operational.auth]"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.contains("finance and operations is the accounting side"), "{err}");
+    }
 }
