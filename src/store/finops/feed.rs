@@ -90,14 +90,15 @@ fn fnv(parts: &[&str]) -> String {
 }
 
 impl FinopsStore {
-    /// The entity exists; a missing modified column is reported now and refused when its
-    /// changes are read (a map that only writes the entity never reads them).
+    /// The entity exists; a missing modified column is reported now. Such an entity's feed
+    /// stays empty: maps that only write it need nothing from it, and a map that takes fields
+    /// back from it gets them only once the column is there (the warning says so).
     pub(super) async fn check_feed(&self, entity: &str) -> Result<()> {
         let shape = self.shape(entity).await?;
         if shape.modified.is_none() {
             tracing::warn!(
                 store = %self.service.name, entity, column = %shape.modified_wanted,
-                "this data entity has no modified-timestamp column: changes made to it in finance and operations cannot be found"
+                "this data entity has no modified-timestamp column: changes made to it in finance and operations are not found, so no field flows back from it; add the column to the entity or name another under [accounting.finops.entities]"
             );
         }
         Ok(())
@@ -131,6 +132,14 @@ impl FinopsStore {
             });
         }
         let shape = self.shape(entity).await?;
+        if shape.modified.is_none() {
+            return Ok(ChangeBatch {
+                changes: Vec::new(),
+                next: after.clone(),
+                restarted: false,
+                sweep: false,
+            });
+        }
         let mut mark = Mark::of(after)?;
         let (changes, exhausted) = self.poll(&shape, &mut mark, limit.max(1)).await?;
         let now = Utc::now().timestamp();
@@ -155,7 +164,10 @@ impl FinopsStore {
     /// last overlap window.
     pub(super) async fn feed_head(&self, entity: &str) -> Result<Position> {
         let shape = self.shape(entity).await?;
-        self.modified(&shape)?;
+        if shape.modified.is_none() {
+            // Its feed stays empty (see `check_feed`).
+            return Ok(Position::default());
+        }
         let mut mark = Mark {
             swept: Utc::now().timestamp(),
             ..Mark::default()
