@@ -192,7 +192,6 @@ impl FinopsStore {
         let keys = shape.key_names();
         let mut order: Vec<&str> = vec![modified];
         order.extend(keys.iter().copied());
-        let literal = |i: usize, v: &Value| shape.literal(order[i], v);
         let full = mark.after.is_none();
         let mut changes = Vec::new();
         let mut server_now = None;
@@ -238,7 +237,8 @@ impl FinopsStore {
                     // A record without a timestamp or key cannot be passed by a filter; the
                     // next poll starts at the floor again.
                     true => None,
-                    false => Some(query::after(&order, &values, &literal)?),
+                    // Records let through again (an enumeration in the key) are seen already.
+                    false => Some(shape.after_filter(&order, &values)?.0),
                 };
             }
             if exhausted {

@@ -142,6 +142,31 @@ impl Shape {
         }
     }
 
+    /// The `$filter` of the records after `after` in the order of `columns`, and whether it
+    /// also lets through records at or before it. Only `eq` and `ne` work on enumerations, so
+    /// where an enumeration would be compared with `gt`, the filter keeps every record of the
+    /// same prefix (`CategoryId eq a` for the key `(CategoryId, TransactionType)`), and the
+    /// caller drops those up to `after` itself.
+    pub fn after_filter(&self, columns: &[&str], after: &[Value]) -> Result<(String, bool)> {
+        let mut any = Vec::new();
+        for i in 0..columns.len().min(after.len()) {
+            let mut all = Vec::with_capacity(i + 1);
+            for j in 0..i {
+                all.push(format!("{} eq {}", columns[j], self.literal(columns[j], &after[j])?));
+            }
+            if self.enums.contains_key(columns[i]) {
+                any.push(match all.is_empty() {
+                    true => "true".to_string(),
+                    false => format!("({})", all.join(" and ")),
+                });
+                return Ok((any.join(" or "), true));
+            }
+            all.push(format!("{} gt {}", columns[i], self.literal(columns[i], &after[i])?));
+            any.push(format!("({})", all.join(" and ")));
+        }
+        Ok((any.join(" or "), false))
+    }
+
     /// The key columns' names.
     pub fn key_names(&self) -> Vec<&str> {
         self.desc.key_columns().map(|c| c.name.as_str()).collect()

@@ -1,0 +1,368 @@
+//! A connected installation (issue 14, item 5): the daemon (`dualsync run`, a process) runs from
+//! `deploy/connected.toml` with **both sides over HTTP**: a Dataverse-shaped operational server
+//! (`tests/fixtures/dataverse/`) and a finance-and-operations-shaped accounting server
+//! (`tests/fixtures/finops/`), each odatapy serving a schema generated from the reference
+//! schemas; the state store on PostgreSQL, as the template has it. The environment only points
+//! the template at the two servers and their secret files. Each scenario asserts on data:
+//! - the initial sync of every shipped map (resource roles and transaction categories fanned
+//!   out over composite keys; skip rules honoured) agrees by content;
+//! - live changes both ways: an actual edited in Dataverse is staged; an hour estimate edited
+//!   on the accounting side flows back;
+//! - a finance clerk's posting (the four posted attributes PATCHed onto a staging row, stamped
+//!   late as a long transaction would) arrives on the actual;
+//! - both servers throttling (429, user- and resource-based) at once; the accounting server
+//!   killed and restarted mid-sync; nothing lost, nothing doubled;
+//! - at the end both sides agree with what the maps say, read through the two stores.
+
+mod common;
+
+use std::time::Duration;
+
+use common::dataverse::DataverseServer;
+use common::faults::{actual_checksum, difference, expected_checksum, shipped_map};
+use common::finops::FinopsServer;
+use common::{Daemon, fresh_pg_database};
+use dualsync::demo::SeedOptions;
+use dualsync::demo::load::seed;
+use std::sync::Arc;
+
+use dualsync::store::sql::init;
+use dualsync::store::{Setup, Store};
+use dualsync::tablemap::model::Side;
+use serde_json::json;
+
+const ACTUALS: u64 = 300;
+
+/// Waits until `check` says yes (or fails the test with what it last said).
+async fn eventually<F, Fut>(what: &str, daemon: &mut Daemon, timeout: Duration, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        let why = match check().await {
+            Ok(()) => return,
+            Err(why) => why,
+        };
+        assert!(
+            daemon.is_running(),
+            "the daemon exited while waiting for {what}; the end of its log:\n{}",
+            daemon.log_tail(40)
+        );
+        assert!(
+            started.elapsed() < timeout,
+            "no {what} after {timeout:?}: {why}\nthe end of the daemon's log:\n{}",
+            daemon.log_tail(40)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Both stores, opened from the template and the environment as the daemon opens them.
+async fn stores(config: &std::path::Path, env: &[(String, String)]) -> (Arc<dyn Store>, Arc<dyn Store>) {
+    let env: std::collections::BTreeMap<String, String> = env.iter().cloned().collect();
+    let c = dualsync::config::load_with(Some(config), &env).unwrap();
+    let op = dualsync::store::open(&c.operational, Setup::Existing).await.unwrap();
+    let acct = dualsync::store::open(&c.accounting, Setup::Existing).await.unwrap();
+    (op, acct)
+}
+
+/// Whether the staging row at `path` has the description `text`.
+async fn staged_as(fo: &FinopsServer, path: &str, text: &str) -> Result<(), String> {
+    let row = fo.get_json(path, &[]).await;
+    match row["Description"].as_str() {
+        Some(t) if t == text => Ok(()),
+        other => Err(format!("staged with {other:?}")),
+    }
+}
+
+/// Every shipped map agrees by content: one record per operational record for the plain maps
+/// (out-of-scope companies and skipped records left out), one per company or per transaction
+/// type for the fanned-out ones.
+async fn all_agree(op: &dyn Store, acct: &dyn Store) -> Result<(), String> {
+    let loaded = dualsync::tablemap::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("table-maps")])
+        .map_err(|e| e.to_string())?;
+    for valid in &loaded.valid {
+        let map = shipped_map(&valid.map().name);
+        if map.fan_out.is_some() {
+            let (_, op_rows) = common::faults::scan_all(op, &map.operational.entity).await;
+            let (_, acct_rows) = common::faults::scan_all(acct, &map.accounting.entity).await;
+            let per = if map.name == "resource-roles" { 2 } else { 4 };
+            if acct_rows.len() != op_rows.len() * per {
+                return Err(format!(
+                    "{}: {} operational records fan out to {} accounting records, not {}",
+                    map.name,
+                    op_rows.len(),
+                    acct_rows.len(),
+                    op_rows.len() * per
+                ));
+            }
+            continue;
+        }
+        let expected = expected_checksum(&map, op).await;
+        let actual = actual_checksum(&map, acct).await;
+        if expected != actual {
+            return Err(format!("{}: {}", map.name, difference(&expected, &actual)));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connected_installation_runs_both_sides_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SeedOptions {
+        actuals: ACTUALS,
+        seed: 11,
+    };
+    // The Dataverse environment's data: the operational demo data.
+    let op_data = dir.path().join("dataverse.db");
+    let op_file = init::init(&format!("sqlite://{}", op_data.display()), Side::Operational)
+        .await
+        .unwrap();
+    seed(&op_file, Side::Operational, &opts).await.unwrap();
+    // The finance-and-operations environment's data: the accounting setup, staging empty.
+    let acct_data = dir.path().join("finops.db");
+    let acct_file = init::init(&format!("sqlite://{}", acct_data.display()), Side::Accounting)
+        .await
+        .unwrap();
+    seed(&acct_file, Side::Accounting, &opts).await.unwrap();
+    let dv = DataverseServer::start(Some(&op_data), None);
+    let journal = dir.path().join("finops-journal.jsonl");
+    let mut fo = FinopsServer::start(
+        Some(&acct_data),
+        common::finops::FinopsOptions {
+            journal: Some(journal.clone()),
+            ..Default::default()
+        },
+    );
+
+    // The template, pointed at the two servers; secrets from files.
+    let dv_secret = dir.path().join("dataverse-secret");
+    std::fs::write(&dv_secret, dv.secret()).unwrap();
+    let fo_secret = dir.path().join("finops-secret");
+    std::fs::write(&fo_secret, fo.secret()).unwrap();
+    let pg_password = dir.path().join("state-password");
+    std::fs::write(&pg_password, "unused-with-trust-auth").unwrap();
+    let state = fresh_pg_database("connected_state").await;
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/connected.toml");
+    let env: Vec<(String, String)> = [
+        ("DUALSYNC_OPERATIONAL__URL", dv.api_url()),
+        ("DUALSYNC_OPERATIONAL__AUTH__TOKEN_URL", dv.token_url()),
+        (
+            "DUALSYNC_OPERATIONAL__AUTH__CLIENT_SECRET_FILE",
+            dv_secret.display().to_string(),
+        ),
+        ("DUALSYNC_OPERATIONAL__HTTP__POLL_SECONDS", "1".into()),
+        ("DUALSYNC_ACCOUNTING__URL", fo.data_url()),
+        ("DUALSYNC_ACCOUNTING__AUTH__TOKEN_URL", fo.token_url()),
+        (
+            "DUALSYNC_ACCOUNTING__AUTH__CLIENT_SECRET_FILE",
+            fo_secret.display().to_string(),
+        ),
+        ("DUALSYNC_ACCOUNTING__HTTP__POLL_SECONDS", "1".into()),
+        ("DUALSYNC_STATE__URL", state),
+        ("DUALSYNC_STATE__PASSWORD_FILE", pg_password.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let log = dir.path().join("daemon.log");
+    let mut daemon = Daemon::start_with_env(&config, &log, &env);
+    let (op, acct) = stores(&config, &env).await;
+    let (op, acct) = (op.as_ref(), acct.as_ref());
+
+    // The initial sync of every shipped map.
+    eventually(
+        "the initial sync of every map",
+        &mut daemon,
+        Duration::from_secs(600),
+        || all_agree(op, acct),
+    )
+    .await;
+    // Skip rules: the demo data has actuals flagged Skip Sync, and none of them is staged.
+    let actuals = dv.rows("msdyn_actuals").await;
+    let skip: Vec<&str> = actuals
+        .iter()
+        .filter(|a| a["msdyn_skipsync"] == json!(true))
+        .map(|a| a["msdyn_actualid"].as_str().unwrap())
+        .collect();
+    assert!(!skip.is_empty(), "the demo data has skip-sync actuals");
+    let staged = fo.rows("ProjCDSActualsImports").await;
+    assert!(
+        staged
+            .iter()
+            .all(|s| !skip.contains(&s["ActualId"].as_str().unwrap_or_default())),
+        "no skipped actual is staged"
+    );
+
+    // Live, operational -> accounting: an actual edited in Dataverse is staged.
+    let actual = staged[0]["ActualId"].as_str().unwrap().to_string();
+    let company = staged[0]["ProjectDataAreaId"].as_str().unwrap().to_string();
+    let r = dv
+        .patch(
+            "msdyn_actuals",
+            &actual,
+            &json!({"msdyn_description": "edited in Dataverse"}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let staging_path = format!("ProjCDSActualsImports(ProjectDataAreaId='{company}',ActualId={actual})");
+    eventually("the edit staged", &mut daemon, Duration::from_secs(60), || {
+        staged_as(&fo, &staging_path, "edited in Dataverse")
+    })
+    .await;
+
+    // Live, accounting -> operational: an hour estimate edited in finance and operations.
+    let estimates = fo.rows("ProjCDSEstimateHoursImports").await;
+    let estimate = estimates[0]["ResourceAssignmentId"].as_str().unwrap().to_string();
+    let e_company = estimates[0]["ProjectDataAreaId"].as_str().unwrap().to_string();
+    let r = fo
+        .patch(
+            &format!("ProjCDSEstimateHoursImports(ProjectDataAreaId='{e_company}',ResourceAssignmentId={estimate})"),
+            &json!({"Hours": 42.5}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let dv_ref = &dv;
+    eventually(
+        "the hours back in Dataverse",
+        &mut daemon,
+        Duration::from_secs(60),
+        || {
+            let estimate = estimate.clone();
+            async move {
+                let row = dv_ref
+                    .get_json(&format!("msdyn_resourceassignments({estimate})"), &[])
+                    .await;
+                match row["msdyn_hours"]
+                    .to_string()
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                {
+                    "42.5" => Ok(()),
+                    other => Err(format!("hours {other}")),
+                }
+            }
+        },
+    )
+    .await;
+
+    // A finance clerk posts: the four posted attributes written onto the staging row by a
+    // transaction that commits late (stamped 20 s in the past). They reach the actual.
+    fo.control(json!({"backdate": {"count": 1, "seconds": 20}})).await;
+    let r = fo
+        .patch(
+            &staging_path,
+            &json!({"AccountingAmount": 1234.5, "ExchangeRate": 1.0825, "VoucherNumber": "PRJ-000123",
+                    "SalesTaxAmount": 98.76}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let posted = |voucher: &'static str| {
+        let actual = actual.clone();
+        move || {
+            let actual = actual.clone();
+            async move {
+                let row = dv_ref.get_json(&format!("msdyn_actuals({actual})"), &[]).await;
+                let num = |k: &str| row[k].to_string().trim_end_matches('0').to_string();
+                match (
+                    row["msdyn_vouchernumber"].as_str(),
+                    num("msdyn_accountingamount"),
+                    num("msdyn_salestaxamount"),
+                ) {
+                    (Some(v), a, t) if v == voucher && a == "1234.5" && t == "98.76" => Ok(()),
+                    other => Err(format!("voucher, amount, tax: {other:?}")),
+                }
+            }
+        }
+    };
+    eventually(
+        "the posted attributes in Dataverse",
+        &mut daemon,
+        Duration::from_secs(60),
+        posted("PRJ-000123"),
+    )
+    .await;
+    let rate = dv.get_json(&format!("msdyn_actuals({actual})"), &[]).await["msdyn_accountingexchangerate"].to_string();
+    assert_eq!(rate.trim_end_matches('0'), "1.0825", "the exchange rate, exactly");
+
+    // Both servers throttle at once: a change each way still arrives, and each server's
+    // refusals were waited out.
+    dv.control(json!({"reset": true})).await;
+    fo.control(json!({"reset": true})).await;
+    dv.control(json!({"throttle": 3, "retry_after": 1})).await;
+    fo.control(json!({"throttle": 3, "retry_after": 1, "throttle_kind": "resource"}))
+        .await;
+    let mut sent = false;
+    for _ in 0..8 {
+        let r = dv
+            .patch(
+                "msdyn_actuals",
+                &actual,
+                &json!({"msdyn_description": "during the storm"}),
+            )
+            .await;
+        if r.status().is_success() {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(sent, "the test's own edit got through the storm");
+    eventually(
+        "the edit through the storm",
+        &mut daemon,
+        Duration::from_secs(90),
+        || staged_as(&fo, &staging_path, "during the storm"),
+    )
+    .await;
+    for (name, stats) in [
+        ("Dataverse", dv.stats().await),
+        ("finance and operations", fo.stats().await),
+    ] {
+        let refused = stats["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == 429)
+            .count();
+        assert_eq!(refused, 3, "{name}: three refusals");
+    }
+
+    // The accounting server dies mid-sync and comes back (same port, same data): a change made
+    // meanwhile arrives once it is back.
+    fo.restart();
+    let r = dv
+        .patch(
+            "msdyn_actuals",
+            &actual,
+            &json!({"msdyn_description": "while finance and operations restarted"}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    eventually(
+        "the edit after the restart",
+        &mut daemon,
+        Duration::from_secs(120),
+        || staged_as(&fo, &staging_path, "while finance and operations restarted"),
+    )
+    .await;
+
+    // In the end: both sides agree with what the maps say; the posting stayed; nothing doubled
+    // (the checksums fail on a key staged twice); the secrets never showed.
+    let (op, acct) = stores(&config, &env).await;
+    all_agree(op.as_ref(), acct.as_ref()).await.unwrap();
+    posted("PRJ-000123")().await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains(dv.secret()) && !text.contains("s3cret"),
+        "no secret in the log"
+    );
+    let status = daemon.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status:?}\n{}", daemon.log_tail(20));
+    let (code, out, err) = common::dualsync_with_env(&["journal", "import"], &config, &env);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains("accounting system's own processes"), "{err}");
+}
