@@ -145,7 +145,13 @@ impl FinopsStore {
 impl FinopsStore {
     /// The request of one write, with an absolute URL.
     fn request(&self, shape: &Shape, desc: &EntityDesc, op: &WriteOp, verb: Verb) -> Result<Request> {
-        let url = |path: &str| self.service.url(path).map(|u| u.to_string());
+        // A record of another company than the user's default is reached with cross-company.
+        let url = |path: &str| {
+            self.service.url(path).map(|mut u| {
+                u.query_pairs_mut().append_pair("cross-company", "true");
+                u.to_string()
+            })
+        };
         match (op, verb) {
             (WriteOp::Delete(key), _) => Ok(Request::new("DELETE", url(&shape.record_path(key)?)?)),
             (WriteOp::Upsert(row), Verb::Create) => {
