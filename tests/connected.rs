@@ -109,11 +109,21 @@ async fn all_agree(op: &dyn Store, acct: &dyn Store) -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connected_installation_runs_both_sides_over_http() {
+/// Two servers over the demo data (`actuals` actuals), the template pointed at them: the
+/// daemon's configuration and environment.
+struct Installation {
+    dir: tempfile::TempDir,
+    dv: DataverseServer,
+    fo: FinopsServer,
+    config: std::path::PathBuf,
+    env: Vec<(String, String)>,
+    log: std::path::PathBuf,
+}
+
+async fn installation(actuals: u64, name: &str) -> Installation {
     let dir = tempfile::tempdir().unwrap();
     let opts = SeedOptions {
-        actuals: ACTUALS,
+        actuals,
         seed: 11,
     };
     // The Dataverse environment's data: the operational demo data.
@@ -130,7 +140,7 @@ async fn a_connected_installation_runs_both_sides_over_http() {
     seed(&acct_file, Side::Accounting, &opts).await.unwrap();
     let dv = DataverseServer::start(Some(&op_data), None);
     let journal = dir.path().join("finops-journal.jsonl");
-    let mut fo = FinopsServer::start(
+    let fo = FinopsServer::start(
         Some(&acct_data),
         common::finops::FinopsOptions {
             journal: Some(journal.clone()),
@@ -145,7 +155,7 @@ async fn a_connected_installation_runs_both_sides_over_http() {
     std::fs::write(&fo_secret, fo.secret()).unwrap();
     let pg_password = dir.path().join("state-password");
     std::fs::write(&pg_password, "unused-with-trust-auth").unwrap();
-    let state = fresh_pg_database("connected_state").await;
+    let state = fresh_pg_database(name).await;
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/connected.toml");
     let env: Vec<(String, String)> = [
         ("DUALSYNC_OPERATIONAL__URL", dv.api_url()),
@@ -169,6 +179,26 @@ async fn a_connected_installation_runs_both_sides_over_http() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let log = dir.path().join("daemon.log");
+    Installation {
+        dir,
+        dv,
+        fo,
+        config,
+        env,
+        log,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connected_installation_runs_both_sides_over_http() {
+    let Installation {
+        dir: _dir,
+        dv,
+        mut fo,
+        config,
+        env,
+        log,
+    } = installation(ACTUALS, "connected_state").await;
     let mut daemon = Daemon::start_with_env(&config, &log, &env);
     let (op, acct) = stores(&config, &env).await;
     let (op, acct) = (op.as_ref(), acct.as_ref());

@@ -272,6 +272,11 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `dualsync run --config CONFIG`, its stderr appended to `log`.
     pub fn start(config: &std::path::Path, log_path: &std::path::Path) -> Daemon {
+        Daemon::start_with_env(config, log_path, &[])
+    }
+
+    /// `start` with these environment variables set (`DUALSYNC_…` overrides).
+    pub fn start_with_env(config: &std::path::Path, log_path: &std::path::Path, env: &[(String, String)]) -> Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -279,6 +284,7 @@ impl Daemon {
             .expect("open the daemon log");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
             .args(["run", "--config", config.to_str().unwrap()])
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(std::process::Stdio::null())
             .stderr(log)
@@ -384,9 +390,19 @@ impl Drop for Daemon {
 
 /// Runs `dualsync ARGS... --config CONFIG` to the end: (exit code, stdout, stderr).
 pub fn dualsync(args: &[&str], config: &std::path::Path) -> (Option<i32>, String, String) {
+    dualsync_with_env(args, config, &[])
+}
+
+/// `dualsync` with these environment variables set.
+pub fn dualsync_with_env(
+    args: &[&str],
+    config: &std::path::Path,
+    env: &[(String, String)],
+) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
         .args(args)
         .args(["--config", config.to_str().unwrap()])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap_or_else(|e| panic!("run dualsync {args:?}: {e}"));
