@@ -9,6 +9,7 @@ pub mod books;
 pub mod dataverse;
 pub mod engine;
 pub mod faults;
+pub mod finops;
 pub mod ledger;
 
 use std::str::FromStr;
