@@ -122,10 +122,7 @@ struct Installation {
 
 async fn installation(actuals: u64, name: &str) -> Installation {
     let dir = tempfile::tempdir().unwrap();
-    let opts = SeedOptions {
-        actuals,
-        seed: 11,
-    };
+    let opts = SeedOptions { actuals, seed: 11 };
     // The Dataverse environment's data: the operational demo data.
     let op_data = dir.path().join("dataverse.db");
     let op_file = init::init(&format!("sqlite://{}", op_data.display()), Side::Operational)
@@ -395,4 +392,100 @@ async fn a_connected_installation_runs_both_sides_over_http() {
     let (code, out, err) = common::dualsync_with_env(&["journal", "import"], &config, &env);
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(err.contains("accounting system's own processes"), "{err}");
+}
+
+/// A measurement, not a check (issue 14, item 6): the connected initial sync of the demo data
+/// set over loopback HTTP, then live latency both ways, with the requests each server answered.
+/// Run: `cargo test --release --test connected -- --ignored --nocapture`
+/// (`DUALSYNC_BENCH_ACTUALS`, default 10,000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn measure_a_connected_installation() {
+    let actuals: u64 = std::env::var("DUALSYNC_BENCH_ACTUALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let Installation {
+        dir: _dir,
+        dv,
+        fo,
+        config,
+        env,
+        log,
+    } = installation(actuals, "connected_bench_state").await;
+    let (op, acct) = stores(&config, &env).await;
+    let started = std::time::Instant::now();
+    let mut daemon = Daemon::start_with_env(&config, &log, &env);
+    daemon.wait_all_running(Duration::from_secs(3600)).await;
+    let initial = started.elapsed();
+    all_agree(op.as_ref(), acct.as_ref()).await.unwrap();
+    let count = |stats: &serde_json::Value| {
+        (
+            stats["total"].as_u64().unwrap_or(0),
+            stats["batch_parts"].as_u64().unwrap_or(0),
+        )
+    };
+    let (dv_requests, dv_parts) = count(&dv.stats().await);
+    let (fo_requests, fo_parts) = count(&fo.stats().await);
+    let staged = fo.rows("ProjCDSActualsImports").await;
+    println!(
+        "initial sync of {actuals} actuals ({} staged): {:.1} s; Dataverse {dv_requests} requests ({dv_parts} batch parts), \
+         finance and operations {fo_requests} requests ({fo_parts} batch parts)",
+        staged.len(),
+        initial.as_secs_f64()
+    );
+    // Live latency, 10 changes each way, one at a time.
+    dv.control(json!({"reset": true})).await;
+    fo.control(json!({"reset": true})).await;
+    let measure_from = std::time::Instant::now();
+    let mut to_acct = Vec::new();
+    let mut to_op = Vec::new();
+    for i in 0..10 {
+        let id = staged[i]["ActualId"].as_str().unwrap().to_string();
+        let company = staged[i]["ProjectDataAreaId"].as_str().unwrap().to_string();
+        let path = format!("ProjCDSActualsImports(ProjectDataAreaId='{company}',ActualId={id})?cross-company=true");
+        let text = format!("live edit {i}");
+        let t = std::time::Instant::now();
+        assert!(
+            dv.patch("msdyn_actuals", &id, &json!({"msdyn_description": text}))
+                .await
+                .status()
+                .is_success()
+        );
+        while fo.get_json(&path, &[]).await["Description"].as_str() != Some(text.as_str()) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        to_acct.push(t.elapsed().as_secs_f64());
+        let voucher = format!("V-{i}");
+        let t = std::time::Instant::now();
+        assert!(
+            fo.patch(&path, &json!({"VoucherNumber": voucher}))
+                .await
+                .status()
+                .is_success()
+        );
+        while dv.get_json(&format!("msdyn_actuals({id})"), &[]).await["msdyn_vouchernumber"].as_str()
+            != Some(voucher.as_str())
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        to_op.push(t.elapsed().as_secs_f64());
+    }
+    let minutes = measure_from.elapsed().as_secs_f64() / 60.0;
+    let (dv_requests, _) = count(&dv.stats().await);
+    let (fo_requests, _) = count(&fo.stats().await);
+    let summary = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        format!("p50 {:.2} s, max {:.2} s", v[v.len() / 2], v[v.len() - 1])
+    };
+    println!(
+        "live, Dataverse -> finance and operations: {}; back: {}; while live: Dataverse {:.0} requests/min, \
+         finance and operations {:.0} requests/min (the test's own polling included)",
+        summary(&mut to_acct),
+        summary(&mut to_op),
+        dv_requests as f64 / minutes,
+        fo_requests as f64 / minutes
+    );
+    let status = daemon.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status:?}");
 }
