@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::dataverse::DataverseServer;
 use common::faults::{actual_checksum, difference, expected_checksum, scan_all, shipped_map};
-use common::{Daemon, DaemonStores};
+use common::{Daemon, DaemonStores, eventually};
 use dualsync::demo::SeedOptions;
 use dualsync::demo::load::seed;
 use dualsync::store::sql::conn::Arg;
@@ -24,32 +24,6 @@ use dualsync::value::{Value, ValueType};
 use serde_json::{Value as Json, json};
 
 const ACTUALS: u64 = 300;
-
-/// Waits until `check` says yes (or fails the test with what it last said).
-async fn eventually<F, Fut>(what: &str, daemon: &mut Daemon, timeout: Duration, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    let started = std::time::Instant::now();
-    loop {
-        let why = match check().await {
-            Ok(()) => return,
-            Err(why) => why,
-        };
-        assert!(
-            daemon.is_running(),
-            "the daemon exited while waiting for {what}; the end of its log:\n{}",
-            daemon.log_tail(30)
-        );
-        assert!(
-            started.elapsed() < timeout,
-            "no {what} after {timeout:?}: {why}\nthe end of the daemon's log:\n{}",
-            daemon.log_tail(30)
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
 
 /// The staging row of an actual, as (column → text), or None.
 async fn staged(acct: &SqlStore, actual: &str) -> Option<std::collections::HashMap<String, String>> {

@@ -504,3 +504,29 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Waits until `check` says yes (or fails the test with what it last said).
+pub async fn eventually<F, Fut>(what: &str, daemon: &mut Daemon, timeout: std::time::Duration, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        let why = match check().await {
+            Ok(()) => return,
+            Err(why) => why,
+        };
+        assert!(
+            daemon.is_running(),
+            "the daemon exited while waiting for {what}; the end of its log:\n{}",
+            daemon.log_tail(40)
+        );
+        assert!(
+            started.elapsed() < timeout,
+            "no {what} after {timeout:?}: {why}\nthe end of the daemon's log:\n{}",
+            daemon.log_tail(40)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}

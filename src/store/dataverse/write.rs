@@ -14,7 +14,7 @@ use super::shape::Shape;
 use crate::store::http::error::kind_of;
 use crate::store::odata::batch::{BatchRequest, PartResponse, Request};
 use crate::store::odata::json;
-use crate::store::odata::service::part_error;
+use crate::store::odata::service::{part_error, part_failure};
 use crate::store::{EntityDesc, ErrorKind, Result, RowOutcome, StoreError, WriteOp};
 use crate::value::Value;
 
@@ -111,27 +111,13 @@ impl DataverseStore {
             });
         }
         let status = reqwest::StatusCode::from_u16(part.status).unwrap_or(reqwest::StatusCode::BAD_REQUEST);
-        let (code, said) = part_error(part);
+        let (_, said) = part_error(part);
         match (op, kind_of(status)) {
             (WriteOp::Delete(_), ErrorKind::NotFound) => Ok(RowOutcome::Deleted { existed: false }),
             (_, ErrorKind::Rejected) | (WriteOp::Upsert(_), ErrorKind::NotFound) => {
                 Ok(RowOutcome::Rejected { message: said })
             }
-            (_, kind) => {
-                let mut e = StoreError::new(
-                    kind,
-                    format!(
-                        "{} refused a write to `{entity}` in a $batch: {said}",
-                        self.service.name
-                    ),
-                );
-                e.code = code;
-                e.retry_after = part
-                    .header("Retry-After")
-                    .and_then(|s| s.trim().parse().ok())
-                    .map(std::time::Duration::from_secs);
-                Err(e)
-            }
+            (_, kind) => Err(part_failure(&self.service.name, entity, kind, part)),
         }
     }
 }

@@ -101,20 +101,8 @@ impl FinopsStore {
                 entities.drain(..=i);
             }
         }
-        let mut page = Page::default();
-        for e in entities.iter().take(limit) {
-            match query::decode(desc, e, |c| c) {
-                Ok(row) => {
-                    page.next = Some(desc.key_of(&row));
-                    page.rows.push(row);
-                }
-                Err(bad) => {
-                    page.next = bad.key.clone().or(page.next.take());
-                    page.bad.push(*bad);
-                }
-            }
-        }
-        Ok(page)
+        entities.truncate(limit);
+        Ok(query::page_of(desc, &entities, |c| c))
     }
 
     pub(super) async fn read_keys(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Rows> {

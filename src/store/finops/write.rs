@@ -19,8 +19,8 @@ use crate::config::StoreKind;
 use crate::store::http::error::kind_of;
 use crate::store::odata::batch::{BatchRequest, PartResponse, Request};
 use crate::store::odata::json;
-use crate::store::odata::service::part_error;
-use crate::store::{EntityDesc, ErrorKind, Key, Result, RowOutcome, StoreError, WriteOp};
+use crate::store::odata::service::{part_error, part_failure};
+use crate::store::{EntityDesc, ErrorKind, Key, Result, RowOutcome, WriteOp};
 use crate::value::Value;
 
 /// How one write is sent.
@@ -116,7 +116,7 @@ impl FinopsStore {
             }));
         }
         let status = reqwest::StatusCode::from_u16(part.status).unwrap_or(reqwest::StatusCode::BAD_REQUEST);
-        let (code, said) = part_error(part);
+        let (_, said) = part_error(part);
         let exists = status == reqwest::StatusCode::CONFLICT || said.to_ascii_lowercase().contains("already exists");
         Ok(Answer::Done(match (verb, kind_of(status)) {
             (Verb::Delete, ErrorKind::NotFound) => RowOutcome::Deleted { existed: false },
@@ -124,19 +124,7 @@ impl FinopsStore {
             (Verb::Create, ErrorKind::Rejected) if exists && !last => return Ok(Answer::Retry(Verb::Update)),
             (_, ErrorKind::Rejected) | (_, ErrorKind::NotFound) => RowOutcome::Rejected { message: said },
             (_, kind) => {
-                let mut e = StoreError::new(
-                    kind,
-                    format!(
-                        "{} refused a write to `{entity}` in a $batch: {said}",
-                        self.service.name
-                    ),
-                );
-                e.code = code;
-                e.retry_after = part
-                    .header("Retry-After")
-                    .and_then(|s| s.trim().parse().ok())
-                    .map(std::time::Duration::from_secs);
-                return Err(e);
+                return Err(part_failure(&self.service.name, entity, kind, part));
             }
         }))
     }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::json::{self, Entity};
-use crate::store::{BadRow, EntityDesc, ErrorKind, Result, Row, StoreError};
+use crate::store::{BadRow, EntityDesc, ErrorKind, Page, Result, Row, StoreError};
 use crate::value::Value;
 
 /// How the i-th compared column's value is written in a `$filter`.
@@ -90,6 +90,25 @@ pub fn decode<'a>(
         }
     }
     Ok(row)
+}
+
+/// A page of a scan from the entities of a response in key order: the rows, the records that
+/// cannot be read, and the key to go on after.
+pub fn page_of<'a>(desc: &'a EntityDesc, entities: &[Entity], wire: impl Fn(&'a str) -> &'a str + Copy) -> Page {
+    let mut page = Page::default();
+    for e in entities {
+        match decode(desc, e, wire) {
+            Ok(row) => {
+                page.next = Some(desc.key_of(&row));
+                page.rows.push(row);
+            }
+            Err(bad) => {
+                page.next = bad.key.clone().or(page.next.take());
+                page.bad.push(*bad);
+            }
+        }
+    }
+    page
 }
 
 #[cfg(test)]

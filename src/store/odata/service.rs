@@ -243,3 +243,19 @@ pub fn part_error(part: &PartResponse) -> (Option<String>, String) {
     };
     (Some(code).filter(|c| !c.is_empty()), said)
 }
+
+/// The error of a part whose failure fails its whole batch (throttled or failed inside it):
+/// of `kind`, with the service's code and `Retry-After` kept, to be retried whole.
+pub fn part_failure(service: &str, entity: &str, kind: ErrorKind, part: &PartResponse) -> StoreError {
+    let (code, said) = part_error(part);
+    let mut e = StoreError::new(
+        kind,
+        format!("{service} refused a write to `{entity}` in a $batch: {said}"),
+    );
+    e.code = code;
+    e.retry_after = part
+        .header("Retry-After")
+        .and_then(|s| s.trim().parse().ok())
+        .map(Duration::from_secs);
+    e
+}
