@@ -175,6 +175,24 @@ async fn a_connected_installation_runs_both_sides_over_http() {
         env,
         log,
     } = installation(ACTUALS, "connected_state").await;
+    // The maps checked against both live $metadata documents first, through the entity sets.
+    let (code, out, err) = common::dualsync_with_env(
+        &[
+            "validate",
+            "--operational",
+            &dv.api_url(),
+            "--accounting",
+            &fo.data_url(),
+        ],
+        &config,
+        &env,
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("valid: 13 maps") && out.contains("checked against operational"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("accounting ({})", fo.data_url())), "{out}");
     let mut daemon = Daemon::start_with_env(&config, &log, &env);
     let (op, acct) = stores(&config, &env).await;
     let (op, acct) = (op.as_ref(), acct.as_ref());
