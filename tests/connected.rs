@@ -417,23 +417,92 @@ async fn measure_a_connected_installation() {
     let (op, acct) = stores(&config, &env).await;
     let started = std::time::Instant::now();
     let mut daemon = Daemon::start_with_env(&config, &log, &env);
-    daemon.wait_all_running(Duration::from_secs(3600)).await;
+    // Done when the daemon logs the initial sync of every map done (checking the content
+    // meanwhile would load the two single-threaded test servers); then checked once.
+    let maps = 13;
+    eventually(
+        "the initial sync of every map",
+        &mut daemon,
+        Duration::from_secs(3600),
+        || {
+            let done = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains("initial sync done"))
+                .count();
+            async move {
+                match done >= maps {
+                    true => Ok(()),
+                    false => Err(format!("{done} of {maps} maps done")),
+                }
+            }
+        },
+    )
+    .await;
     let initial = started.elapsed();
+    let cpu = |needle: &str| cpu_seconds(needle, _dir.path().to_str().unwrap());
+    let cpu_initial = (
+        cpu("dualsync run"),
+        cpu("fixtures/dataverse/server.py"),
+        cpu("fixtures/finops/server.py"),
+    );
+    let (dv_stats, fo_stats) = (dv.stats().await, fo.stats().await);
     all_agree(op.as_ref(), acct.as_ref()).await.unwrap();
+    // dualsync's own requests (the test's reads address one record and carry no `$` option)
+    // and the operations inside its batches.
     let count = |stats: &serde_json::Value| {
-        (
-            stats["total"].as_u64().unwrap_or(0),
-            stats["batch_parts"].as_u64().unwrap_or(0),
-        )
+        let requests = stats["requests"].as_array().cloned().unwrap_or_default();
+        let own = |r: &&serde_json::Value| r["path"].as_str().is_some_and(|p| p.contains('$') || p.contains("%24"));
+        let http = requests.iter().filter(|r| r["in_batch"] != true).filter(own).count();
+        let parts = requests.iter().filter(|r| r["in_batch"] == true).count();
+        (http, parts)
     };
-    let (dv_requests, dv_parts) = count(&dv.stats().await);
-    let (fo_requests, fo_parts) = count(&fo.stats().await);
+    let (dv_requests, dv_parts) = count(&dv_stats);
+    let (fo_requests, fo_parts) = count(&fo_stats);
     let staged = fo.rows("ProjCDSActualsImports").await;
+    let records: usize = {
+        let text = std::fs::read_to_string(&log).unwrap();
+        text.lines()
+            .filter(|l| l.contains("initial sync done"))
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["fields"]["read"].as_u64())
+            .sum::<u64>() as usize
+    };
     println!(
-        "initial sync of {actuals} actuals ({} staged): {:.1} s; Dataverse {dv_requests} requests ({dv_parts} batch parts), \
-         finance and operations {fo_requests} requests ({fo_parts} batch parts)",
+        "initial sync of {actuals} actuals ({records} records read, {} actuals staged): {:.1} s, {:.0} records/s; \
+         Dataverse {dv_requests} requests ({:.1} per 1,000 records), finance and operations {fo_requests} requests \
+         ({:.1} per 1,000 records) carrying {fo_parts} batch operations; {dv_parts} Dataverse batch operations",
         staged.len(),
-        initial.as_secs_f64()
+        initial.as_secs_f64(),
+        records as f64 / initial.as_secs_f64(),
+        dv_requests as f64 * 1000.0 / records as f64,
+        fo_requests as f64 * 1000.0 / records as f64,
+    );
+    println!(
+        "CPU during the initial sync: dualsync {:.1} s, the Dataverse test server {:.1} s, the finance-and-operations \
+         test server {:.1} s",
+        cpu_initial.0, cpu_initial.1, cpu_initial.2
+    );
+    // The accounting feed first lists every record the initial sync wrote (dualsync's own
+    // writes, recognised as echoes): one change each way, not counted, lets it drain.
+    let first = staged[10]["ActualId"].as_str().unwrap().to_string();
+    let first_company = staged[10]["ProjectDataAreaId"].as_str().unwrap().to_string();
+    let warm = std::time::Instant::now();
+    let path =
+        format!("ProjCDSActualsImports(ProjectDataAreaId='{first_company}',ActualId={first})?cross-company=true");
+    assert!(
+        fo.patch(&path, &json!({"VoucherNumber": "V-warm"}))
+            .await
+            .status()
+            .is_success()
+    );
+    while dv.get_json(&format!("msdyn_actuals({first})"), &[]).await["msdyn_vouchernumber"].as_str() != Some("V-warm") {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "the first change back after the initial sync (the feed works through the initial sync's own writes first): \
+         {:.1} s",
+        warm.elapsed().as_secs_f64()
     );
     // Live latency, 10 changes each way, one at a time.
     dv.control(json!({"reset": true})).await;
@@ -480,8 +549,8 @@ async fn measure_a_connected_installation() {
         format!("p50 {:.2} s, max {:.2} s", v[v.len() / 2], v[v.len() - 1])
     };
     println!(
-        "live, Dataverse -> finance and operations: {}; back: {}; while live: Dataverse {:.0} requests/min, \
-         finance and operations {:.0} requests/min (the test's own polling included)",
+        "live, Dataverse -> finance and operations: {}; back: {}; dualsync's requests while live: Dataverse \
+         {:.0}/min, finance and operations {:.0}/min",
         summary(&mut to_acct),
         summary(&mut to_op),
         dv_requests as f64 / minutes,
@@ -489,4 +558,31 @@ async fn measure_a_connected_installation() {
     );
     let status = daemon.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status:?}");
+}
+
+/// The CPU time (user + system, seconds) of the processes whose command line holds `needle`
+/// and `dir` (this test's temporary folder; the daemon's has the config, so `dir` is not
+/// required of it).
+fn cpu_seconds(needle: &str, dir: &str) -> f64 {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !cmd.contains(needle) || (!needle.starts_with("dualsync") && !cmd.contains(dir)) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+        // After the command: state is field 3, utime 14 and stime 15 (1-based, of the whole line).
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+            .sum();
+        total += ticks / 100.0;
+    }
+    total
 }

@@ -195,7 +195,8 @@ impl FinopsStore {
         let full = mark.after.is_none();
         let mut changes = Vec::new();
         let mut server_now = None;
-        let page = self.page_size(limit);
+        // Whole pages: a poll re-reads the overlap window, mostly records seen already.
+        let page = self.page_size(usize::MAX);
         loop {
             let mut filters = Vec::new();
             match (&mark.after, mark.floor) {
@@ -216,16 +217,24 @@ impl FinopsStore {
             let (got, date) = self.service.get_page(&url, None).await?;
             server_now = server_now.or(date);
             let entities: Vec<&Entity> = got.entities().collect();
-            let exhausted = entities.len() < page;
-            for e in &entities {
+            let mut exhausted = entities.len() < page;
+            // Up to `limit` new changes: the batch stops after the last one reported, and the
+            // records after it are read again by the next batch.
+            let mut last = None;
+            for (i, e) in entities.iter().enumerate() {
                 let (change, at, hash) = self.change_of(shape, modified, e);
                 let at_s = at.map_or(i64::MIN, |t| t.timestamp());
                 if !mark.has_seen(at_s, &hash) {
                     changes.push(change);
                     mark.seen.entry(at_s).or_default().insert(hash);
                 }
+                last = Some(*e);
+                if changes.len() >= limit && i + 1 < entities.len() {
+                    exhausted = false;
+                    break;
+                }
             }
-            if let Some(last) = entities.last() {
+            if let Some(last) = last {
                 let mut values = vec![last.value(modified, ValueType::DateTime).unwrap_or(Value::Null)];
                 values.extend(
                     shape
