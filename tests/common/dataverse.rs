@@ -18,6 +18,8 @@ use std::sync::OnceLock;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
+use super::odata::ServiceClient;
+
 /// The odatapy release the server is written against.
 pub const ODATAPY: &str = "odatapy==5.3.0";
 /// A file in the venv that says the install finished (also checked by `.ci/run`).
@@ -26,9 +28,16 @@ pub const VENV_MARKER: &str = ".odatapy-5.3.0";
 /// A running server; the process is killed when this is dropped.
 pub struct DataverseServer {
     child: Child,
-    port: u16,
-    http: reqwest::Client,
-    token: tokio::sync::Mutex<Option<String>>,
+    client: ServiceClient,
+}
+
+/// The URLs, the fault layer, the request log and the test's own requests.
+impl std::ops::Deref for DataverseServer {
+    type Target = ServiceClient;
+
+    fn deref(&self) -> &ServiceClient {
+        &self.client
+    }
 }
 
 impl DataverseServer {
@@ -63,160 +72,13 @@ impl DataverseServer {
         };
         DataverseServer {
             child,
-            port,
-            http: reqwest::Client::new(),
-            token: tokio::sync::Mutex::new(None),
+            client: ServiceClient::new(port, "/api/data/v9.2", "51f81489-12ee-4a9e-aaae-a2591f45987d"),
         }
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The Web API root, `http://127.0.0.1:PORT/api/data/v9.2` (no trailing slash).
     pub fn api_url(&self) -> String {
-        format!("{}/api/data/v9.2", self.base_url())
-    }
-
-    /// The OAuth client-credentials token endpoint.
-    pub fn token_url(&self) -> String {
-        format!("{}/token", self.base_url())
-    }
-
-    /// Any client id is accepted; this is the one to use.
-    pub fn client_id(&self) -> &'static str {
-        "51f81489-12ee-4a9e-aaae-a2591f45987d"
-    }
-
-    /// The only client secret accepted.
-    pub fn secret(&self) -> &'static str {
-        "s3cret"
-    }
-
-    /// The scope a Dataverse client asks for (`<org>/.default`); the server ignores it.
-    pub fn scope(&self) -> String {
-        format!("{}/.default", self.base_url())
-    }
-
-    /// Sends a fault-layer change (`POST /control`), e.g. `json!({"throttle": 2, "retry_after": 1})`.
-    pub async fn control(&self, change: Value) {
-        let r = self
-            .http
-            .post(format!("{}/control", self.base_url()))
-            .json(&change)
-            .send()
-            .await
-            .expect("POST /control");
-        assert!(r.status().is_success(), "POST /control answered {}", r.status());
-    }
-
-    /// `GET /stats`: `requests` (method, path, at, status, in_batch), `total`, `batch_parts`,
-    /// `by_status`, `max_in_flight`, `in_flight`, `tokens_issued`.
-    pub async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/stats", self.base_url()))
-            .send()
-            .await
-            .expect("GET /stats")
-            .json()
-            .await
-            .expect("stats JSON")
-    }
-
-    /// Every row of an entity set, raw (`GET /control/rows/<set>`, no token, no paging):
-    /// lookups as `_x_value`, GUIDs, decimals and dates as text.
-    pub async fn rows(&self, set: &str) -> Vec<Value> {
-        let body: Value = self
-            .http
-            .get(format!("{}/control/rows/{set}", self.base_url()))
-            .send()
-            .await
-            .expect("GET /control/rows")
-            .json()
-            .await
-            .expect("rows JSON");
-        body["value"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// A fresh access token (client credentials).
-    pub async fn new_token(&self) -> String {
-        let r = self
-            .http
-            .post(self.token_url())
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id()),
-                ("client_secret", self.secret()),
-                ("scope", &self.scope()),
-            ])
-            .send()
-            .await
-            .expect("POST /token");
-        let body: Value = r.json().await.expect("token JSON");
-        body["access_token"].as_str().expect("access_token").to_string()
-    }
-
-    /// An authenticated Web API request; `path` is relative to `api_url()` (e.g.
-    /// `msdyn_actuals?$select=msdyn_amount`) or an absolute URL (a nextLink). The OData
-    /// version headers are set; the token is asked for once and renewed after a revoke.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Response {
-        let first = self.send(false, &method, path, headers, body).await;
-        if first.status() == reqwest::StatusCode::UNAUTHORIZED {
-            return self.send(true, &method, path, headers, body).await;
-        }
-        first
-    }
-
-    async fn send(
-        &self,
-        renew: bool,
-        method: &Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Response {
-        let token = {
-            let mut slot = self.token.lock().await;
-            if slot.is_none() || renew {
-                *slot = Some(self.new_token().await);
-            }
-            slot.clone().expect("token")
-        };
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}/{}", self.api_url(), path.trim_start_matches('/'))
-        };
-        let mut rb = self
-            .http
-            .request(method.clone(), url)
-            .bearer_auth(token)
-            .header("OData-MaxVersion", "4.0")
-            .header("OData-Version", "4.0")
-            .header("Accept", "application/json");
-        for (k, v) in headers {
-            rb = rb.header(*k, *v);
-        }
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        rb.send().await.expect("Web API request")
-    }
-
-    /// GET, answered with its JSON body (panics unless 200).
-    pub async fn get_json(&self, path: &str, headers: &[(&str, &str)]) -> Value {
-        let r = self.request(Method::GET, path, headers, None).await;
-        let status = r.status();
-        let text = r.text().await.expect("body");
-        assert_eq!(status, 200, "GET {path}: {text}");
-        serde_json::from_str(&text).expect("JSON body")
+        self.client.root_url()
     }
 
     /// POST a row to an entity set.

@@ -19,6 +19,8 @@ use std::time::Duration;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
+use super::odata::ServiceClient;
+
 use super::dataverse::python;
 
 /// How to run the server (all optional; `Default` is F&O's defaults on any free port).
@@ -38,12 +40,21 @@ pub struct FinopsOptions {
 /// A running server; the process is killed when this is dropped.
 pub struct FinopsServer {
     child: Child,
-    port: u16,
     data: Option<PathBuf>,
     options: FinopsOptions,
-    http: reqwest::Client,
-    token: tokio::sync::Mutex<Option<String>>,
+    client: ServiceClient,
 }
+
+/// The URLs, the fault layer, the request log and the test's own requests.
+impl std::ops::Deref for FinopsServer {
+    type Target = ServiceClient;
+
+    fn deref(&self) -> &ServiceClient {
+        &self.client
+    }
+}
+
+const CLIENT_ID: &str = "7c3e7a1e-5d1b-4f0e-9f43-0f1a2b3c4d5e";
 
 impl FinopsServer {
     /// Starts the server (blocking until it has loaded `data`, replayed its journal and
@@ -54,11 +65,9 @@ impl FinopsServer {
         let (child, port) = spawn(data.as_deref(), &options, options.port);
         FinopsServer {
             child,
-            port,
             data,
             options,
-            http: reqwest::Client::new(),
-            token: tokio::sync::Mutex::new(None),
+            client: ServiceClient::new(port, "/data", CLIENT_ID),
         }
     }
 
@@ -68,175 +77,20 @@ impl FinopsServer {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, port) = spawn(self.data.as_deref(), &self.options, Some(self.port));
+        let (child, _) = spawn(self.data.as_deref(), &self.options, Some(self.client.port()));
         self.child = child;
-        self.port = port;
         // The old process's keep-alive connections and tokens died with it.
-        self.http = reqwest::Client::new();
-        *self.token.get_mut() = None;
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.client.reset();
     }
 
     /// The OData root, `http://127.0.0.1:PORT/data` (no trailing slash).
     pub fn data_url(&self) -> String {
-        format!("{}/data", self.base_url())
-    }
-
-    /// The port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The OAuth client-credentials token endpoint.
-    pub fn token_url(&self) -> String {
-        format!("{}/token", self.base_url())
-    }
-
-    /// Any client id is accepted; this is the one to use.
-    pub fn client_id(&self) -> &'static str {
-        "7c3e7a1e-5d1b-4f0e-9f43-0f1a2b3c4d5e"
-    }
-
-    /// The only client secret accepted.
-    pub fn secret(&self) -> &'static str {
-        "s3cret"
-    }
-
-    /// The scope an F&O client asks for (`<environment URL>/.default`); the server ignores it.
-    pub fn scope(&self) -> String {
-        format!("{}/.default", self.base_url())
-    }
-
-    /// Sends a fault-layer change (`POST /control`), e.g. `json!({"throttle": 2,
-    /// "retry_after": 1, "throttle_kind": "resource"})` or `json!({"backdate": {"count": 1,
-    /// "seconds": 30}})`.
-    pub async fn control(&self, change: Value) {
-        let r = self
-            .http
-            .post(format!("{}/control", self.base_url()))
-            .json(&change)
-            .send()
-            .await
-            .expect("POST /control");
-        assert!(r.status().is_success(), "POST /control answered {}", r.status());
-    }
-
-    /// `GET /stats`: `requests` (method, path, at, status, in_batch), `total`, `batch_parts`,
-    /// `by_status`, `max_in_flight`, `in_flight`, `tokens_issued`.
-    pub async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/stats", self.base_url()))
-            .send()
-            .await
-            .expect("GET /stats")
-            .json()
-            .await
-            .expect("stats JSON")
-    }
-
-    /// Every row of an entity set, raw and of every company (`GET /control/rows/<Set>`, no
-    /// token, no paging): GUIDs, decimals and dates as text, enums by member name.
-    pub async fn rows(&self, set: &str) -> Vec<Value> {
-        let body: Value = self
-            .http
-            .get(format!("{}/control/rows/{set}", self.base_url()))
-            .send()
-            .await
-            .expect("GET /control/rows")
-            .json()
-            .await
-            .expect("rows JSON");
-        body["value"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// A fresh access token (client credentials).
-    pub async fn new_token(&self) -> String {
-        let r = self
-            .http
-            .post(self.token_url())
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id()),
-                ("client_secret", self.secret()),
-                ("scope", &self.scope()),
-            ])
-            .send()
-            .await
-            .expect("POST /token");
-        let body: Value = r.json().await.expect("token JSON");
-        body["access_token"].as_str().expect("access_token").to_string()
-    }
-
-    /// An authenticated request; `path` is relative to `data_url()` (e.g.
-    /// `ProjCDSActualsImports?$select=Amount`) or an absolute URL (a nextLink). The OData
-    /// version headers are set; the token is asked for once and renewed after a 401 (a
-    /// revoke or a restart).
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Response {
-        let first = self.send(false, &method, path, headers, body).await;
-        if first.status() == reqwest::StatusCode::UNAUTHORIZED {
-            return self.send(true, &method, path, headers, body).await;
-        }
-        first
-    }
-
-    async fn send(
-        &self,
-        renew: bool,
-        method: &Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Response {
-        let token = {
-            let mut slot = self.token.lock().await;
-            if slot.is_none() || renew {
-                *slot = Some(self.new_token().await);
-            }
-            slot.clone().expect("token")
-        };
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}/{}", self.data_url(), path.trim_start_matches('/'))
-        };
-        let mut rb = self
-            .http
-            .request(method.clone(), url)
-            .bearer_auth(token)
-            .header("OData-MaxVersion", "4.0")
-            .header("OData-Version", "4.0")
-            .header("Accept", "application/json");
-        for (k, v) in headers {
-            rb = rb.header(*k, *v);
-        }
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        rb.send().await.expect("F&O OData request")
+        self.client.root_url()
     }
 
     /// GET `path` (relative to `data_url()`, or absolute).
     pub async fn get(&self, path: &str) -> Response {
         self.request(Method::GET, path, &[], None).await
-    }
-
-    /// GET, answered with its JSON body (panics unless 200).
-    pub async fn get_json(&self, path: &str, headers: &[(&str, &str)]) -> Value {
-        let r = self.request(Method::GET, path, headers, None).await;
-        let status = r.status();
-        let text = r.text().await.expect("body");
-        assert_eq!(status, 200, "GET {path}: {text}");
-        serde_json::from_str(&text).expect("JSON body")
     }
 
     /// POST a row to an entity set (201 with the row).
