@@ -1,5 +1,11 @@
 //! The `dualsync` binary: parses the command line and hands over to `dualsync::cli`.
 
+/// mimalloc instead of glibc's allocator: a batch allocates and frees many small values (rows,
+/// key texts), and glibc spent a fifth of an initial sync's CPU in `malloc_consolidate` and
+/// friends (`docs/performance.md`, issue 15).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     restore_sigpipe();
     dualsync::cli::main()

@@ -26,6 +26,8 @@ fn the_benchmark_runs_and_reports_both_backends() {
             "0",
             "--rate",
             "200",
+            "--burst",
+            "300",
         ])
         .args(["--backend", "sqlite", "--backend", "postgres", "--pg-url", &pg])
         .args(["--work-dir", &work, "--out", &out_arg])
@@ -80,6 +82,10 @@ fn the_benchmark_runs_and_reports_both_backends() {
         assert!(fixed["changes"].as_u64().unwrap() > 0, "{name}: {live}");
         assert_eq!(fixed["arrived"], fixed["changes"], "{name}: every live change arrived");
         assert_eq!(live["lost"], 0, "{name}");
+        let burst = &live["burst"];
+        assert_eq!(burst["rows"], 300, "{name}: {burst}");
+        assert_eq!(burst["arrived"], 300, "{name}: every actual of the burst arrived");
+        assert!(burst["drain_rate"].as_f64().unwrap() > 0.0, "{name}: {burst}");
     }
     assert!(
         report["backends"][1]["server"]

@@ -4,7 +4,8 @@
 //! its entry appears in the accounting store's change log (written by the accounting store's
 //! own capture trigger in the transaction that commits the staging row; read every 2 ms).
 //! Then the rate doubles in steps until dualsync no longer keeps up, and two bisections narrow
-//! the gap: the highest rate it sustains without growing lag, to within a quarter.
+//! the gap: the highest rate it sustains without growing lag, to within a quarter. Last, a
+//! burst: N new actuals committed in one transaction, and how fast dualsync drains them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +40,24 @@ pub struct LiveOptions {
     pub seconds: u64,
     pub step_seconds: u64,
     pub max_rate: u32,
+    /// New actuals of the burst, committed at once (0: no burst).
+    pub burst: u64,
+}
+
+/// The burst: `rows` new actuals committed in one transaction.
+#[derive(Debug, Clone, Serialize)]
+pub struct Burst {
+    pub rows: u64,
+    /// How long the one transaction took to write.
+    pub write_seconds: f64,
+    /// From its commit until the last of its actuals was staged (or the wait gave up).
+    pub drain_seconds: f64,
+    /// `rows` / `drain_seconds`.
+    pub drain_rate: f64,
+    pub arrived: u64,
+    /// Latency of the first and the median actual of the burst.
+    pub first_ms: f64,
+    pub p50_ms: f64,
 }
 
 /// One phase: changes at `target_rate` for `seconds`.
@@ -72,6 +91,7 @@ pub struct LiveResult {
     pub steps: Vec<Phase>,
     /// The highest rate among the fixed phase and the steps that was sustained.
     pub max_sustained_rate: Option<u32>,
+    pub burst: Option<Burst>,
     /// Changes that never arrived (within 30 s of their phase's end).
     pub lost: u64,
 }
@@ -161,15 +181,17 @@ impl Writer {
         })
     }
 
-    /// `n` changes, each in the book before it is written and given its commit time after.
-    async fn write(&mut self, book: &Mutex<Book>, n: u64) -> Result<(u64, u64), String> {
+    /// `n` changes, each in the book before it is written and given its commit time after;
+    /// every `EDIT_EVERY`th an edit, unless `inserts_only`. Inserts are written in one
+    /// transaction, edits in another.
+    async fn write(&mut self, book: &Mutex<Book>, n: u64, inserts_only: bool) -> Result<(u64, u64), String> {
         let (mut inserts, mut edits) = (Vec::new(), Vec::new());
         let mut ids = (Vec::new(), Vec::new());
         {
             let mut book = book.lock().expect("book");
             for _ in 0..n {
                 self.n += 1;
-                let edit = self.n.is_multiple_of(EDIT_EVERY) && !book.arrived.is_empty();
+                let edit = !inserts_only && self.n.is_multiple_of(EDIT_EVERY) && !book.arrived.is_empty();
                 let id = if edit {
                     let i = (self.n as usize).wrapping_mul(7919) % book.arrived.len();
                     book.arrived.swap_remove(i)
@@ -264,7 +286,7 @@ async fn phase(writer: &mut Writer, book: &Mutex<Book>, rate: u32, seconds: u64)
     while start.elapsed() < length {
         let due = (f64::from(rate) * start.elapsed().as_secs_f64()) as u64;
         if due > done {
-            let (i, e) = writer.write(book, (due - done).min(5000)).await?;
+            let (i, e) = writer.write(book, (due - done).min(5000), false).await?;
             inserts += i;
             edits += e;
             done += i + e;
@@ -316,6 +338,48 @@ async fn phase(writer: &mut Writer, book: &Mutex<Book>, rate: u32, seconds: u64)
         drain_ms: drain.unwrap_or_default().as_secs_f64() * 1000.0,
         sustained: achieved >= 0.95 * f64::from(rate) && arrived == done && last <= 2.0 * first + 100.0,
     })
+}
+
+/// The burst: `rows` new actuals in one transaction; waits until every one is staged (at most
+/// 30 s plus 1 ms per actual).
+async fn burst(writer: &mut Writer, book: &Mutex<Book>, rows: u64) -> Result<Burst, String> {
+    book.lock().expect("book").samples.clear();
+    let start = Instant::now();
+    writer.write(book, rows, true).await?;
+    let committed = Instant::now();
+    let wait = DRAIN + Duration::from_millis(rows);
+    while !book.lock().expect("book").in_flight.is_empty() && committed.elapsed() < wait {
+        tokio::time::sleep(POLL).await;
+    }
+    let book = book.lock().expect("book");
+    let mut all: Vec<Duration> = book.samples.iter().map(|(_, l)| *l).collect();
+    all.sort();
+    let arrived = all.len() as u64;
+    let drain = match arrived == rows {
+        true => all.last().copied().unwrap_or_default(),
+        false => committed.elapsed(),
+    };
+    Ok(Burst {
+        rows,
+        write_seconds: (committed - start).as_secs_f64(),
+        drain_seconds: drain.as_secs_f64(),
+        drain_rate: rows as f64 / drain.as_secs_f64().max(1e-9),
+        arrived,
+        first_ms: quantile_ms(&all, 0.0),
+        p50_ms: quantile_ms(&all, 0.5),
+    })
+}
+
+fn show_burst(b: &Burst) {
+    eprintln!(
+        "  burst of {} actuals in one transaction (written in {:.1} s): all staged {:.1} s after the commit, {:.0}/s; {} arrived{}",
+        b.rows,
+        b.write_seconds,
+        b.drain_seconds,
+        b.drain_rate,
+        b.arrived,
+        if b.arrived == b.rows { "" } else { "  (not all)" }
+    );
 }
 
 fn show(p: &Phase) {
@@ -385,11 +449,20 @@ pub async fn measure(op_url: &str, acct_url: &str, opts: LiveOptions) -> Result<
             steps.push(p);
         }
         let best = lo;
+        let burst = match opts.burst {
+            0 => None,
+            rows => {
+                let b = burst(&mut writer, &book, rows).await?;
+                show_burst(&b);
+                Some(b)
+            }
+        };
         let lost = book.lock().expect("book").in_flight.len() as u64;
         Ok(LiveResult {
             fixed,
             steps,
             max_sustained_rate: best,
+            burst,
             lost,
         })
     }

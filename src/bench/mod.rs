@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// The highest rate a step tries.
     #[arg(long, default_value_t = 64_000)]
     pub max_rate: u32,
+    /// New actuals of the burst after the live phases, committed in one transaction (0: no
+    /// burst).
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub burst: u64,
     /// Records per batch of the dualsync runs (as `sync.batch_size`).
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
@@ -246,6 +250,7 @@ async fn measure(
         seconds: args.live_seconds,
         step_seconds: args.step_seconds,
         max_rate: if args.step_seconds == 0 { 0 } else { args.max_rate },
+        burst: args.burst,
     };
     let measured = live::measure(&s.operational, &s.accounting, opts).await;
     let stopped = tokio::task::spawn_blocking(move || daemon.stop()).await.map_err(err)?;

@@ -129,6 +129,21 @@ impl Report {
                 );
             }
         }
+        let bursts: Vec<_> = self
+            .backends
+            .iter()
+            .filter_map(|b| Some((b.backend.name(), b.live.as_ref()?.burst.as_ref()?)))
+            .collect();
+        if !bursts.is_empty() {
+            s += "\n| backend | burst actuals | written in s | all staged after s | drain rate/s | first ms | p50 ms | arrived |\n";
+            s += "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+            for (name, b) in bursts {
+                s += &format!(
+                    "| {name} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {} |\n",
+                    b.rows, b.write_seconds, b.drain_seconds, b.drain_rate, b.first_ms, b.p50_ms, b.arrived
+                );
+            }
+        }
         s += "\n";
         for b in &self.backends {
             if let Some(server) = &b.server {

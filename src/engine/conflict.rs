@@ -79,6 +79,10 @@ pub fn two_way_columns(map: &CompiledMap, side: Side) -> Vec<&str> {
 pub enum Settle<'a> {
     /// Initial sync: where both sides hold the record, the master side's values stay.
     Master(Side),
+    /// Initial sync into a target that held none of the map's records when the copy began
+    /// (and no crash has interrupted it since): there is nothing to compare with, so neither
+    /// the target nor the links are read before writing.
+    Fresh(Side),
     /// Live sync: by the agreed values and the map's conflict policy; `changed_at` holds when
     /// the source changed each record (from its change feed), for `latest-wins`.
     Live {

@@ -12,9 +12,10 @@ use chrono::Utc;
 use super::Engine;
 use super::compile::CompiledMap;
 use super::conflict::Settle;
+use super::pipeline::BatchResult;
 use super::retry::retry;
 use super::state::{Checkpoint, CheckpointStatus, MapState, SyncCounts, key_text, parse_stored_key_text};
-use crate::store::{Result, StoreError};
+use crate::store::{Key, Result, StoreError};
 use crate::tablemap::model::Side;
 
 /// Where an initial sync stands, for progress reports: sent as each pass starts and after every
@@ -66,6 +67,9 @@ impl Engine {
             .iter()
             .position(|s| s.name() == checkpoint.side)
             .unwrap_or_default();
+        // Whether the main pass, in this run, copied into a target that held none of the map's
+        // records: then the write-back pass needs only the records with a value to carry back.
+        let mut fresh = false;
         loop {
             let (from, entity) = (passes[pass], &map.side(passes[pass]).entity);
             let at = InitialProgress {
@@ -79,7 +83,15 @@ impl Engine {
             };
             progress(&at);
             let mut report = |counts: &SyncCounts| progress(&InitialProgress { counts: *counts, ..at });
-            self.copy(map, from, &mut checkpoint, &mut report).await?;
+            let only_set = match pass {
+                0 => None,
+                _ if fresh => flow_back_columns(map),
+                _ => None,
+            };
+            let copied_fresh = self
+                .copy(map, from, &mut checkpoint, only_set.as_deref(), &mut report)
+                .await?;
+            fresh = pass == 0 && copied_fresh;
             pass += 1;
             let Some(next) = passes.get(pass) else { break };
             checkpoint.side = next.name().to_string();
@@ -108,50 +120,122 @@ impl Engine {
 
     /// One pass of an initial sync: every record of side `from`, in key order from the
     /// checkpoint's last key, through the pipeline; the checkpoint is saved after each batch.
+    /// With `only_set`, only the records holding a value in one of those columns. Returns
+    /// whether the pass wrote into a target that held none of the map's records when it began
+    /// (a pass that starts from the beginning into an empty entity: `Settle::Fresh`).
     async fn copy(
         &self,
         map: &CompiledMap,
         from: Side,
         checkpoint: &mut Checkpoint,
+        only_set: Option<&[String]>,
         progress: &mut dyn FnMut(&SyncCounts),
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let store = self.store(from);
         let full = retry(&self.retry, "describe", || store.describe(&map.side(from).entity)).await?;
         let cols = map.columns(from);
         let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
         let key_types: Vec<_> = desc.key_columns().map(|c| c.value_type).collect();
         // The checkpoint keeps the key the store said to continue after, as the store gave it.
-        let mut after = checkpoint
+        let after = checkpoint
             .last_key
             .as_deref()
             .and_then(|t| parse_stored_key_text(t, &key_types));
-        let settle = Settle::Master(map.initial_sync_master);
+        let fresh = after.is_none() && self.is_empty(map, from.other()).await?;
+        let settle = match fresh {
+            true => Settle::Fresh(map.initial_sync_master),
+            false => Settle::Master(map.initial_sync_master),
+        };
+        let set: Vec<&str> = only_set.unwrap_or_default().iter().map(String::as_str).collect();
+        let read = |after: Option<Key>| {
+            let (desc, set) = (&desc, &set);
+            async move {
+                retry(&self.retry, "scan", || async {
+                    match set.is_empty() {
+                        true => store.read_page(desc, after.as_ref(), self.batch_size).await,
+                        false => store.read_page_set(desc, after.as_ref(), self.batch_size, set).await,
+                    }
+                })
+                .await
+            }
+        };
+        // Three batches in flight: while one is transformed and written, the page after it is
+        // read and the one before it is committed (links, checkpoint). A map whose lookups
+        // point into itself (a task tree) needs each batch's links before the next batch runs.
+        let own_lookups = map.fields.iter().any(|f| f.lookup.as_deref() == Some(map.name.as_str()));
+        let mut page = read(after).await?;
+        let mut copied: Option<Copied> = None;
         let mut batches = 0u64;
         loop {
-            let page = retry(&self.retry, "scan", || {
-                store.read_page(&desc, after.as_ref(), self.batch_size)
-            })
-            .await?;
-            let Some(last_key) = page.next else { return Ok(()) };
-            // Records the store cannot read become record errors; the others sync.
-            self.record_unreadable(map, from, &desc, &page.bad).await?;
-            let mut result = self.sync_batch(map, from, &desc, &page.rows, &[], &settle).await?;
-            result.counts.read += page.bad.len() as u64;
-            result.counts.failed += page.bad.len() as u64;
-            self.state
-                .commit_batch(&result.links, &result.deleted_links, None)
-                .await?;
-            self.unpark_children(map, &result.linked).await?;
-            checkpoint.counts = add(checkpoint.counts, result.counts);
-            checkpoint.last_key = Some(key_text(&last_key));
-            self.state.save_checkpoint(checkpoint).await?;
-            progress(&checkpoint.counts);
-            after = Some(last_key);
-            batches += 1;
-            if batches.is_power_of_two() {
-                self.refresh_statistics(map, from.other()).await;
+            let Some(last_key) = page.next.clone() else {
+                if let Some(done) = copied.take() {
+                    self.commit_copied(map, from, checkpoint, done, &mut batches, progress).await?;
+                }
+                return Ok(fresh);
+            };
+            if own_lookups && let Some(done) = copied.take() {
+                self.commit_copied(map, from, checkpoint, done, &mut batches, progress).await?;
             }
+            let commit = async {
+                match copied.take() {
+                    Some(done) => self.commit_copied(map, from, checkpoint, done, &mut batches, progress).await,
+                    None => Ok(()),
+                }
+            };
+            let sync = async {
+                // Records the store cannot read become record errors; the others sync.
+                self.record_unreadable(map, from, &desc, &page.bad).await?;
+                let mut result = self.sync_batch(map, from, &desc, &page.rows, &[], &settle).await?;
+                result.counts.read += page.bad.len() as u64;
+                result.counts.failed += page.bad.len() as u64;
+                Ok::<_, StoreError>(result)
+            };
+            let (committed, synced, next) = tokio::join!(commit, sync, read(Some(last_key.clone())));
+            committed?;
+            copied = Some(Copied {
+                result: synced?,
+                last_key,
+            });
+            page = next?;
         }
+    }
+
+    /// Commits one copied batch: its links, then the checkpoint after its last key; children
+    /// parked for its records are synced; statistics are refreshed after batch 1, 2, 4, 8, ...
+    async fn commit_copied(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        checkpoint: &mut Checkpoint,
+        done: Copied,
+        batches: &mut u64,
+        progress: &mut dyn FnMut(&SyncCounts),
+    ) -> Result<()> {
+        let Copied { result, last_key } = done;
+        self.state
+            .commit_batch(&result.links, &result.deleted_links, None)
+            .await?;
+        self.unpark_children(map, &result.linked).await?;
+        checkpoint.counts = add(checkpoint.counts, result.counts);
+        checkpoint.last_key = Some(key_text(&last_key));
+        self.state.save_checkpoint(checkpoint).await?;
+        progress(&checkpoint.counts);
+        *batches += 1;
+        if batches.is_power_of_two() {
+            self.refresh_statistics(map, from.other()).await;
+        }
+        Ok(())
+    }
+
+    /// Whether the map's entity on `side` holds no record at all (one key read, exact on every
+    /// store, unlike a count, which a connector may estimate).
+    async fn is_empty(&self, map: &CompiledMap, side: Side) -> Result<bool> {
+        let store = self.store(side);
+        let entity = &map.side(side).entity;
+        let full = retry(&self.retry, "describe", || store.describe(entity)).await?;
+        let keys = full.project(&[])?;
+        let page = retry(&self.retry, "scan", || store.read_page(&keys, None, 1)).await?;
+        Ok(page.next.is_none())
     }
 
     /// After batch 1, 2, 4, 8, ... of a copy: the tables it fills (links, the target entity)
@@ -182,6 +266,29 @@ fn passes(map: &CompiledMap) -> Vec<Side> {
     } else {
         vec![Side::Operational]
     }
+}
+
+/// The accounting columns whose values flow back to the operational side (`passes`), when
+/// every such field has one; None when one flows back without a column (a constant), so the
+/// write-back pass must see every record. After a main pass into an empty accounting entity,
+/// a record with none of these set has nothing to carry back (the two-way values on it are the
+/// ones the main pass wrote), and the pass reads only the others.
+fn flow_back_columns(map: &CompiledMap) -> Option<Vec<String>> {
+    let keys = &map.operational.key;
+    let mut out = Vec::new();
+    for f in &map.fields {
+        if f.writes(Side::Operational) && f.operational.as_ref().is_some_and(|c| !keys.contains(c)) {
+            out.push(f.accounting.clone()?);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A batch written to the target whose links and checkpoint are still to be committed.
+struct Copied {
+    result: BatchResult,
+    /// The key the scan continues after (the checkpoint's last key once committed).
+    last_key: Key,
 }
 
 /// Counts of two batches added up.

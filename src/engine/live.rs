@@ -24,6 +24,12 @@ use crate::tablemap::model::Side;
 /// of one per round (on PostgreSQL with synchronous commits, a flush each).
 pub const QUIET_SAVE: Duration = Duration::from_secs(5);
 
+/// How far a live batch may grow past `sync.batch_size` when changes queue up: a direction
+/// whose last batch was full reads twice as many next time, up to this factor (memory and a
+/// transaction's size stay bounded by it); one that finds few halves back down. A fixed batch
+/// size capped the live rate at about batch size × rounds per second (issue 15).
+pub const LIVE_GROWTH: usize = 20;
+
 /// The unsaved feed position of a quiet map and direction, and when its position was last saved.
 #[derive(Debug)]
 pub(crate) struct Quiet {
@@ -52,10 +58,22 @@ impl Engine {
                 }
             },
         };
-        let batch = retry(&self.retry, "read changes", || {
-            store.changes(entity, &cursor, self.batch_size)
-        })
-        .await?;
+        let limit = self
+            .live_batch
+            .lock()
+            .expect("live batch")
+            .get(&key)
+            .copied()
+            .unwrap_or(self.batch_size);
+        let batch = retry(&self.retry, "read changes", || store.changes(entity, &cursor, limit)).await?;
+        let next_limit = match batch.changes.len() {
+            n if n >= limit => (limit * 2).min(self.batch_size * LIVE_GROWTH),
+            n if n < limit / 4 => (limit / 2).max(self.batch_size),
+            _ => limit,
+        };
+        if next_limit != limit {
+            self.live_batch.lock().expect("live batch").insert(key.clone(), next_limit);
+        }
         if batch.changes.is_empty() && !batch.restarted && !batch.sweep {
             // Nothing of this entity: the position moves past other entities' changes, saved
             // once per `QUIET_SAVE` (a crash replays only entries this map does not read).

@@ -7,6 +7,7 @@ pub mod compile;
 pub mod conflict;
 pub mod initial;
 pub mod live;
+mod parents;
 pub mod pipeline;
 pub mod policy;
 mod problems;
@@ -67,6 +68,11 @@ pub struct Engine {
     parked_any: AtomicBool,
     /// Feed positions of quiet (map, direction)s not saved yet (see `live::QUIET_SAVE`).
     quiet: std::sync::Mutex<std::collections::HashMap<(String, Side), live::Quiet>>,
+    /// The parents' links lookups translate through (`parents`).
+    parent_links: parents::ParentLinks,
+    /// The batch size of each live (map, direction), when it grew past `batch_size`
+    /// (`live::LIVE_GROWTH`).
+    live_batch: std::sync::Mutex<std::collections::HashMap<(String, Side), usize>>,
 }
 
 impl Engine {
@@ -93,6 +99,8 @@ impl Engine {
             limits: [Limiter::per_second(0), Limiter::per_second(0)],
             parked_any: AtomicBool::new(true),
             quiet: Default::default(),
+            parent_links: Default::default(),
+            live_batch: Default::default(),
         }
     }
 

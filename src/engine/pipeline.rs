@@ -86,6 +86,15 @@ impl Engine {
             if texts.is_empty() {
                 continue;
             }
+            // The parents' links come from memory while they are unchanged (`parents`).
+            let changes = self.state.link_changes(parent_name);
+            let (hits, texts) = self.parent_links.get(parent_name, from, changes, texts);
+            for (text, value) in hits {
+                values.insert((parent_name.to_string(), text), value);
+            }
+            if texts.is_empty() {
+                continue;
+            }
             let links = match from {
                 Side::Operational => self.state.links_by_operational(parent_name, &texts).await?,
                 Side::Accounting => self.state.links_by_accounting(parent_name, &texts).await?,
@@ -100,14 +109,19 @@ impl Engine {
                 continue;
             };
             let types = key_types(parent, target);
+            let mut found = Vec::new();
             for link in links {
                 let (source_text, target_text) = match from {
                     Side::Operational => (link.operational_key, link.accounting_key),
                     Side::Accounting => (link.accounting_key, link.operational_key),
                 };
                 if let Some(key) = parse_key_text(&target_text, &types) {
-                    values.insert((parent_name.to_string(), source_text), key[pos].clone());
+                    found.push((source_text, key[pos].clone()));
                 }
+            }
+            self.parent_links.put(parent_name, from, changes, &found);
+            for (text, value) in found {
+                values.insert((parent_name.to_string(), text), value);
             }
         }
         Ok(Prefetched { values })
@@ -126,6 +140,7 @@ impl Engine {
         settle: &Settle<'_>,
     ) -> Result<BatchResult> {
         let live = matches!(settle, Settle::Live { .. });
+        let fresh = matches!(settle, Settle::Fresh(_));
         let target = from.other();
         let mut out = BatchResult::default();
         out.counts.read = rows.len() as u64;
@@ -137,7 +152,10 @@ impl Engine {
 
         // Existing links of these source records.
         let source_keys: Vec<String> = rows.iter().map(|r| key_text(&desc.key_of(r))).collect();
-        let existing = self.links_of(map, from, &source_keys).await?;
+        let existing = match fresh {
+            true => HashMap::new(),
+            false => self.links_of(map, from, &source_keys).await?,
+        };
 
         // Transform; collect the writes.
         let mut writes: Vec<(usize, TargetRecord)> = Vec::new();
@@ -250,7 +268,10 @@ impl Engine {
                         .collect()
                 };
                 let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
-                let read = retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?;
+                let read = match fresh {
+                    true => crate::store::Rows::default(),
+                    false => retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?,
+                };
                 let current: HashMap<Key, Row> = read.rows.into_iter().map(|r| (tdesc.key_of(&r), r)).collect();
                 // A target record that cannot be read is not overwritten blindly: the source
                 // record becomes a record error naming the target's problem.
@@ -477,7 +498,7 @@ impl Engine {
                 continue;
             };
             let decision = match settle {
-                Settle::Master(master) => {
+                Settle::Master(master) | Settle::Fresh(master) => {
                     if *master == target {
                         Decision::Keep
                     } else {
@@ -525,7 +546,7 @@ impl Engine {
                     // agreed value stays, so the change still counts as one (initial sync: the
                     // master's value is the agreed one).
                     let last = agreed.side(target).get(&column.name).is_some();
-                    if !last || matches!(settle, Settle::Master(_)) {
+                    if !last || matches!(settle, Settle::Master(_) | Settle::Fresh(_)) {
                         agreed
                             .side_mut(target)
                             .insert(column.name.clone(), conflict::canonical(&cur[idx]));

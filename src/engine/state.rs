@@ -108,8 +108,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/state/postgres
 /// may share a database with a reference store (which tracks its own schema in the default).
 const MIGRATIONS_TABLE: &str = "_dualsync_state_migrations";
 
-/// Rows (or keys) per statement, well under both dialects' parameter limits.
-const CHUNK: usize = 200;
+/// Rows (or keys) per statement, well under both dialects' parameter limits (a link row binds
+/// 9 values: 9,000 against SQLite's 32,766 and PostgreSQL's 65,535). 200 before issue 15: a
+/// live batch of thousands of records took dozens of statements per lookup.
+const CHUNK: usize = 1000;
 
 /// The engine's state store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
@@ -118,6 +120,9 @@ pub struct StateStore {
     name: String,
     /// The URL as given (with its password), for the lock of `lock.rs`.
     url: String,
+    /// How often each map's links were changed through this store (shared by its clones): a
+    /// cache of links (`engine::parents`) is valid while the number stays.
+    link_changes: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
 }
 
 impl StateStore {
@@ -131,6 +136,7 @@ impl StateStore {
             pool,
             name,
             url: url.to_string(),
+            link_changes: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -167,6 +173,7 @@ impl StateStore {
             pool,
             name,
             url: given.to_string(),
+            link_changes: Default::default(),
         };
         let source = match store.dialect() {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,

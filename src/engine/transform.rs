@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::compile::{CompiledField, CompiledMap, fnv1a64};
+use super::compile::{CompiledField, CompiledMap};
 use crate::store::coerce::fit;
 use crate::store::{Column, EntityDesc, Row};
 use crate::tablemap::filter;
@@ -469,23 +469,96 @@ fn option_set(
 pub fn hash_values(values: &[(String, Value)]) -> String {
     let mut sorted: Vec<&(String, Value)> = values.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut text = String::new();
+    // Streamed into the hash (it runs once per record and batch): the bytes are those of
+    // `tag body-length:body;` per column, as they always were, so stored hashes stay valid.
+    let mut hash = Fnv::default();
+    let mut body = String::new();
     for (column, value) in sorted {
-        let _ = write!(text, "{}:{column}=", column.len());
-        let (tag, body) = match value {
-            Value::Null => ('0', String::new()),
-            Value::Bool(b) => ('b', b.to_string()),
-            Value::Int(i) => ('n', i.to_string()),
-            Value::Decimal(d) if d.is_zero() => ('n', "0".to_string()),
-            Value::Decimal(d) => ('n', d.normalize().to_string()),
-            Value::Text(s) => ('s', s.clone()),
-            Value::Date(d) => ('d', d.format("%Y-%m-%d").to_string()),
-            Value::DateTime(t) => ('t', t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()),
-            Value::Guid(g) => ('g', g.hyphenated().to_string()),
+        let _ = write!(hash, "{}:{column}=", column.len());
+        body.clear();
+        let tag = match value {
+            Value::Null => '0',
+            Value::Bool(b) => {
+                let _ = write!(body, "{b}");
+                'b'
+            }
+            Value::Int(i) => {
+                let _ = write!(body, "{i}");
+                'n'
+            }
+            Value::Decimal(d) if d.is_zero() => {
+                body.push('0');
+                'n'
+            }
+            Value::Decimal(d) => {
+                let _ = write!(body, "{}", d.normalize());
+                'n'
+            }
+            Value::Text(s) => {
+                let _ = write!(hash, "s{}:{s};", s.len());
+                continue;
+            }
+            Value::Date(d) => {
+                let _ = write_date(&mut body, *d);
+                'd'
+            }
+            Value::DateTime(t) => {
+                let _ = write_date_time(&mut body, t);
+                't'
+            }
+            Value::Guid(g) => {
+                let _ = write!(body, "{}", g.hyphenated());
+                'g'
+            }
         };
-        let _ = write!(text, "{tag}{}:{body};", body.len());
+        let _ = write!(hash, "{tag}{}:{body};", body.len());
     }
-    format!("{:016x}", fnv1a64(text.as_bytes()))
+    format!("{:016x}", hash.0)
+}
+
+/// FNV-1a 64 (`compile::fnv1a64`) fed as text is written to it.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.as_bytes() {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(())
+    }
+}
+
+/// `%Y-%m-%d`, without parsing the format for every value.
+fn write_date(out: &mut String, d: chrono::NaiveDate) -> std::fmt::Result {
+    use chrono::Datelike;
+    match d.year() {
+        0..=9999 => write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        _ => write!(out, "{}", d.format("%Y-%m-%d")),
+    }
+}
+
+/// `%Y-%m-%dT%H:%M:%S%.9fZ`, without parsing the format for every value.
+fn write_date_time(out: &mut String, t: &chrono::DateTime<chrono::Utc>) -> std::fmt::Result {
+    use chrono::Timelike;
+    if !(0..=9999).contains(&chrono::Datelike::year(t)) || t.nanosecond() >= 1_000_000_000 {
+        return write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S%.9fZ"));
+    }
+    write_date(out, t.date_naive())?;
+    write!(
+        out,
+        "T{:02}:{:02}:{:02}.{:09}Z",
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond()
+    )
 }
 
 #[cfg(test)]

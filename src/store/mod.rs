@@ -431,6 +431,16 @@ pub trait Store: Send + Sync {
     /// the others as `BadRow`s, and where the next page starts.
     async fn read_page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Page>;
 
+    /// A page of a scan that keeps only the records holding a value in at least one of the
+    /// columns `set` (of `desc`); `next` continues the scan as `read_page`'s does. A store that
+    /// can filter in the query does (SQL); the default reads the page and drops the others.
+    async fn read_page_set(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize, set: &[&str]) -> Result<Page> {
+        let mut page = self.read_page(desc, after, limit).await?;
+        let idx: Vec<usize> = set.iter().filter_map(|c| desc.index_of(c)).collect();
+        page.rows.retain(|r| idx.iter().any(|&i| !r[i].is_null()));
+        Ok(page)
+    }
+
     /// The records with these keys (missing ones are left out), in no particular order; those
     /// that cannot be read as `BadRow`s. Keys compare as their type says (a GUID is
     /// case-insensitive), so two records whose keys differ only in spelling are both bad.

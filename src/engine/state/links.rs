@@ -49,6 +49,26 @@ fn link_of(mut c: Cols) -> Result<Link> {
 }
 
 impl StateStore {
+    /// How often the links of `map` were changed through this store (or a clone) so far.
+    pub fn link_changes(&self, map: &str) -> u64 {
+        self.link_changes.lock().expect("link changes").get(map).copied().unwrap_or(0)
+    }
+
+    /// Counts a change of the links of these maps, once it is committed (or failed): a reader
+    /// that took the old number may have read the old links or the new ones, and whatever it
+    /// caches under the old number is discarded.
+    fn changing_links<'a>(&self, maps: impl IntoIterator<Item = &'a str>) {
+        let mut changes = self.link_changes.lock().expect("link changes");
+        for map in maps {
+            match changes.get_mut(map) {
+                Some(n) => *n += 1,
+                None => {
+                    changes.insert(map.to_string(), 1);
+                }
+            }
+        }
+    }
+
     /// The links of these operational records (every fan-out part), ordered by key and part.
     pub async fn links_by_operational(&self, map: &str, operational_keys: &[String]) -> Result<Vec<Link>> {
         self.links_by("operational_key", map, operational_keys).await
@@ -98,29 +118,38 @@ impl StateStore {
     /// Inserts or replaces these links (each row becomes exactly the given link), in one
     /// transaction. When a link appears twice, the last one wins.
     pub async fn upsert_links(&self, links: &[Link]) -> Result<()> {
-        let mut tx = self.begin().await?;
-        write_links(&mut tx, links).await?;
-        tx.commit().await
+        let done = async {
+            let mut tx = self.begin().await?;
+            write_links(&mut tx, links).await?;
+            tx.commit().await
+        }
+        .await;
+        self.changing_links(links.iter().map(|l| l.map.as_str()));
+        done
     }
 
     /// Deletes every link (all fan-out parts) of an operational record; how many there were.
     pub async fn delete_links(&self, map: &str, operational_key: &str) -> Result<u64> {
-        self.execute(
-            "DELETE FROM links WHERE map = ? AND operational_key = ?",
-            &[text(map), text(operational_key)],
-        )
-        .await
+        let done = self
+            .execute(
+                "DELETE FROM links WHERE map = ? AND operational_key = ?",
+                &[text(map), text(operational_key)],
+            )
+            .await;
+        self.changing_links([map]);
+        done
     }
 
     /// Deletes the link of one fan-out part of an operational record; whether it existed.
     pub async fn delete_link(&self, map: &str, operational_key: &str, part: &str) -> Result<bool> {
-        let n = self
+        let done = self
             .execute(
                 "DELETE FROM links WHERE map = ? AND operational_key = ? AND part = ?",
                 &[text(map), text(operational_key), text(part)],
             )
-            .await?;
-        Ok(n > 0)
+            .await;
+        self.changing_links([map]);
+        Ok(done? > 0)
     }
 
     /// How many links a map has.
@@ -180,19 +209,28 @@ impl StateStore {
         deleted: &[(String, String)],
         cursor: Option<&FeedMark<'_>>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        for (map, key) in deleted {
-            tx.execute(
-                "DELETE FROM links WHERE map = ? AND operational_key = ?",
-                &[text(map), text(key)],
-            )
-            .await?;
+        let done = async {
+            let mut tx = self.begin().await?;
+            for (map, key) in deleted {
+                tx.execute(
+                    "DELETE FROM links WHERE map = ? AND operational_key = ?",
+                    &[text(map), text(key)],
+                )
+                .await?;
+            }
+            write_links(&mut tx, links).await?;
+            if let Some(mark) = cursor {
+                write_cursor(&mut tx, mark).await?;
+            }
+            tx.commit().await
         }
-        write_links(&mut tx, links).await?;
-        if let Some(mark) = cursor {
-            write_cursor(&mut tx, mark).await?;
-        }
-        tx.commit().await
+        .await;
+        let mut maps: Vec<&str> = links.iter().map(|l| l.map.as_str()).collect();
+        maps.extend(deleted.iter().map(|(m, _)| m.as_str()));
+        maps.sort_unstable();
+        maps.dedup();
+        self.changing_links(maps);
+        done
     }
 }
 

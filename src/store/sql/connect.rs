@@ -40,7 +40,11 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // sqlx hands each row from the connection's thread to the reader through a
+                // channel of this many rows; with its default of 50 the two threads woke each
+                // other every few rows of a 500-row page (issue 15).
+                .row_buffer_size(ROW_BUFFER);
             let in_memory = is_in_memory_url(url);
             if create
                 && !in_memory
@@ -125,6 +129,9 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
         }
     }
 }
+
+/// Rows a SQLite connection may read ahead of its reader (a few pages of a batch).
+const ROW_BUFFER: usize = 2048;
 
 unsafe extern "C" {
     // From the SQLite library sqlx links (libsqlite3-sys).

@@ -480,7 +480,12 @@ impl Store for SqlStore {
 
     async fn read_page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Page> {
         self.checked(desc).await?;
-        self.page(desc, after, limit).await
+        self.page(desc, after, limit, &[]).await
+    }
+
+    async fn read_page_set(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize, set: &[&str]) -> Result<Page> {
+        self.checked(desc).await?;
+        self.page(desc, after, limit, set).await
     }
 
     async fn read(&self, desc: &EntityDesc, keys: &[Key]) -> Result<Rows> {

@@ -30,8 +30,9 @@ struct Read {
 }
 
 impl SqlStore {
-    /// One page of a scan (see `Store::read_page`).
-    pub(super) async fn page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Page> {
+    /// One page of a scan (see `Store::read_page`); with `set`, only records holding a value in
+    /// one of those columns (see `Store::read_page_set`; the columns are `desc`'s, checked).
+    pub(super) async fn page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize, set: &[&str]) -> Result<Page> {
         let mut args = Vec::new();
         let mut sql = format!(
             "SELECT {}, {} FROM {}",
@@ -39,10 +40,22 @@ impl SqlStore {
             self.stored_key_list(desc),
             quote(&desc.name)
         );
+        let mut conditions = Vec::new();
         if let Some(key) = after {
             args = self.stored_key_args(desc, key)?;
             let marks: Vec<String> = (1..=args.len()).map(|n| self.dialect().param(n)).collect();
-            sql.push_str(&format!(" WHERE ({}) > ({})", Self::key_list(desc), marks.join(", ")));
+            conditions.push(format!("({}) > ({})", Self::key_list(desc), marks.join(", ")));
+        }
+        let set: Vec<String> = set
+            .iter()
+            .filter(|c| desc.index_of(c).is_some())
+            .map(|c| format!("{} IS NOT NULL", quote(c)))
+            .collect();
+        if !set.is_empty() {
+            conditions.push(format!("({})", set.join(" OR ")));
+        }
+        if !conditions.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
         }
         sql.push_str(&format!(" ORDER BY {} LIMIT {}", Self::key_list(desc), limit));
         let cells = self.pool.fetch_cells(&sql, &args, &read_types(desc)).await?;
