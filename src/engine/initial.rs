@@ -68,8 +68,12 @@ impl Engine {
             .position(|s| s.name() == checkpoint.side)
             .unwrap_or_default();
         // Whether the main pass, in this run, copied into a target that held none of the map's
-        // records: then the write-back pass needs only the records with a value to carry back.
+        // records, for a map that creates records only from the operational side: then every
+        // accounting record is one the copy made, the write-back pass needs only those with a
+        // value to carry back, and the accounting changes before that pass (the copy's own
+        // writes) need not be read again by live sync.
         let mut fresh = false;
+        let own_target = !map.records.flows_from(Side::Accounting);
         loop {
             let (from, entity) = (passes[pass], &map.side(passes[pass]).entity);
             let at = InitialProgress {
@@ -91,9 +95,20 @@ impl Engine {
             let copied_fresh = self
                 .copy(map, from, &mut checkpoint, only_set.as_deref(), &mut report)
                 .await?;
-            fresh = pass == 0 && copied_fresh;
+            fresh = pass == 0 && copied_fresh && own_target;
+            if fresh {
+                // Live sync reads the accounting side from here: the write-back pass that follows
+                // (if any) sees every value set so far, and the copy's echoes are behind.
+                let acct = &map.accounting.entity;
+                checkpoint.head_accounting = Some(retry(&self.retry, "head", || self.accounting.head(acct)).await?);
+            }
             pass += 1;
-            let Some(next) = passes.get(pass) else { break };
+            let Some(next) = passes.get(pass) else {
+                if fresh {
+                    self.state.save_checkpoint(&checkpoint).await?;
+                }
+                break;
+            };
             checkpoint.side = next.name().to_string();
             checkpoint.last_key = None;
             self.state.save_checkpoint(&checkpoint).await?;
