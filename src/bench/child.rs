@@ -1,6 +1,9 @@
-//! Runs `dualsync` itself as a child process for the benchmark and measures what the operating
-//! system saw of it: wall-clock time and peak resident memory (`ru_maxrss` from `wait4`, so the
-//! figure is the child's own peak, not the benchmark's). Its standard error goes to a log file.
+//! Runs `dualsync` itself as a child process for the benchmark and measures it: wall-clock time
+//! and peak resident memory. The peak is the child's own `VmHWM`, which it writes at exit into
+//! the file named by `DUALSYNC_PEAK_RSS_FILE` (`main.rs`): `ru_maxrss` from `wait4` counted the
+//! benchmark's own memory too (a spawned child shares its parent's memory until it runs the
+//! program, and Linux keeps that peak as the child's), so PostgreSQL runs reported the
+//! benchmark's 219 MiB where the child itself peaked at 48. Its standard error goes to a log file.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -20,6 +23,8 @@ pub struct Running {
     started: Instant,
     what: String,
     log: std::path::PathBuf,
+    /// Where the child writes its peak memory at exit.
+    peak_file: std::path::PathBuf,
     waited: bool,
 }
 
@@ -42,10 +47,15 @@ pub fn spawn(args: &[&str], log: &Path) -> Result<Running, String> {
         .open(log)
         .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
     let what = format!("dualsync {}", args.join(" "));
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let peak_file = log.with_extension(format!("peak-{}-{run}", std::process::id()));
+    let _ = std::fs::remove_file(&peak_file);
     let started = Instant::now();
     let child = Command::new(exe)
         .args(args)
         .env("DUALSYNC_LOG__FORMAT", "human")
+        .env("DUALSYNC_PEAK_RSS_FILE", &peak_file)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(err)
@@ -56,6 +66,7 @@ pub fn spawn(args: &[&str], log: &Path) -> Result<Running, String> {
         started,
         what,
         log: log.to_path_buf(),
+        peak_file,
         waited: false,
     })
 }
@@ -98,10 +109,15 @@ impl Running {
                 self.log.display()
             ));
         }
+        // The child's own peak; `ru_maxrss` (an upper bound, see above) if it wrote none.
+        let own = std::fs::read_to_string(&self.peak_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        let _ = std::fs::remove_file(&self.peak_file);
         Ok(Finished {
             elapsed,
-            // Linux reports ru_maxrss in kilobytes.
-            peak_rss: usage.ru_maxrss as u64 * 1024,
+            // Both in KiB.
+            peak_rss: own.unwrap_or(usage.ru_maxrss as u64) * 1024,
         })
     }
 }

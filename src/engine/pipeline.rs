@@ -169,6 +169,8 @@ impl Engine {
         // Where records are created only from the other side, only linked records are updated.
         let linked_only = !map.records.flows_from(from);
         let linked: std::collections::HashSet<&str> = existing.keys().map(|(k, _)| k.as_str()).collect();
+        // Records left out by a skip rule (key, rule), noted in one statement after the loop.
+        let mut skips: Vec<(String, String)> = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             let key = &source_keys[i];
             if linked_only && !linked.contains(key.as_str()) {
@@ -190,7 +192,7 @@ impl Engine {
                 Outcome::Skipped(rule) => {
                     fine.push(key.clone());
                     out.counts.skipped += 1;
-                    self.state.record_skip(&map.name, side, key, &rule).await?;
+                    skips.push((key.clone(), rule));
                 }
                 Outcome::WaitingForParent {
                     map: parent,
@@ -225,6 +227,8 @@ impl Engine {
                 }
             }
         }
+
+        self.state.record_skips(&map.name, side, &skips).await?;
 
         // Leave out what was last written or what the target already holds.
         let mut todo: Vec<(usize, TargetRecord, String)> = Vec::new();

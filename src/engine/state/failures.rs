@@ -393,13 +393,32 @@ impl StateStore {
 
     /// Notes that skip rule `rule` left a record out (replacing an earlier note for it).
     pub async fn record_skip(&self, map: &str, side: &str, record_key: &str, rule: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO skipped (map, side, record_key, rule, skipped_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (map, side, record_key) DO UPDATE SET rule = excluded.rule, \
-             skipped_at = excluded.skipped_at",
-            &[text(map), text(side), text(record_key), text(rule), time(now())],
-        )
-        .await?;
+        self.record_skips(map, side, &[(record_key.to_string(), rule.to_string())])
+            .await
+    }
+
+    /// `record_skip` for many records (record key, rule), one statement per chunk: a batch's
+    /// skipped records were a statement (and on PostgreSQL a flushed commit) each.
+    pub async fn record_skips(&self, map: &str, side: &str, skips: &[(String, String)]) -> Result<()> {
+        let at = now();
+        for chunk in skips.chunks(CHUNK) {
+            // One row per record key, the last rule given (a statement may not touch a row twice).
+            let mut last: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+            for (key, rule) in chunk {
+                last.insert(key, rule);
+            }
+            let sql = format!(
+                "INSERT INTO skipped (map, side, record_key, rule, skipped_at) VALUES {} \
+                 ON CONFLICT (map, side, record_key) DO UPDATE SET rule = excluded.rule, \
+                 skipped_at = excluded.skipped_at",
+                vec![format!("({})", marks(5)); last.len()].join(", ")
+            );
+            let mut args = Vec::with_capacity(last.len() * 5);
+            for (key, rule) in last {
+                args.extend([text(map), text(side), text(key), text(rule), time(at)]);
+            }
+            self.execute(&sql, &args).await?;
+        }
         Ok(())
     }
 

@@ -151,10 +151,18 @@ tx_conn!(SqliteTx, Sqlite);
 tx_conn!(PgTx, Postgres);
 
 /// Binds `args` to a query of either dialect.
+/// Statements with more parameters than this are not kept prepared on the connection: their
+/// text changes with the batch (an `IN` list or a multi-row `VALUES` of each batch's length), so
+/// sqlx's per-connection cache of 100 statements filled with large ones, some of them thousands
+/// of parameters, and the memory of an initial sync grew with its length (issue 15). Preparing
+/// one of them again costs far less than the batch it carries.
+const PERSISTENT_MAX_ARGS: usize = 32;
+
 macro_rules! bind_all {
-    ($query:expr, $args:expr, $bind:ident) => {{
-        let mut q = $query;
-        for a in $args {
+    ($sql:expr, $args:expr, $bind:ident) => {{
+        let args = $args;
+        let mut q = sqlx::query(AssertSqlSafe($sql.to_string())).persistent(args.len() <= PERSISTENT_MAX_ARGS);
+        for a in args {
             q = $bind(q, a)?;
         }
         q
@@ -240,11 +248,11 @@ impl Pool {
     async fn fetch_all(&self, sql: &str, args: &[Arg]) -> Result<Fetched, StoreError> {
         Ok(match self {
             Pool::Sqlite(p) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
+                let q = bind_all!(sql, args, bind_sqlite);
                 Fetched::Sqlite(q.fetch_all(p).await.map_err(from_sqlx)?)
             }
             Pool::Postgres(p) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                let q = bind_all!(sql, args, bind_pg);
                 Fetched::Postgres(q.fetch_all(p).await.map_err(from_sqlx)?)
             }
         })
@@ -253,11 +261,11 @@ impl Pool {
     pub async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
         match self {
             Pool::Sqlite(p) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
+                let q = bind_all!(sql, args, bind_sqlite);
                 Ok(q.execute(p).await.map_err(from_sqlx)?.rows_affected())
             }
             Pool::Postgres(p) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                let q = bind_all!(sql, args, bind_pg);
                 Ok(q.execute(p).await.map_err(from_sqlx)?.rows_affected())
             }
         }
@@ -292,11 +300,11 @@ impl Tx {
     pub async fn fetch(&mut self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Row>, StoreError> {
         let fetched = match self {
             Tx::Sqlite(tx) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
+                let q = bind_all!(sql, args, bind_sqlite);
                 Fetched::Sqlite(q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?)
             }
             Tx::Postgres(tx) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                let q = bind_all!(sql, args, bind_pg);
                 Fetched::Postgres(q.fetch_all(&mut **tx.conn()?).await.map_err(from_sqlx)?)
             }
         };
@@ -306,11 +314,11 @@ impl Tx {
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
         match self {
             Tx::Sqlite(tx) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_sqlite);
+                let q = bind_all!(sql, args, bind_sqlite);
                 Ok(q.execute(&mut **tx.conn()?).await.map_err(from_sqlx)?.rows_affected())
             }
             Tx::Postgres(tx) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args, bind_pg);
+                let q = bind_all!(sql, args, bind_pg);
                 Ok(q.execute(&mut **tx.conn()?).await.map_err(from_sqlx)?.rows_affected())
             }
         }
