@@ -13,8 +13,12 @@ fn main() -> std::process::ExitCode {
 /// started by `posix_spawn` shares the parent's memory until it runs this program, and Linux
 /// counts the parent's peak as the child's.
 fn report_peak_memory() {
-    let Some(path) = std::env::var_os("DUALSYNC_PEAK_RSS_FILE") else { return };
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return };
+    let Some(path) = std::env::var_os("DUALSYNC_PEAK_RSS_FILE") else {
+        return;
+    };
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
     if let Some(kib) = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))

@@ -177,23 +177,31 @@ impl Engine {
         // Three batches in flight: while one is transformed and written, the page after it is
         // read and the one before it is committed (links, checkpoint). A map whose lookups
         // point into itself (a task tree) needs each batch's links before the next batch runs.
-        let own_lookups = map.fields.iter().any(|f| f.lookup.as_deref() == Some(map.name.as_str()));
+        let own_lookups = map
+            .fields
+            .iter()
+            .any(|f| f.lookup.as_deref() == Some(map.name.as_str()));
         let mut page = read(after).await?;
         let mut copied: Option<Copied> = None;
         let mut batches = 0u64;
         loop {
             let Some(last_key) = page.next.clone() else {
                 if let Some(done) = copied.take() {
-                    self.commit_copied(map, from, checkpoint, done, &mut batches, progress).await?;
+                    self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
+                        .await?;
                 }
                 return Ok(fresh);
             };
             if own_lookups && let Some(done) = copied.take() {
-                self.commit_copied(map, from, checkpoint, done, &mut batches, progress).await?;
+                self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
+                    .await?;
             }
             let commit = async {
                 match copied.take() {
-                    Some(done) => self.commit_copied(map, from, checkpoint, done, &mut batches, progress).await,
+                    Some(done) => {
+                        self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
+                            .await
+                    }
                     None => Ok(()),
                 }
             };

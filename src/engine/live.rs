@@ -72,7 +72,10 @@ impl Engine {
             _ => limit,
         };
         if next_limit != limit {
-            self.live_batch.lock().expect("live batch").insert(key.clone(), next_limit);
+            self.live_batch
+                .lock()
+                .expect("live batch")
+                .insert(key.clone(), next_limit);
         }
         if batch.changes.is_empty() && !batch.restarted && !batch.sweep {
             // Nothing of this entity: the position moves past other entities' changes, saved

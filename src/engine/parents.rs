@@ -4,14 +4,20 @@
 //! used only while its parent map's links are unchanged (`StateStore::link_changes`, counted
 //! after every commit through this process) and for at most `TTL`, which bounds how long a
 //! change made by another process (an operator's command) can go unseen. Only links found are
-//! kept: a parent that is missing is asked for again next time.
+//! kept: a parent that is missing is asked for again next time. `Engine::prefetch` gathers a
+//! batch's translations from here and the state store.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::Engine;
+use super::compile::CompiledMap;
+use super::state::{key_text, parse_key_text};
+use super::transform;
+use crate::store::{EntityDesc, Result, Row};
 use crate::tablemap::model::Side;
-use crate::value::Value;
+use crate::value::{Value, ValueType};
 
 /// How long cached links are trusted at most.
 pub const TTL: Duration = Duration::from_secs(30);
@@ -34,7 +40,13 @@ struct Cached {
 impl ParentLinks {
     /// The cached translations of `texts` through `parent` from side `from`, given the parent's
     /// current change count; the texts not cached are returned apart.
-    pub fn get(&self, parent: &str, from: Side, changes: u64, texts: Vec<String>) -> (Vec<(String, Value)>, Vec<String>) {
+    pub fn get(
+        &self,
+        parent: &str,
+        from: Side,
+        changes: u64,
+        texts: Vec<String>,
+    ) -> (Vec<(String, Value)>, Vec<String>) {
         let mut all = self.0.lock().expect("parent links");
         let key = (parent.to_string(), from);
         if all
@@ -79,6 +91,106 @@ impl ParentLinks {
     }
 }
 
+/// Lookup translations for one batch, fetched in one query per referenced map.
+pub(super) struct Prefetched {
+    /// (map, source-side key text) -> the other side's single key value.
+    values: HashMap<(String, String), Value>,
+}
+
+impl transform::Links for Prefetched {
+    fn translate(&self, map: &str, _from: Side, key: &Value) -> Option<Value> {
+        self.values
+            .get(&(map.to_string(), key_text(std::slice::from_ref(key))))
+            .cloned()
+    }
+}
+
+/// The value types of a map's key on one side (the company column is text).
+fn key_types(map: &CompiledMap, side: Side) -> Vec<ValueType> {
+    let s = map.side(side);
+    s.key
+        .iter()
+        .map(|col| {
+            if s.company.as_deref() == Some(col) || (side == Side::Accounting && map.fan_out_column() == Some(col)) {
+                ValueType::Text
+            } else {
+                map.key_field(side, col)
+                    .map(|f| f.field_type.value_type(side, f.has_value_map()))
+                    .unwrap_or(ValueType::Text)
+            }
+        })
+        .collect()
+}
+
+impl Engine {
+    /// The translations a batch's lookups need, from the cache or one query per parent map.
+    pub(super) async fn prefetch(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        desc: &EntityDesc,
+        rows: &[Row],
+    ) -> Result<Prefetched> {
+        let target = from.other();
+        let mut values = HashMap::new();
+        for field in map.fields.iter().filter(|f| f.lookup.is_some() && f.writes(target)) {
+            let (Some(parent_name), Some(col)) = (field.lookup.as_deref(), field.column(from)) else {
+                continue;
+            };
+            let Some(idx) = desc.index_of(col) else { continue };
+            let Some(parent) = self.map(parent_name) else { continue };
+            let mut texts: Vec<String> = rows
+                .iter()
+                .filter(|r| !r[idx].is_null())
+                .map(|r| key_text(std::slice::from_ref(&r[idx])))
+                .collect();
+            texts.sort();
+            texts.dedup();
+            if texts.is_empty() {
+                continue;
+            }
+            // The parents' links come from memory while they are unchanged (`parents`).
+            let changes = self.state.link_changes(parent_name);
+            let (hits, texts) = self.parent_links.get(parent_name, from, changes, texts);
+            for (text, value) in hits {
+                values.insert((parent_name.to_string(), text), value);
+            }
+            if texts.is_empty() {
+                continue;
+            }
+            let links = match from {
+                Side::Operational => self.state.links_by_operational(parent_name, &texts).await?,
+                Side::Accounting => self.state.links_by_accounting(parent_name, &texts).await?,
+            };
+            // The single key column of the parent on the target side, besides its company.
+            let target_side = parent.side(target);
+            let Some(pos) = target_side
+                .key
+                .iter()
+                .position(|c| Some(c) != target_side.company.as_ref())
+            else {
+                continue;
+            };
+            let types = key_types(parent, target);
+            let mut found = Vec::new();
+            for link in links {
+                let (source_text, target_text) = match from {
+                    Side::Operational => (link.operational_key, link.accounting_key),
+                    Side::Accounting => (link.accounting_key, link.operational_key),
+                };
+                if let Some(key) = parse_key_text(&target_text, &types) {
+                    found.push((source_text, key[pos].clone()));
+                }
+            }
+            self.parent_links.put(parent_name, from, changes, &found);
+            for (text, value) in found {
+                values.insert((parent_name.to_string(), text), value);
+            }
+        }
+        Ok(Prefetched { values })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,7 +205,12 @@ mod tests {
         let (hits, misses) = cache.get("projects", Side::Operational, 3, texts(&["a", "b"]));
         assert!(hits.is_empty());
         assert_eq!(misses, texts(&["a", "b"]));
-        cache.put("projects", Side::Operational, 3, &[("a".into(), Value::Text("A".into()))]);
+        cache.put(
+            "projects",
+            Side::Operational,
+            3,
+            &[("a".into(), Value::Text("A".into()))],
+        );
         let (hits, misses) = cache.get("projects", Side::Operational, 3, texts(&["a", "b"]));
         assert_eq!(hits, vec![("a".to_string(), Value::Text("A".into()))]);
         assert_eq!(misses, texts(&["b"]));

@@ -51,7 +51,12 @@ fn link_of(mut c: Cols) -> Result<Link> {
 impl StateStore {
     /// How often the links of `map` were changed through this store (or a clone) so far.
     pub fn link_changes(&self, map: &str) -> u64 {
-        self.link_changes.lock().expect("link changes").get(map).copied().unwrap_or(0)
+        self.link_changes
+            .lock()
+            .expect("link changes")
+            .get(map)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Counts a change of the links of these maps, once it is committed (or failed): a reader

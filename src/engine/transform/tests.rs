@@ -788,9 +788,16 @@ fn the_streamed_hash_equals_the_hash_as_first_built() {
         Value::Guid(uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef)),
     ];
     for (i, v) in values.iter().enumerate() {
-        let record = vec![("b_col".to_string(), v.clone()), ("a".to_string(), values[(i + 3) % values.len()].clone())];
+        let record = vec![
+            ("b_col".to_string(), v.clone()),
+            ("a".to_string(), values[(i + 3) % values.len()].clone()),
+        ];
         assert_eq!(hash_values(&record), hash_values_as_built_first(&record), "{v:?}");
     }
-    let all: Vec<(String, Value)> = values.iter().enumerate().map(|(i, v)| (format!("c{i}"), v.clone())).collect();
+    let all: Vec<(String, Value)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("c{i}"), v.clone()))
+        .collect();
     assert_eq!(hash_values(&all), hash_values_as_built_first(&all));
 }

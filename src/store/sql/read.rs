@@ -32,7 +32,13 @@ struct Read {
 impl SqlStore {
     /// One page of a scan (see `Store::read_page`); with `set`, only records holding a value in
     /// one of those columns (see `Store::read_page_set`; the columns are `desc`'s, checked).
-    pub(super) async fn page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize, set: &[&str]) -> Result<Page> {
+    pub(super) async fn page(
+        &self,
+        desc: &EntityDesc,
+        after: Option<&Key>,
+        limit: usize,
+        set: &[&str],
+    ) -> Result<Page> {
         let mut args = Vec::new();
         let mut sql = format!(
             "SELECT {}, {} FROM {}",
