@@ -59,6 +59,16 @@ async fn engine_end_to_end(backend: &str) {
     want.retain(|(_, n)| *n > 0);
     assert_eq!(skips, want, "each skipped actual is recorded with its rule");
 
+    // The copy went into an empty staging table: live sync's accounting direction starts after
+    // the copy's own writes instead of reading every one of them back as an echo.
+    let map = engine.map("actuals").unwrap().clone();
+    assert!(count(acct_store.as_ref(), "ProjCDSActualsImport").await > 0);
+    assert_eq!(
+        engine.live_step(&map, Side::Accounting).await.unwrap(),
+        0,
+        "no echo of the initial sync's writes to read"
+    );
+
     // Running it again changes nothing.
     engine.state.clear_checkpoint("actuals").await.unwrap();
     let again = engine.initial_sync("actuals", &mut |_| {}).await.unwrap();
@@ -75,7 +85,6 @@ async fn engine_end_to_end(backend: &str) {
     row[actuals.index_of("msdyn_transactiontypecode").unwrap()] = Value::Int(192350000);
     row[actuals.index_of("msdyn_description").unwrap()] = Value::Text("live actual".into());
     op_store.apply(&actuals, &[WriteOp::Upsert(row)]).await.unwrap();
-    let map = engine.map("actuals").unwrap().clone();
     while engine.live_step(&map, Side::Operational).await.unwrap() > 0 {}
     let staging = acct_store.describe("ProjCDSActualsImport").await.unwrap();
     let found: Vec<_> = acct_store
@@ -134,6 +143,38 @@ async fn engine_end_to_end(backend: &str) {
         "no write to the accounting store"
     );
     assert_eq!(count(acct_store.as_ref(), "ProjCDSActualsImport").await, staged_before);
+
+    // A backlog is read in growing batches: 1,600 new actuals committed at once take steps of
+    // 500, then 1,000 (the batch came back full, so it doubled), then the 100 left.
+    let burst: Vec<WriteOp> = (0..1600u128)
+        .map(|n| {
+            let mut r = row_template(&actuals, &template);
+            r[actuals.index_of("msdyn_actualid").unwrap()] = Value::Guid(Uuid::from_u128(0xb0_0000 + n));
+            WriteOp::Upsert(r)
+        })
+        .collect();
+    op_store.apply(&actuals, &burst).await.unwrap();
+    let mut steps = Vec::new();
+    loop {
+        match engine.live_step(&map, Side::Operational).await.unwrap() {
+            0 => break,
+            n => steps.push(n),
+        }
+    }
+    assert_eq!(steps, vec![500, 1000, 100], "batch sizes of the backlog");
+    assert_eq!(
+        count(acct_store.as_ref(), "ProjCDSActualsImport").await,
+        staged_before + 1600,
+        "every actual of the backlog is staged"
+    );
+}
+
+/// A copy of `template` that syncs (a cost actual without Skip Sync).
+fn row_template(actuals: &dualsync::store::EntityDesc, template: &[Value]) -> Vec<Value> {
+    let mut row = template.to_vec();
+    row[actuals.index_of("msdyn_skipsync").unwrap()] = Value::Bool(false);
+    row[actuals.index_of("msdyn_transactiontypecode").unwrap()] = Value::Int(192350000);
+    row
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
