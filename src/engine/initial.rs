@@ -235,13 +235,16 @@ impl Engine {
         progress: &mut dyn FnMut(&SyncCounts),
     ) -> Result<()> {
         let Copied { result, last_key } = done;
+        let mut next = checkpoint.clone();
+        next.counts = add(next.counts, result.counts);
+        next.last_key = Some(key_text(&last_key));
         self.state
-            .commit_batch(&result.links, &result.deleted_links, None)
+            .commit_copied(&result.links, &result.deleted_links, &next)
             .await?;
+        *checkpoint = next;
+        // Children parked for these records (a crash before this point leaves them to the
+        // sweep of parked records, which runs at the end of the copy and in the daemon).
         self.unpark_children(map, &result.linked).await?;
-        checkpoint.counts = add(checkpoint.counts, result.counts);
-        checkpoint.last_key = Some(key_text(&last_key));
-        self.state.save_checkpoint(checkpoint).await?;
         progress(&checkpoint.counts);
         *batches += 1;
         if batches.is_power_of_two() {

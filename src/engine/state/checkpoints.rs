@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{StateStore, count_arg, now, opt_text, opt_time, text, time};
+use super::{StateStore, StateTx, count_arg, now, opt_text, opt_time, text, time};
 use crate::store::{Position, Result};
 use crate::value::ValueType;
 
@@ -121,38 +121,9 @@ impl StateStore {
 
     /// Stores a map's checkpoint, replacing the one it had.
     pub async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
-        let c = checkpoint;
-        let counts = c.counts;
-        self.execute(
-            "INSERT INTO checkpoints (map, status, side, last_key, started_at, finished_at, read_count, \
-             written_count, unchanged_count, skipped_count, parked_count, failed_count, head_operational, \
-             head_accounting) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (map) DO UPDATE SET status = excluded.status, side = excluded.side, \
-             last_key = excluded.last_key, started_at = excluded.started_at, finished_at = excluded.finished_at, \
-             read_count = excluded.read_count, written_count = excluded.written_count, \
-             unchanged_count = excluded.unchanged_count, skipped_count = excluded.skipped_count, \
-             parked_count = excluded.parked_count, failed_count = excluded.failed_count, \
-             head_operational = excluded.head_operational, head_accounting = excluded.head_accounting",
-            &[
-                text(&c.map),
-                text(c.status.as_str()),
-                text(&c.side),
-                opt_text(c.last_key.as_deref()),
-                time(c.started_at),
-                opt_time(c.finished_at),
-                count_arg(counts.read),
-                count_arg(counts.written),
-                count_arg(counts.unchanged),
-                count_arg(counts.skipped),
-                count_arg(counts.parked),
-                count_arg(counts.failed),
-                opt_text(c.head_operational.as_ref().map(Position::as_str)),
-                opt_text(c.head_accounting.as_ref().map(Position::as_str)),
-            ],
-        )
-        .await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        write_checkpoint(&mut tx, checkpoint).await?;
+        tx.commit().await
     }
 
     /// Forgets a map's checkpoint (the next initial sync starts from the beginning); whether
@@ -163,4 +134,40 @@ impl StateStore {
             .await?
             > 0)
     }
+}
+
+/// Writes (inserts or replaces) a map's checkpoint in a transaction of the state store.
+pub(super) async fn write_checkpoint(tx: &mut StateTx<'_>, checkpoint: &Checkpoint) -> Result<()> {
+    let c = checkpoint;
+    let counts = c.counts;
+    tx.execute(
+        "INSERT INTO checkpoints (map, status, side, last_key, started_at, finished_at, read_count, \
+         written_count, unchanged_count, skipped_count, parked_count, failed_count, head_operational, \
+         head_accounting) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (map) DO UPDATE SET status = excluded.status, side = excluded.side, \
+         last_key = excluded.last_key, started_at = excluded.started_at, finished_at = excluded.finished_at, \
+         read_count = excluded.read_count, written_count = excluded.written_count, \
+         unchanged_count = excluded.unchanged_count, skipped_count = excluded.skipped_count, \
+         parked_count = excluded.parked_count, failed_count = excluded.failed_count, \
+         head_operational = excluded.head_operational, head_accounting = excluded.head_accounting",
+        &[
+            text(&c.map),
+            text(c.status.as_str()),
+            text(&c.side),
+            opt_text(c.last_key.as_deref()),
+            time(c.started_at),
+            opt_time(c.finished_at),
+            count_arg(counts.read),
+            count_arg(counts.written),
+            count_arg(counts.unchanged),
+            count_arg(counts.skipped),
+            count_arg(counts.parked),
+            count_arg(counts.failed),
+            opt_text(c.head_operational.as_ref().map(Position::as_str)),
+            opt_text(c.head_accounting.as_ref().map(Position::as_str)),
+        ],
+    )
+    .await?;
+    Ok(())
 }

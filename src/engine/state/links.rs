@@ -214,6 +214,27 @@ impl StateStore {
         deleted: &[(String, String)],
         cursor: Option<&FeedMark<'_>>,
     ) -> Result<()> {
+        self.commit_links(links, deleted, cursor, None).await
+    }
+
+    /// `commit_batch` of an initial sync's batch: the links and the checkpoint after it in one
+    /// transaction (one flushed commit instead of two).
+    pub async fn commit_copied(
+        &self,
+        links: &[Link],
+        deleted: &[(String, String)],
+        checkpoint: &super::Checkpoint,
+    ) -> Result<()> {
+        self.commit_links(links, deleted, None, Some(checkpoint)).await
+    }
+
+    async fn commit_links(
+        &self,
+        links: &[Link],
+        deleted: &[(String, String)],
+        cursor: Option<&FeedMark<'_>>,
+        checkpoint: Option<&super::Checkpoint>,
+    ) -> Result<()> {
         let done = async {
             let mut tx = self.begin().await?;
             for (map, key) in deleted {
@@ -226,6 +247,9 @@ impl StateStore {
             write_links(&mut tx, links).await?;
             if let Some(mark) = cursor {
                 write_cursor(&mut tx, mark).await?;
+            }
+            if let Some(checkpoint) = checkpoint {
+                super::checkpoints::write_checkpoint(&mut tx, checkpoint).await?;
             }
             tx.commit().await
         }
