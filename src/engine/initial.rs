@@ -87,10 +87,10 @@ impl Engine {
             };
             progress(&at);
             let mut report = |counts: &SyncCounts| progress(&InitialProgress { counts: *counts, ..at });
-            let only_set = match pass {
-                0 => None,
-                _ if fresh => flow_back_columns(map),
-                _ => None,
+            let only_set = if pass > 0 && fresh {
+                flow_back_columns(map)
+            } else {
+                None
             };
             let copied_fresh = self
                 .copy(map, from, &mut checkpoint, only_set.as_deref(), &mut report)

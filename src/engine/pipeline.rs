@@ -180,10 +180,12 @@ impl Engine {
                         .map(|c| rec.get(&c.name).cloned().unwrap_or(Value::Null))
                         .collect()
                 };
-                let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
                 let read = match fresh {
                     true => crate::store::Rows::default(),
-                    false => retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?,
+                    false => {
+                        let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
+                        retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?
+                    }
                 };
                 let current: HashMap<Key, Row> = read.rows.into_iter().map(|r| (tdesc.key_of(&r), r)).collect();
                 // A target record that cannot be read is not overwritten blindly: the source
