@@ -238,6 +238,24 @@ async fn connected_installation(backend: &str) {
         },
     )
     .await;
+    // The batch's record error is written once the batch's writes returned: the good record
+    // can be in Dataverse a moment before it.
+    eventually(
+        "the bad record of the batch as a record error",
+        &mut daemon,
+        Duration::from_secs(30),
+        || {
+            let config = config.clone();
+            async move {
+                let (code, out, err) = common::dualsync(&["errors", "list"], &config);
+                match code == Some(0) && out.contains("0x80044331") {
+                    true => Ok(()),
+                    false => Err(format!("{out}{err}")),
+                }
+            }
+        },
+    )
+    .await;
     let (code, out, err) = common::dualsync(&["errors", "list"], &config);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(

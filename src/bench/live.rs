@@ -1,8 +1,9 @@
 //! The benchmark's live-sync measurement, against a running `dualsync run`: changes applied to
 //! the operational actuals at a fixed rate (new actuals, and edits of ones that already
 //! arrived), each timed from the commit of its write on the operational store to the moment
-//! its entry appears in the accounting store's change log (written by the accounting store's
-//! own capture trigger in the transaction that commits the staging row; read every 2 ms).
+//! the staging row's arrival is seen: the benchmark puts its own trigger on the staging table,
+//! which notes each written row in `_bench_arrivals` in the transaction that commits it (the
+//! change log cannot serve: dualsync's own writes are not captured), read every 2 ms.
 //! Then the rate doubles in steps until dualsync no longer keeps up, and two bisections narrow
 //! the gap: the highest rate it sustains without growing lag, to within a quarter. Last, a
 //! burst: N new actuals committed in one transaction, and how fast dualsync drains them.
@@ -17,14 +18,15 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::store::sql::SqlStore;
-use crate::store::{EntityDesc, Position, Row, RowOutcome, Store, WriteOp};
-use crate::value::Value;
+use crate::store::sql::conn::Dialect;
+use crate::store::{EntityDesc, Row, RowOutcome, Store, WriteOp};
+use crate::value::{Value, ValueType};
 
 const SOURCE: &str = "msdyn_actuals";
 const TARGET: &str = "ProjCDSActualsImport";
 /// How often the writer wakes to write what is due.
 const TICK: Duration = Duration::from_millis(5);
-/// How often the observer reads the accounting change log.
+/// How often the observer reads the arrivals.
 const POLL: Duration = Duration::from_millis(2);
 /// How long a phase's last changes may take to arrive before they count as not arrived.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -235,27 +237,52 @@ impl Writer {
     }
 }
 
-/// Reads the accounting change log until `stop`, marking what arrives.
+/// The benchmark's arrival log on the accounting store: a table and a trigger noting the key
+/// of every staging row inserted or updated, by any writer.
+fn arrivals_ddl(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS _bench_arrivals (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS _bench_arrivals_ins AFTER INSERT ON \"{TARGET}\" BEGIN
+  INSERT INTO _bench_arrivals (id) VALUES (NEW.\"ActualId\"); END;
+CREATE TRIGGER IF NOT EXISTS _bench_arrivals_upd AFTER UPDATE ON \"{TARGET}\" BEGIN
+  INSERT INTO _bench_arrivals (id) VALUES (NEW.\"ActualId\"); END;"
+        ),
+        Dialect::Postgres => format!(
+            "CREATE TABLE IF NOT EXISTS _bench_arrivals (seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL);
+CREATE OR REPLACE FUNCTION _bench_arrival() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN INSERT INTO _bench_arrivals (id) VALUES (NEW.\"ActualId\"::text); RETURN NULL; END $fn$;
+DROP TRIGGER IF EXISTS _bench_arrivals ON \"{TARGET}\";
+CREATE TRIGGER _bench_arrivals AFTER INSERT OR UPDATE ON \"{TARGET}\"
+  FOR EACH ROW EXECUTE FUNCTION _bench_arrival();"
+        ),
+    }
+}
+
+/// Reads (and empties) the arrival log until `stop`, marking what arrives. Taking the entries
+/// out with `DELETE ... RETURNING` misses none, whatever order their transactions commit in.
 async fn observe(acct: SqlStore, book: Arc<Mutex<Book>>, stop: Arc<AtomicBool>) -> Result<(), String> {
-    let mut cursor: Position = acct.head(TARGET).await.map_err(|e| e.to_string())?;
+    let pool = acct.pool();
     while !stop.load(Ordering::Relaxed) {
-        let changes = match acct.changes(TARGET, &cursor, 10_000).await {
-            Ok(batch) => {
-                cursor = batch.next;
-                batch.changes
-            }
+        let rows = match pool
+            .fetch("DELETE FROM _bench_arrivals RETURNING id", &[], &[ValueType::Text])
+            .await
+        {
+            Ok(rows) => rows,
             Err(e) if e.is_transient() => Vec::new(),
-            Err(e) => return Err(format!("reading the accounting change log: {e}")),
+            Err(e) => return Err(format!("reading the benchmark's arrivals: {e}")),
         };
         let at = Instant::now();
-        if changes.is_empty() {
+        if rows.is_empty() {
             tokio::time::sleep(POLL).await;
             continue;
         }
         let mut book = book.lock().expect("book");
-        for change in &changes {
-            if let Some(Value::Guid(id)) = change.key.iter().find(|v| matches!(v, Value::Guid(_))) {
-                book.seen(*id, at);
+        for row in &rows {
+            if let Some(Value::Text(id)) = row.first()
+                && let Ok(id) = Uuid::parse_str(id)
+            {
+                book.seen(id, at);
             }
         }
     }
@@ -401,6 +428,9 @@ fn show(p: &Phase) {
 pub async fn measure(op_url: &str, acct_url: &str, opts: LiveOptions) -> Result<LiveResult, String> {
     let op = SqlStore::open(op_url).await.map_err(|e| e.to_string())?;
     let acct = SqlStore::open(acct_url).await.map_err(|e| e.to_string())?;
+    acct.execute_script(&arrivals_ddl(acct.dialect()))
+        .await
+        .map_err(|e| format!("installing the benchmark's arrival trigger: {e}"))?;
     let mut writer = Writer::new(op).await?;
     let book = Arc::new(Mutex::new(Book::default()));
     let stop = Arc::new(AtomicBool::new(false));

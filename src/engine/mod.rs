@@ -128,6 +128,28 @@ impl Engine {
         }
     }
 
+    /// Writes `ops` of `map` to `side`. When no other map reads that entity on that side, they
+    /// are written as the engine's own (`Store::apply_own`): the map's reverse direction
+    /// would only read them back as echoes. Another map reading the entity must see them.
+    async fn write(
+        &self,
+        map: &CompiledMap,
+        side: Side,
+        desc: &crate::store::EntityDesc,
+        ops: &[crate::store::WriteOp],
+    ) -> crate::store::Result<Vec<crate::store::RowOutcome>> {
+        let entity = &map.side(side).entity;
+        let readers = self
+            .maps
+            .iter()
+            .filter(|m| m.side(side).entity.eq_ignore_ascii_case(entity))
+            .count();
+        match readers {
+            1 => self.store(side).apply_own(desc, ops).await,
+            _ => self.store(side).apply(desc, ops).await,
+        }
+    }
+
     fn limiter(&self, side: Side) -> &Limiter {
         match side {
             Side::Operational => &self.limits[0],

@@ -242,7 +242,7 @@ impl Engine {
                     continue;
                 }
                 self.limiter(target).until_n(ops.len()).await;
-                let outcomes = retry(&self.retry, "write", || target_store.apply(&tdesc, &ops)).await?;
+                let outcomes = retry(&self.retry, "write", || self.write(map, target, &tdesc, &ops)).await?;
                 for (outcome, (n, agreed)) in outcomes.into_iter().zip(pending) {
                     let (i, rec, hash) = &todo[n];
                     match outcome {
@@ -533,7 +533,7 @@ impl Engine {
             out.deleted_links.push((map.name.clone(), l.operational_key.clone()));
         }
         self.limiter(target).until_n(ops.len()).await;
-        retry(&self.retry, "delete", || store.apply(&kdesc, &ops)).await?;
+        retry(&self.retry, "delete", || self.write(map, target, &kdesc, &ops)).await?;
         out.counts.written += ops.len() as u64;
         Ok(())
     }

@@ -453,6 +453,13 @@ pub trait Store: Send + Sync {
     /// rejects are left out and reported) or nothing does and the error is returned.
     async fn apply(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>>;
 
+    /// `apply` for the sync engine's own writes: a store whose change capture can tell them
+    /// apart leaves them out of its feed (the engine knows them; read back they were echoes to
+    /// recognize and drop). A store that cannot tell them apart writes them as `apply` does.
+    async fn apply_own(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
+        self.apply(desc, ops).await
+    }
+
     /// Tells the store that an entity has grown a lot (an initial sync writes it), so its
     /// query planner can look again: PostgreSQL runs `ANALYZE`; others need nothing.
     async fn refresh_statistics(&self, _entity: &str) -> Result<()> {

@@ -14,6 +14,14 @@
 //! that cannot see other sessions' transaction ids falls back to the cluster-wide xmin.)
 //! On SQLite writers are serialized, so seq order is commit order.
 //!
+//! **Own writes.** The sync engine's own writes (`Store::apply_own`) are left out of the log:
+//! the engine knows them already, and reading them back as echoes doubled its live work. The
+//! writing transaction marks itself — PostgreSQL: the transaction-local setting
+//! `dualsync.own_writes`; SQLite (no session variables a trigger can see): a row in
+//! `_dualsync_meta` inserted at the start of the transaction and deleted before its commit, so
+//! no other connection ever sees it (SQLite runs one write transaction at a time) — and the
+//! triggers' `WHEN` skips marked writes. Every other program's writes are captured as before.
+//!
 //! Each read takes the head first and returns the entity's entries up to it: a reader of a quiet
 //! entity moves on to the head (its position never holds pruning back), and an entry committed
 //! between the two statements is left for the next read instead of being passed.
@@ -29,7 +37,7 @@ use crate::store::{BadChange, Change, ChangeOp, Cursor, EntityDesc, ErrorKind, R
 use crate::value::{Value, ValueType};
 
 /// Bumped when the trigger shape changes; `install` replaces triggers of older versions.
-pub const CAPTURE_VERSION: i64 = 1;
+pub const CAPTURE_VERSION: i64 = 2;
 const CHANNEL: &str = "dualsync_changes";
 
 const SQLITE_LOG: &str = "
@@ -81,6 +89,70 @@ END
 $fn$;
 ";
 
+/// The name of the `_dualsync_meta` row (SQLite) and the setting (PostgreSQL) that mark a
+/// transaction of the sync engine's own writes.
+const OWN_WRITES: &str = "own_writes";
+/// The triggers' condition: the write is not one of the engine's own.
+const SQLITE_OTHERS: &str = "NOT EXISTS (SELECT 1 FROM _dualsync_meta WHERE name = 'own_writes')";
+const PG_OTHERS: &str = "current_setting('dualsync.own_writes', true) IS DISTINCT FROM 'on'";
+
+/// Marks the transaction `tx` as the engine's own writes, which the triggers leave out of the
+/// log; on SQLite `unmark_own` must run before the commit.
+pub async fn mark_own(tx: &mut super::conn::Tx) -> Result<()> {
+    match tx.dialect() {
+        Dialect::Sqlite => {
+            let sql = format!("INSERT OR REPLACE INTO _dualsync_meta (name, value) VALUES ('{OWN_WRITES}', '1')");
+            tx.execute(&sql, &[]).await?;
+        }
+        Dialect::Postgres => {
+            let sql = format!("SELECT set_config('dualsync.{OWN_WRITES}', 'on', true)");
+            tx.execute(&sql, &[]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the mark of `mark_own` before the commit (SQLite; PostgreSQL's setting ends with the
+/// transaction).
+pub async fn unmark_own(tx: &mut super::conn::Tx) -> Result<()> {
+    if tx.dialect() == Dialect::Sqlite {
+        let sql = format!("DELETE FROM _dualsync_meta WHERE name = '{OWN_WRITES}'");
+        tx.execute(&sql, &[]).await?;
+    }
+    Ok(())
+}
+
+/// DROP statements for the capture triggers of earlier versions (their names carry the version).
+async fn older_triggers(pool: &Pool) -> Result<String> {
+    let current = format!("_dualsync_v{CAPTURE_VERSION}_");
+    let (sql, types) = match pool.dialect() {
+        Dialect::Sqlite => (
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_dualsync\\_v%' ESCAPE '\\'",
+            [ValueType::Text, ValueType::Text],
+        ),
+        Dialect::Postgres => (
+            "SELECT tgname::text, tgrelid::regclass::text FROM pg_trigger \
+             WHERE NOT tgisinternal AND tgname LIKE '\\_dualsync\\_v%'",
+            [ValueType::Text, ValueType::Text],
+        ),
+    };
+    let mut out = String::new();
+    for row in pool.fetch(sql, &[], &types).await? {
+        let (Some(Value::Text(name)), Some(Value::Text(table))) = (row.first(), row.get(1)) else {
+            continue;
+        };
+        if name.starts_with(&current) {
+            continue;
+        }
+        out.push_str(&match pool.dialect() {
+            Dialect::Sqlite => format!("DROP TRIGGER IF EXISTS {};\n", quote(name)),
+            // `regclass` text is the table's name as the server quotes it.
+            Dialect::Postgres => format!("DROP TRIGGER IF EXISTS {} ON {table};\n", quote(name)),
+        });
+    }
+    Ok(out)
+}
+
 fn trigger_name(entity: &str, what: &str) -> String {
     quote(&format!("_dualsync_v{CAPTURE_VERSION}_{entity}_{what}"))
 }
@@ -125,18 +197,19 @@ fn table_ddl(dialect: Dialect, desc: &EntityDesc) -> String {
             );
             format!(
                 "DROP TRIGGER IF EXISTS {ins}; DROP TRIGGER IF EXISTS {upd}; DROP TRIGGER IF EXISTS {del};
-CREATE TRIGGER {ins} AFTER INSERT ON {table} BEGIN
+CREATE TRIGGER {ins} AFTER INSERT ON {table} WHEN {others} BEGIN
   INSERT INTO _dualsync_changes (entity, op, key) VALUES ({name}, 'I', {new});
 END;
-CREATE TRIGGER {upd} AFTER UPDATE ON {table} BEGIN
+CREATE TRIGGER {upd} AFTER UPDATE ON {table} WHEN {others} BEGIN
   INSERT INTO _dualsync_changes (entity, op, key) SELECT {name}, 'D', {old} WHERE {old} IS NOT {new};
   INSERT INTO _dualsync_changes (entity, op, key) VALUES ({name}, 'U', {new});
 END;
-CREATE TRIGGER {del} AFTER DELETE ON {table} BEGIN
+CREATE TRIGGER {del} AFTER DELETE ON {table} WHEN {others} BEGIN
   INSERT INTO _dualsync_changes (entity, op, key) VALUES ({name}, 'D', {old});
 END;",
                 new = keys("NEW"),
                 old = keys("OLD"),
+                others = SQLITE_OTHERS,
             )
         }
         Dialect::Postgres => {
@@ -145,7 +218,7 @@ END;",
             format!(
                 "DROP TRIGGER IF EXISTS {trg} ON {table};
 CREATE TRIGGER {trg} AFTER INSERT OR UPDATE OR DELETE ON {table}
-  FOR EACH ROW EXECUTE FUNCTION _dualsync_capture({});",
+  FOR EACH ROW WHEN ({PG_OTHERS}) EXECUTE FUNCTION _dualsync_capture({});",
                 args.join(", ")
             )
         }
@@ -170,6 +243,10 @@ pub async fn install(pool: &Pool, descs: &[std::sync::Arc<EntityDesc>]) -> Resul
         script.push_str(&table_ddl(dialect, d));
         script.push('\n');
     }
+    // The log existed already when triggers of an older version are found.
+    script.push_str(&older_triggers(pool).await.unwrap_or_default());
+    // A mark of own writes is never committed; one left by a bug would stop all capture.
+    script.push_str(&format!("DELETE FROM _dualsync_meta WHERE name = '{OWN_WRITES}';\n"));
     let upsert = format!(
         "INSERT INTO _dualsync_meta (name, value) VALUES ('capture_version', '{CAPTURE_VERSION}') \
          ON CONFLICT (name) DO UPDATE SET value = excluded.value"

@@ -295,6 +295,13 @@ impl Pool {
 }
 
 impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     /// Runs a query in the transaction and decodes each result column with the type given
     /// for it; a value that cannot be decoded fails the read.
     pub async fn fetch(&mut self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Row>, StoreError> {

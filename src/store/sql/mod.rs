@@ -39,6 +39,8 @@ pub struct SqlStore {
     catalog: Mutex<HashMap<String, Arc<EntityDesc>>>,
     watch: tokio::sync::watch::Receiver<u64>,
     _watcher: capture::Watcher,
+    /// Whether this process installed change capture here (so own writes can be marked).
+    captured: std::sync::atomic::AtomicBool,
 }
 
 /// Which dialect a URL names.
@@ -72,6 +74,7 @@ impl SqlStore {
             catalog: Mutex::new(HashMap::new()),
             watch,
             _watcher: watcher,
+            captured: Default::default(),
         })
     }
 
@@ -308,6 +311,71 @@ impl SqlStore {
         tx.execute(&sql, &args).await
     }
 
+    /// Updates the non-key columns of existing records, many per statement:
+    /// `UPDATE t SET c = v.c FROM (VALUES (...), ...) AS v WHERE t.key = v.key`. (Not an upsert,
+    /// for the reason `update_row` gives.)
+    async fn update_rows(&self, tx: &mut conn::Tx, desc: &EntityDesc, rows: &[&Vec<Arg>]) -> Result<()> {
+        let width = desc.columns.len();
+        if desc.key.len() == width || rows.is_empty() {
+            return Ok(()); // nothing but the key: the records exist, nothing to change
+        }
+        let pg = self.dialect() == Dialect::Postgres;
+        let column = |i: usize| match pg {
+            true => format!("v.c{}", i + 1),
+            false => format!("v.column{}", i + 1),
+        };
+        let sets: Vec<String> = (0..width)
+            .filter(|i| !desc.key.contains(i))
+            .map(|i| format!("{} = {}", quote(&desc.columns[i].name), column(i)))
+            .collect();
+        let case = self.case_keys(desc);
+        let conds: Vec<String> = desc
+            .key
+            .iter()
+            .map(|&k| {
+                let name = quote(&desc.columns[k].name);
+                match case && desc.columns[k].value_type == ValueType::Guid {
+                    // SQLite: a GUID key in either case (see `read`).
+                    true => format!("t.{name} IN ({0}, upper({0}))", column(k)),
+                    false => format!("t.{name} = {}", column(k)),
+                }
+            })
+            .collect();
+        let alias = match pg {
+            true => format!(
+                "v({})",
+                (1..=width).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ")
+            ),
+            false => "v".to_string(),
+        };
+        let per_stmt = ROWS_PER_STATEMENT.min(MAX_PARAMS / width).max(1);
+        for chunk in rows.chunks(per_stmt) {
+            let mut n = 0;
+            let tuples: Vec<String> = chunk
+                .iter()
+                .map(|_| {
+                    let marks: Vec<String> = (0..width)
+                        .map(|_| {
+                            n += 1;
+                            self.dialect().param(n)
+                        })
+                        .collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "UPDATE {} AS t SET {} FROM (VALUES {}) AS {alias} WHERE {}",
+                quote(&desc.name),
+                sets.join(", "),
+                tuples.join(", "),
+                conds.join(" AND ")
+            );
+            let args: Vec<Arg> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+            tx.execute(&sql, &args).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes `keys`, returning which of them existed.
     async fn delete_keys(&self, tx: &mut conn::Tx, desc: &EntityDesc, keys: &[Key]) -> Result<HashSet<Key>> {
         let mut args = Vec::new();
@@ -371,9 +439,8 @@ impl SqlStore {
                         let args: Vec<Arg> = new.iter().flat_map(|(r, _)| r.iter().cloned()).collect();
                         tx.execute(&self.upsert_sql(desc, new.len()), &args).await?;
                     }
-                    for (row, _) in old {
-                        self.update_row(tx, desc, row).await?;
-                    }
+                    let old: Vec<&Vec<Arg>> = old.into_iter().map(|(r, _)| *r).collect();
+                    self.update_rows(tx, desc, &old).await?;
                 }
                 WriteOp::Delete(_) => {
                     let keys: Vec<Key> = ops[i..j]
@@ -448,6 +515,62 @@ impl SqlStore {
         Ok(out)
     }
 
+    /// `apply`, marked as the engine's own writes when `own` (see `capture`).
+    async fn write(&self, desc: &EntityDesc, ops: &[WriteOp], own: bool) -> Result<Vec<RowOutcome>> {
+        self.checked(desc).await?;
+        // Values that cannot fit their column are refused before any SQL runs.
+        let mut refused: Vec<Option<String>> = vec![None; ops.len()];
+        let mut fitted: Vec<Option<Vec<Arg>>> = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                WriteOp::Upsert(row) => match Self::fit_row(desc, row) {
+                    Ok(args) => fitted.push(Some(args)),
+                    Err(m) => {
+                        refused[i] = Some(m);
+                        fitted.push(None);
+                    }
+                },
+                WriteOp::Delete(_) => fitted.push(None),
+            }
+        }
+        let keep: Vec<usize> = (0..ops.len()).filter(|&i| refused[i].is_none()).collect();
+        let kept_ops: Vec<WriteOp> = keep.iter().map(|&i| ops[i].clone()).collect();
+        let kept_args: Vec<Option<Vec<Arg>>> = keep.iter().map(|&i| fitted[i].clone()).collect();
+
+        let mut tx = self.begin_write(own).await?;
+        let outcomes = match self.apply_batched(&mut tx, desc, &kept_ops, &kept_args).await {
+            Ok(o) => o,
+            Err(e) if e.kind == ErrorKind::Rejected => {
+                drop(tx); // rolls back
+                tx = self.begin_write(own).await?;
+                self.apply_row_by_row(&mut tx, desc, &kept_ops, &kept_args).await?
+            }
+            Err(e) => return Err(e),
+        };
+        if own {
+            capture::unmark_own(&mut tx).await?;
+        }
+        tx.commit().await?;
+
+        let mut outcomes = outcomes.into_iter();
+        Ok(refused
+            .into_iter()
+            .map(|r| match r {
+                Some(message) => RowOutcome::Rejected { message },
+                None => outcomes.next().expect("one outcome per kept op"),
+            })
+            .collect())
+    }
+
+    /// A write transaction, marked as the engine's own when `own`.
+    async fn begin_write(&self, own: bool) -> Result<conn::Tx> {
+        let mut tx = self.pool.begin().await?;
+        if own {
+            capture::mark_own(&mut tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// The side (`operational` or `accounting`) this store was initialized as, if any.
     pub async fn side(&self) -> Result<Option<String>> {
         init::recorded_side(&self.pool).await
@@ -494,46 +617,13 @@ impl Store for SqlStore {
     }
 
     async fn apply(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
-        self.checked(desc).await?;
-        // Values that cannot fit their column are refused before any SQL runs.
-        let mut refused: Vec<Option<String>> = vec![None; ops.len()];
-        let mut fitted: Vec<Option<Vec<Arg>>> = Vec::with_capacity(ops.len());
-        for (i, op) in ops.iter().enumerate() {
-            match op {
-                WriteOp::Upsert(row) => match Self::fit_row(desc, row) {
-                    Ok(args) => fitted.push(Some(args)),
-                    Err(m) => {
-                        refused[i] = Some(m);
-                        fitted.push(None);
-                    }
-                },
-                WriteOp::Delete(_) => fitted.push(None),
-            }
-        }
-        let keep: Vec<usize> = (0..ops.len()).filter(|&i| refused[i].is_none()).collect();
-        let kept_ops: Vec<WriteOp> = keep.iter().map(|&i| ops[i].clone()).collect();
-        let kept_args: Vec<Option<Vec<Arg>>> = keep.iter().map(|&i| fitted[i].clone()).collect();
+        self.write(desc, ops, false).await
+    }
 
-        let mut tx = self.pool.begin().await?;
-        let outcomes = match self.apply_batched(&mut tx, desc, &kept_ops, &kept_args).await {
-            Ok(o) => o,
-            Err(e) if e.kind == ErrorKind::Rejected => {
-                drop(tx); // rolls back
-                tx = self.pool.begin().await?;
-                self.apply_row_by_row(&mut tx, desc, &kept_ops, &kept_args).await?
-            }
-            Err(e) => return Err(e),
-        };
-        tx.commit().await?;
-
-        let mut outcomes = outcomes.into_iter();
-        Ok(refused
-            .into_iter()
-            .map(|r| match r {
-                Some(message) => RowOutcome::Rejected { message },
-                None => outcomes.next().expect("one outcome per kept op"),
-            })
-            .collect())
+    async fn apply_own(&self, desc: &EntityDesc, ops: &[WriteOp]) -> Result<Vec<RowOutcome>> {
+        // Unmarked until this process has installed (and so knows) the capture triggers.
+        let own = self.captured.load(std::sync::atomic::Ordering::Relaxed);
+        self.write(desc, ops, own).await
     }
 
     async fn install_capture(&self, entities: &[&str]) -> Result<()> {
@@ -541,7 +631,9 @@ impl Store for SqlStore {
         for e in entities {
             descs.push(self.catalog_desc(e).await?);
         }
-        capture::install(&self.pool, &descs).await
+        capture::install(&self.pool, &descs).await?;
+        self.captured.store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     async fn changes(&self, entity: &str, after: &Position, limit: usize) -> Result<ChangeBatch> {
