@@ -161,17 +161,26 @@ impl Engine {
             true => Settle::Fresh(map.initial_sync_master),
             false => Settle::Master(map.initial_sync_master),
         };
-        let set: Vec<&str> = only_set.unwrap_or_default().iter().map(String::as_str).collect();
+        let set: std::sync::Arc<Vec<String>> = std::sync::Arc::new(only_set.unwrap_or_default().to_vec());
+        let shared_desc = std::sync::Arc::new(desc.clone());
+        // Each page is read (and its rows decoded) in a task of its own, on another thread
+        // than the one transforming the batch before it.
         let read = |after: Option<Key>| {
-            let (desc, set) = (&desc, &set);
-            async move {
-                retry(&self.retry, "scan", || async {
+            let (store, desc, set) = (self.shared_store(from), shared_desc.clone(), set.clone());
+            let (policy, limit) = (self.retry, self.batch_size);
+            let page = tokio::spawn(async move {
+                let set: Vec<&str> = set.iter().map(String::as_str).collect();
+                retry(&policy, "scan", || async {
                     match set.is_empty() {
-                        true => store.read_page(desc, after.as_ref(), self.batch_size).await,
-                        false => store.read_page_set(desc, after.as_ref(), self.batch_size, set).await,
+                        true => store.read_page(&desc, after.as_ref(), limit).await,
+                        false => store.read_page_set(&desc, after.as_ref(), limit, &set).await,
                     }
                 })
                 .await
+            });
+            async move {
+                page.await
+                    .map_err(|e| StoreError::new(crate::store::ErrorKind::Permanent, format!("reading a page: {e}")))?
             }
         };
         // Three batches in flight: while one is transformed and written, the page after it is

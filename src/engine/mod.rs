@@ -121,6 +121,14 @@ impl Engine {
         self.maps.iter().find(|m| m.name == name)
     }
 
+    /// The store of `side`, to move into a task of its own.
+    pub fn shared_store(&self, side: Side) -> Arc<dyn Store> {
+        match side {
+            Side::Operational => self.operational.clone(),
+            Side::Accounting => self.accounting.clone(),
+        }
+    }
+
     pub fn store(&self, side: Side) -> &dyn Store {
         match side {
             Side::Operational => self.operational.as_ref(),
