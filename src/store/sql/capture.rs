@@ -243,8 +243,9 @@ pub async fn install(pool: &Pool, descs: &[std::sync::Arc<EntityDesc>]) -> Resul
         script.push_str(&table_ddl(dialect, d));
         script.push('\n');
     }
-    // The log existed already when triggers of an older version are found.
-    script.push_str(&older_triggers(pool).await.unwrap_or_default());
+    // Triggers of an older version go in the same transaction. When they cannot be listed,
+    // installing fails (and is retried) instead of leaving them to capture every change twice.
+    script.push_str(&older_triggers(pool).await?);
     // A mark of own writes is never committed; one left by a bug would stop all capture.
     script.push_str(&format!("DELETE FROM _dualsync_meta WHERE name = '{OWN_WRITES}';\n"));
     let upsert = format!(
