@@ -35,6 +35,17 @@ pub struct CompiledMap {
     /// The checksum as releases before `v2` wrote it (the whole map, cosmetic keys included),
     /// to recognize an unedited map whose state still holds that format.
     pub legacy_checksum: String,
+    /// `target_columns` of each side, computed once by `compile`: the transform names every
+    /// value of every record it produces with one of these (a shared name, not a copy per
+    /// record). A map whose fields are edited must be compiled again.
+    pub written: Written,
+}
+
+/// The columns the engine writes on each side (`CompiledMap::target_columns`), as shared names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Written {
+    pub operational: Vec<std::sync::Arc<str>>,
+    pub accounting: Vec<std::sync::Arc<str>>,
 }
 
 /// One side of a compiled map.
@@ -186,6 +197,14 @@ impl CompiledMap {
         out.0
     }
 
+    /// `target_columns(side)`, computed once when the map was compiled.
+    pub fn written(&self, side: Side) -> &[std::sync::Arc<str>] {
+        match side {
+            Side::Operational => &self.written.operational,
+            Side::Accounting => &self.written.accounting,
+        }
+    }
+
     /// The field that maps key column `column` of `side` (not the company or fan-out column).
     pub fn key_field(&self, side: Side, column: &str) -> Option<&CompiledField> {
         self.fields.iter().find(|f| f.column(side) == Some(column))
@@ -240,7 +259,7 @@ pub fn compile(valid: &ValidMap) -> CompiledMap {
             when: when.clone(),
         })
         .collect();
-    CompiledMap {
+    let mut compiled = CompiledMap {
         name: map.name.clone(),
         title: map.title.clone(),
         requires: valid.dependencies().to_vec(),
@@ -255,7 +274,17 @@ pub fn compile(valid: &ValidMap) -> CompiledMap {
         fan_out: map.fan_out.clone(),
         checksum: checksum(map),
         legacy_checksum: legacy_checksum(map),
-    }
+        written: Written::default(),
+    };
+    compiled.written = Written {
+        operational: names(compiled.target_columns(Side::Operational)),
+        accounting: names(compiled.target_columns(Side::Accounting)),
+    };
+    compiled
+}
+
+fn names(columns: Vec<String>) -> Vec<std::sync::Arc<str>> {
+    columns.into_iter().map(std::sync::Arc::from).collect()
 }
 
 /// FNV-1a, 64 bits: small, stable across platforms and releases, good enough to tell contents apart.

@@ -8,6 +8,7 @@
 //! sides hold a two-way value, the map's `initial_sync_master` decides.
 
 use chrono::Utc;
+use futures_util::TryStreamExt;
 
 use super::Engine;
 use super::compile::CompiledMap;
@@ -17,6 +18,9 @@ use super::retry::retry;
 use super::state::{Checkpoint, CheckpointStatus, MapState, SyncCounts, key_text, parse_stored_key_text};
 use crate::store::{Key, Result, StoreError};
 use crate::tablemap::model::Side;
+
+/// How many batches of a copy are transformed and written at once (see `Engine::copy`).
+const IN_FLIGHT: usize = 2;
 
 /// Where an initial sync stands, for progress reports: sent as each pass starts and after every
 /// batch.
@@ -183,53 +187,66 @@ impl Engine {
                     .map_err(|e| StoreError::new(crate::store::ErrorKind::Permanent, format!("reading a page: {e}")))?
             }
         };
-        // Three batches in flight: while one is transformed and written, the page after it is
-        // read and the one before it is committed (links, checkpoint). A map whose lookups
-        // point into itself (a task tree) needs each batch's links before the next batch runs.
+        // A pipeline: pages are read ahead (each in a task of its own), `IN_FLIGHT` batches
+        // are transformed and written at once (one is transformed while the other's rows are
+        // written), and finished batches are committed (links, checkpoint) in order while the
+        // next ones run. A map whose lookups point into itself (a task tree) needs each batch's
+        // links before the next batch is transformed: it runs one batch at a time.
         let own_lookups = map
             .fields
             .iter()
             .any(|f| f.lookup.as_deref() == Some(map.name.as_str()));
-        let mut page = read(after).await?;
-        let mut copied: Option<Copied> = None;
-        let mut batches = 0u64;
-        loop {
+        let pages = futures_util::stream::try_unfold(Some(read(after)), move |pending| async move {
+            let Some(pending) = pending else { return Ok(None) };
+            let page = pending.await?;
             let Some(last_key) = page.next.clone() else {
-                if let Some(done) = copied.take() {
-                    self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
-                        .await?;
-                }
-                return Ok(fresh);
+                return Ok(None);
             };
-            if own_lookups && let Some(done) = copied.take() {
+            // The next page is read while this one is synced.
+            Ok(Some(((page, last_key.clone()), Some(read(Some(last_key))))))
+        });
+        let (desc, settle) = (&desc, &settle);
+        let synced = pages
+            .map_ok(move |(page, last_key): (crate::store::Page, Key)| async move {
+                // Records the store cannot read become record errors; the others sync.
+                self.record_unreadable(map, from, desc, &page.bad).await?;
+                let mut result = self.sync_batch(map, from, desc, &page.rows, &[], settle).await?;
+                result.counts.read += page.bad.len() as u64;
+                result.counts.failed += page.bad.len() as u64;
+                Ok::<_, StoreError>(Copied { result, last_key })
+            })
+            .try_buffered(if own_lookups { 1 } else { IN_FLIGHT });
+        let mut synced = std::pin::pin!(synced);
+        let mut batches = 0u64;
+        if own_lookups {
+            while let Some(done) = synced.try_next().await? {
                 self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
                     .await?;
             }
-            let commit = async {
-                match copied.take() {
-                    Some(done) => {
-                        self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
-                            .await
-                    }
-                    None => Ok(()),
-                }
-            };
-            let sync = async {
-                // Records the store cannot read become record errors; the others sync.
-                self.record_unreadable(map, from, &desc, &page.bad).await?;
-                let mut result = self.sync_batch(map, from, &desc, &page.rows, &[], &settle).await?;
-                result.counts.read += page.bad.len() as u64;
-                result.counts.failed += page.bad.len() as u64;
-                Ok::<_, StoreError>(result)
-            };
-            let (committed, synced, next) = tokio::join!(commit, sync, read(Some(last_key.clone())));
-            committed?;
-            copied = Some(Copied {
-                result: synced?,
-                last_key,
-            });
-            page = next?;
+            return Ok(fresh);
         }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Copied>(1);
+        let produce = async move {
+            while let Some(done) = synced.try_next().await? {
+                if tx.send(done).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, StoreError>(())
+        };
+        let commit = async {
+            while let Some(done) = rx.recv().await {
+                self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
+                    .await?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        // A failed commit stops the pipeline (the producer's next send fails); a failed batch
+        // leaves the ones before it to be committed first.
+        let (produced, committed) = tokio::join!(produce, commit);
+        committed?;
+        produced?;
+        Ok(fresh)
     }
 
     /// Commits one copied batch: its links, then the checkpoint after its last key; children

@@ -163,21 +163,25 @@ impl Engine {
             })
             .await?;
             // Records of one batch may write different column sets (fan-out, constants): group them.
-            let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+            let mut groups: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
             for (n, (_, rec, _)) in todo.iter().enumerate() {
                 groups
-                    .entry(rec.values.iter().map(|(c, _)| c.clone()).collect())
+                    .entry(rec.values.iter().map(|(c, _)| &**c).collect())
                     .or_default()
                     .push(n);
             }
-            for (columns, members) in groups {
-                let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+            for (cols, members) in groups {
                 let tdesc = full.project(&cols)?;
+                // Where each of the target's columns is in the group's records (all alike).
+                let slots: Vec<Option<usize>> = tdesc
+                    .columns
+                    .iter()
+                    .map(|c| cols.iter().position(|k| *k == c.name))
+                    .collect();
                 let to_row = |rec: &TargetRecord| -> Row {
-                    tdesc
-                        .columns
+                    slots
                         .iter()
-                        .map(|c| rec.get(&c.name).cloned().unwrap_or(Value::Null))
+                        .map(|s| s.map_or(Value::Null, |p| rec.values[p].1.clone()))
                         .collect()
                 };
                 let read = match fresh {

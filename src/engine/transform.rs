@@ -7,13 +7,16 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use super::compile::{CompiledField, CompiledMap};
 use crate::store::coerce::fit;
 use crate::store::{Column, EntityDesc, Row};
 use crate::tablemap::filter;
 use crate::tablemap::model::{FanOutKind, FieldType, Side};
-use crate::value::Value;
+use crate::value::{Value, text};
 
 /// A source record as the engine read it, seen by column name (a missing column reads as null).
 #[derive(Debug, Clone, Copy)]
@@ -67,13 +70,13 @@ pub struct TargetRecord {
     /// when the target side has no company column, the source record's company.
     pub company: Option<String>,
     /// Every written column and its value, in `CompiledMap::target_columns` order.
-    pub values: Vec<(String, Value)>,
+    pub values: Vec<(Arc<str>, Value)>,
 }
 
 impl TargetRecord {
     /// The value written to `column`, if the record writes it.
     pub fn get(&self, column: &str) -> Option<&Value> {
-        self.values.iter().find(|(c, _)| c == column).map(|(_, v)| v)
+        self.values.iter().find(|(c, _)| &**c == column).map(|(_, v)| v)
     }
 }
 
@@ -151,7 +154,7 @@ pub fn transform(map: &CompiledMap, from: Side, source: &RowView, links: &dyn Li
 
     // Field values, computed once for every fanned-out record.
     let key_columns = &map.side(target).key;
-    let mut values: HashMap<&str, Value> = HashMap::new();
+    let mut values: FxHashMap<&str, Value> = FxHashMap::default();
     let mut waiting: Option<Problem> = None;
     for field in &map.fields {
         let Some(column) = field.column(target) else { continue };
@@ -174,7 +177,7 @@ pub fn transform(map: &CompiledMap, from: Side, source: &RowView, links: &dyn Li
         return Outcome::WaitingForParent { map, key };
     }
 
-    let columns = map.target_columns(target);
+    let columns = map.written(target);
     let target_company = map.side(target).company.as_deref();
     let fanned: Vec<(Option<String>, Option<&str>)> = match (&map.fan_out, from) {
         (Some(f), Side::Operational) if f.per == FanOutKind::Value => f
@@ -192,13 +195,13 @@ pub fn transform(map: &CompiledMap, from: Side, source: &RowView, links: &dyn Li
     let mut records = Vec::with_capacity(fanned.len());
     for (company, fan_value) in fanned {
         let mut written = Vec::with_capacity(columns.len());
-        for column in &columns {
-            let value = if Some(column.as_str()) == target_company {
+        for column in columns {
+            let value = if Some(&**column) == target_company {
                 company.clone().map_or(Value::Null, Value::Text)
-            } else if Some(column.as_str()) == fan_column {
+            } else if Some(&**column) == fan_column {
                 fan_value.map_or(Value::Null, |v| Value::Text(v.to_string()))
             } else {
-                values.get(column.as_str()).cloned().unwrap_or(Value::Null)
+                values.get(&**column).cloned().unwrap_or(Value::Null)
             };
             written.push((column.clone(), value));
         }
@@ -206,7 +209,7 @@ pub fn transform(map: &CompiledMap, from: Side, source: &RowView, links: &dyn Li
         for k in key_columns {
             let value = written
                 .iter()
-                .find(|(c, _)| c == k)
+                .find(|(c, _)| **c == **k)
                 .map_or(Value::Null, |(_, v)| v.clone());
             if value.is_null() {
                 return null_key(map, target, k, source);
@@ -466,52 +469,67 @@ fn option_set(
 /// (column, value) pairs sorted by column. Decimals are normalized (12.5 and 12.5000 hash
 /// equal, as do an integer and a decimal of the same number), GUIDs are lowercase hyphenated,
 /// datetimes are UTC with nanoseconds. The engine keeps it per link to suppress echoes and no-ops.
-pub fn hash_values(values: &[(String, Value)]) -> String {
-    let mut sorted: Vec<&(String, Value)> = values.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+pub fn hash_values<C: AsRef<str>>(values: &[(C, Value)]) -> String {
+    let mut sorted: Vec<(&str, &Value)> = values.iter().map(|(c, v)| (c.as_ref(), v)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
     // Streamed into the hash (it runs once per record and batch): the bytes are those of
-    // `tag body-length:body;` per column, as they always were, so stored hashes stay valid.
+    // `column-length:column=tag body-length:body;` per column, as they always were, so stored
+    // hashes stay valid (`hashes_are_stable_across_releases`). Written without `fmt`.
     let mut hash = Fnv::default();
     let mut body = String::new();
     for (column, value) in sorted {
-        let _ = write!(hash, "{}:{column}=", column.len());
+        hash.number(column.len() as u64);
+        hash.bytes(b":");
+        hash.bytes(column.as_bytes());
+        hash.bytes(b"=");
         body.clear();
         let tag = match value {
-            Value::Null => '0',
+            Value::Null => b'0',
             Value::Bool(b) => {
-                let _ = write!(body, "{b}");
-                'b'
+                body.push_str(if *b { "true" } else { "false" });
+                b'b'
             }
             Value::Int(i) => {
-                let _ = write!(body, "{i}");
-                'n'
+                if *i < 0 {
+                    body.push('-');
+                }
+                text::push_padded(&mut body, i.unsigned_abs(), 1);
+                b'n'
             }
             Value::Decimal(d) if d.is_zero() => {
                 body.push('0');
-                'n'
+                b'n'
             }
             Value::Decimal(d) => {
                 let _ = write!(body, "{}", d.normalize());
-                'n'
+                b'n'
             }
             Value::Text(s) => {
-                let _ = write!(hash, "s{}:{s};", s.len());
+                hash.bytes(b"s");
+                hash.number(s.len() as u64);
+                hash.bytes(b":");
+                hash.bytes(s.as_bytes());
+                hash.bytes(b";");
                 continue;
             }
             Value::Date(d) => {
-                let _ = write_date(&mut body, *d);
-                'd'
+                text::push_date(&mut body, *d);
+                b'd'
             }
             Value::DateTime(t) => {
-                let _ = write_date_time(&mut body, t);
-                't'
+                text::push_date_time(&mut body, t, 9);
+                b't'
             }
             Value::Guid(g) => {
-                let _ = write!(body, "{}", g.hyphenated());
-                'g'
+                body.push_str(g.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+                b'g'
             }
         };
-        let _ = write!(hash, "{tag}{}:{body};", body.len());
+        hash.bytes(&[tag]);
+        hash.number(body.len() as u64);
+        hash.bytes(b":");
+        hash.bytes(body.as_bytes());
+        hash.bytes(b";");
     }
     format!("{:016x}", hash.0)
 }
@@ -525,40 +543,18 @@ impl Default for Fnv {
     }
 }
 
-impl std::fmt::Write for Fnv {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for b in s.as_bytes() {
+impl Fnv {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
             self.0 ^= u64::from(*b);
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        Ok(())
     }
-}
 
-/// `%Y-%m-%d`, without parsing the format for every value.
-fn write_date(out: &mut String, d: chrono::NaiveDate) -> std::fmt::Result {
-    use chrono::Datelike;
-    match d.year() {
-        0..=9999 => write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
-        _ => write!(out, "{}", d.format("%Y-%m-%d")),
+    /// `n` in decimal digits.
+    fn number(&mut self, n: u64) {
+        self.bytes(text::digits(n, &mut [0u8; 20]));
     }
-}
-
-/// `%Y-%m-%dT%H:%M:%S%.9fZ`, without parsing the format for every value.
-fn write_date_time(out: &mut String, t: &chrono::DateTime<chrono::Utc>) -> std::fmt::Result {
-    use chrono::Timelike;
-    if !(0..=9999).contains(&chrono::Datelike::year(t)) || t.nanosecond() >= 1_000_000_000 {
-        return write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S%.9fZ"));
-    }
-    write_date(out, t.date_naive())?;
-    write!(
-        out,
-        "T{:02}:{:02}:{:02}.{:09}Z",
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond()
-    )
 }
 
 #[cfg(test)]

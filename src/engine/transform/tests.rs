@@ -179,7 +179,7 @@ fn an_actual_goes_to_the_staging_table() {
     let r = one(transform(&m, Side::Operational, &src.view(), &parents(), &ALL));
     assert_eq!(r.key, [text("USMF"), guid(1)]);
     assert_eq!(r.company.as_deref(), Some("USMF"));
-    let columns: Vec<&str> = r.values.iter().map(|(c, _)| c.as_str()).collect();
+    let columns: Vec<&str> = r.values.iter().map(|(c, _)| &**c).collect();
     assert_eq!(
         columns,
         m.target_columns(Side::Accounting),
@@ -248,12 +248,12 @@ fn posted_attributes_flow_back_to_the_actual() {
     assert_eq!(
         r.values,
         [
-            ("msdyn_actualid".to_string(), guid(1)),
-            ("msdyn_company".to_string(), text("USMF")),
-            ("msdyn_accountingamount".to_string(), dec("91.2500")),
-            ("msdyn_accountingexchangerate".to_string(), dec("0.9125000000")),
-            ("msdyn_vouchernumber".to_string(), text("PRJ-000042")),
-            ("msdyn_salestaxamount".to_string(), dec("0.0000")),
+            ("msdyn_actualid".into(), guid(1)),
+            ("msdyn_company".into(), text("USMF")),
+            ("msdyn_accountingamount".into(), dec("91.2500")),
+            ("msdyn_accountingexchangerate".into(), dec("0.9125000000")),
+            ("msdyn_vouchernumber".into(), text("PRJ-000042")),
+            ("msdyn_salestaxamount".into(), dec("0.0000")),
         ],
         "only the key, the company and the four posted attributes are written back"
     );
@@ -410,10 +410,10 @@ fn a_resource_role_fans_out_to_each_company() {
         assert_eq!(
             record.values,
             [
-                ("DataAreaId".to_string(), text(company)),
-                ("RoleId".to_string(), guid(ROLE)),
-                ("Name".to_string(), text("Developer")),
-                ("Description".to_string(), Value::Null),
+                ("DataAreaId".into(), text(company)),
+                ("RoleId".into(), guid(ROLE)),
+                ("Name".into(), text("Developer")),
+                ("Description".into(), Value::Null),
             ]
         );
     }
@@ -551,12 +551,13 @@ fn an_unmapped_option_set_code_is_rejected() {
 #[test]
 fn option_sets_map_back_from_text_to_code() {
     // No shipped map has a two-way option set; make the actuals' classification flow back.
-    let mut m = map("actuals");
-    for f in m.fields.iter_mut() {
+    let mut edited = shipped().into_iter().find(|m| m.name == "actuals").unwrap();
+    for f in edited.fields.iter_mut() {
         if f.accounting.as_deref() == Some("TransactionClassification") {
-            f.direction = crate::tablemap::model::Direction::Both;
+            f.direction = Some(crate::tablemap::model::Direction::Both);
         }
     }
+    let m = compile_one(&edited);
     let staging = |class: &str| {
         Source::new(
             "ProjCDSActualsImport",
@@ -684,7 +685,7 @@ fn two_way_fields_flow_both_ways() {
     );
     let back = one(transform(&m, Side::Accounting, &forecast.view(), &parents(), &ALL));
     assert_eq!(back.key, [guid(60)]);
-    let columns: Vec<&str> = back.values.iter().map(|(c, _)| c.as_str()).collect();
+    let columns: Vec<&str> = back.values.iter().map(|(c, _)| &**c).collect();
     assert_eq!(
         columns,
         [
@@ -707,8 +708,8 @@ fn hashes_ignore_decimal_scale_and_tell_values_apart() {
     assert_ne!(hash_values(&row(dec("12.5"))), hash_values(&row(Value::Null)));
     assert_ne!(hash_values(&row(text("12.5"))), hash_values(&row(dec("12.5"))));
     assert_ne!(
-        hash_values(&[("a".into(), text("b=c"))]),
-        hash_values(&[("a".into(), text("b")), ("c".into(), Value::Null)])
+        hash_values(&[("a", text("b=c"))]),
+        hash_values(&[("a", text("b")), ("c", Value::Null)])
     );
     let h = hash_values(&row(dec("12.5")));
     assert_eq!(h.len(), 16);
@@ -716,7 +717,35 @@ fn hashes_ignore_decimal_scale_and_tell_values_apart() {
     reordered.reverse();
     assert_eq!(hash_values(&reordered), h, "column order does not matter");
     // stable across runs and releases: a fixed expectation
-    assert_eq!(hash_values(&[]), format!("{:016x}", 0xcbf2_9ce4_8422_2325_u64));
+    let none: [(&str, Value); 0] = [];
+    assert_eq!(hash_values(&none), format!("{:016x}", 0xcbf2_9ce4_8422_2325_u64));
+}
+
+/// The hashes stored in links stay valid across releases: one of every kind of value, pinned.
+#[test]
+fn hashes_are_stable_across_releases() {
+    use chrono::TimeZone;
+    let every = [
+        ("t", text("Zürich; 12:5")),
+        ("n", Value::Null),
+        ("b", Value::Bool(true)),
+        ("i", Value::Int(-9_007_199_254_740_993)),
+        ("z", dec("0.000")),
+        ("d", dec("-1234.5600")),
+        ("day", Value::Date(chrono::NaiveDate::from_ymd_opt(2026, 2, 3).unwrap())),
+        ("old", Value::Date(chrono::NaiveDate::from_ymd_opt(-44, 3, 15).unwrap())),
+        (
+            "at",
+            Value::DateTime(
+                chrono::Utc.with_ymd_and_hms(2026, 12, 3, 7, 5, 9).unwrap() + chrono::Duration::nanoseconds(1_002_003),
+            ),
+        ),
+        (
+            "g",
+            Value::Guid(uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef)),
+        ),
+    ];
+    assert_eq!(hash_values(&every), "fe9cb477a8a30901");
 }
 
 #[test]

@@ -182,7 +182,11 @@ fn bind_sqlite<'q>(q: SqliteQuery<'q>, arg: &Arg) -> Result<SqliteQuery<'q>, Sto
         Value::Int(i) => q.bind(*i),
         Value::Decimal(d) => q.bind(d.to_string()),
         Value::Text(s) => q.bind(s.clone()),
-        Value::Date(d) => q.bind(d.format("%Y-%m-%d").to_string()),
+        Value::Date(d) => {
+            let mut out = String::with_capacity(10);
+            crate::value::text::push_date(&mut out, *d);
+            q.bind(out)
+        }
         Value::DateTime(t) => q.bind(format_datetime(t)),
         Value::Guid(g) => q.bind(g.hyphenated().to_string()),
     })
@@ -210,7 +214,9 @@ fn bind_pg<'q>(q: PgQuery<'q>, arg: &Arg) -> Result<PgQuery<'q>, StoreError> {
 /// Datetimes are stored in SQLite as RFC 3339 UTC text with microseconds, so text order is
 /// time order.
 pub fn format_datetime(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    let mut out = String::with_capacity(27);
+    crate::value::text::push_date_time(&mut out, t, 6);
+    out
 }
 
 impl Pool {
