@@ -6,6 +6,7 @@
 //! the parent's link appears.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,9 +15,9 @@ use tokio::sync::watch;
 use super::Engine;
 use super::compile::CompiledMap;
 use super::conflict::Settle;
-use super::retry::retry;
+use super::retry::{RetryPolicy, retry};
 use super::state::{FeedMark, MapState, parse_key_text};
-use crate::store::{EntityDesc, Key, Result, Rows};
+use crate::store::{ChangeBatch, EntityDesc, ErrorKind, Key, Result, Rows, Store, StoreError};
 use crate::tablemap::model::Side;
 
 /// How long the feed position of a map whose entity is quiet may stay in memory before it is
@@ -29,6 +30,68 @@ pub const QUIET_SAVE: Duration = Duration::from_secs(5);
 /// transaction's size stay bounded by it); one that finds few halves back down. A fixed batch
 /// size capped the live rate at about batch size × rounds per second (issue 15).
 pub const LIVE_GROWTH: usize = 20;
+
+/// A batch of changes read from a feed, with the current state of the changed records.
+pub(crate) struct Fetched {
+    batch: ChangeBatch,
+    /// The changed keys, each once, in feed order.
+    keys: Vec<Key>,
+    /// The latest change time of each key.
+    changed_at: HashMap<Key, DateTime<Utc>>,
+    /// Feed entries that could not be read.
+    bad_entries: Vec<crate::store::BadChange>,
+    /// The records of `keys` as the store holds them (None when no key changed).
+    records: Option<(EntityDesc, Rows)>,
+}
+
+/// The next batch of a map and direction, being read ahead from the position `cursor`.
+pub(crate) struct Ahead {
+    cursor: crate::store::Position,
+    task: tokio::task::JoinHandle<Result<Fetched>>,
+}
+
+/// Reads up to `limit` changes of `entity` after `cursor`, and the current state of the changed
+/// records (their `columns`). The latest entry per key decides; the record's state is read by key.
+async fn fetch(
+    store: Arc<dyn Store>,
+    policy: RetryPolicy,
+    entity: String,
+    columns: Vec<String>,
+    cursor: crate::store::Position,
+    limit: usize,
+) -> Result<Fetched> {
+    let batch = retry(&policy, "read changes", || store.changes(&entity, &cursor, limit)).await?;
+    let mut keys: Vec<Key> = Vec::new();
+    let mut changed_at: HashMap<Key, DateTime<Utc>> = HashMap::new();
+    let mut bad_entries = Vec::new();
+    for c in &batch.changes {
+        if let Some(bad) = &c.bad {
+            bad_entries.push(bad.clone());
+            continue;
+        }
+        if !changed_at.contains_key(&c.key) {
+            keys.push(c.key.clone());
+        }
+        let at = changed_at.entry(c.key.clone()).or_insert(DateTime::<Utc>::MIN_UTC);
+        *at = (*at).max(c.at.unwrap_or(DateTime::<Utc>::MIN_UTC));
+    }
+    let records = match keys.is_empty() {
+        true => None,
+        false => {
+            let full = retry(&policy, "describe", || store.describe(&entity)).await?;
+            let desc = full.project(&columns.iter().map(String::as_str).collect::<Vec<_>>())?;
+            let read = retry(&policy, "read records", || store.read(&desc, &keys)).await?;
+            Some((desc, read))
+        }
+    };
+    Ok(Fetched {
+        batch,
+        keys,
+        changed_at,
+        bad_entries,
+        records,
+    })
+}
 
 /// The unsaved feed position of a quiet map and direction, and when its position was last saved.
 #[derive(Debug)]
@@ -65,7 +128,40 @@ impl Engine {
             .get(&key)
             .copied()
             .unwrap_or(self.batch_size);
-        let batch = retry(&self.retry, "read changes", || store.changes(entity, &cursor, limit)).await?;
+        // A batch read ahead while the last one was synced, if it starts where this map stands
+        // (the position moved otherwise: an error, a reset, a retry).
+        let ahead = self
+            .ahead
+            .lock()
+            .expect("ahead")
+            .remove(&key)
+            .filter(|a| a.cursor == cursor);
+        let columns = map.columns(from);
+        let fetched = match ahead {
+            Some(a) => a
+                .task
+                .await
+                .map_err(|e| StoreError::new(ErrorKind::Transient, format!("reading changes ahead: {e}")))??,
+            None => {
+                let store = self.shared_store(from);
+                fetch(
+                    store,
+                    self.retry,
+                    entity.clone(),
+                    columns.clone(),
+                    cursor.clone(),
+                    limit,
+                )
+                .await?
+            }
+        };
+        let Fetched {
+            batch,
+            keys,
+            changed_at,
+            bad_entries,
+            records,
+        } = fetched;
         let next_limit = match batch.changes.len() {
             n if n >= limit => (limit * 2).min(self.batch_size * LIVE_GROWTH),
             n if n < limit / 4 => (limit / 2).max(self.batch_size),
@@ -76,6 +172,28 @@ impl Engine {
                 .lock()
                 .expect("live batch")
                 .insert(key.clone(), next_limit);
+        }
+        // Changes queue up: the next batch is read (feed and records) while this one is synced.
+        // Reading ahead is safe: a record changed after it was read has a later feed entry, so
+        // its newer state is synced after this. Links and the target are read only when the
+        // batch is synced, after this one is committed.
+        if batch.changes.len() >= limit && !batch.restarted && !batch.sweep {
+            let store = self.shared_store(from);
+            let task = tokio::spawn(fetch(
+                store,
+                self.retry,
+                entity.clone(),
+                columns.clone(),
+                batch.next.clone(),
+                next_limit,
+            ));
+            self.ahead.lock().expect("ahead").insert(
+                key.clone(),
+                Ahead {
+                    cursor: batch.next.clone(),
+                    task,
+                },
+            );
         }
         if batch.changes.is_empty() && !batch.restarted && !batch.sweep {
             // Nothing of this entity: the position moves past other entities' changes, saved
@@ -101,31 +219,12 @@ impl Engine {
             return Ok(0);
         }
         let changes = batch.changes;
-        // The latest entry per key decides; the record's current state is read by key.
-        let mut keys: Vec<Key> = Vec::new();
-        let mut changed_at: HashMap<Key, DateTime<Utc>> = HashMap::new();
-        let mut bad_entries = Vec::new();
-        for c in &changes {
-            if let Some(bad) = &c.bad {
-                bad_entries.push(bad.clone());
-                continue;
-            }
-            if !changed_at.contains_key(&c.key) {
-                keys.push(c.key.clone());
-            }
-            let at = changed_at.entry(c.key.clone()).or_insert(DateTime::<Utc>::MIN_UTC);
-            *at = (*at).max(c.at.unwrap_or(DateTime::<Utc>::MIN_UTC));
-        }
         let mut links = Vec::new();
         let mut deleted_links = Vec::new();
         let mut linked = Vec::new();
         let mut applied = 0u64;
         let mut fine = Vec::new();
-        if !keys.is_empty() {
-            let full = retry(&self.retry, "describe", || store.describe(entity)).await?;
-            let cols = map.columns(from);
-            let desc = full.project(&cols.iter().map(String::as_str).collect::<Vec<_>>())?;
-            let read = retry(&self.retry, "read records", || store.read(&desc, &keys)).await?;
+        if let Some((desc, read)) = records {
             let deleted = deleted_keys(&desc, &keys, &read);
             self.record_unreadable(map, from, &desc, &read.bad).await?;
             let settle = Settle::Live {

@@ -73,6 +73,9 @@ pub struct Engine {
     /// The batch size of each live (map, direction), when it grew past `batch_size`
     /// (`live::LIVE_GROWTH`).
     live_batch: std::sync::Mutex<std::collections::HashMap<(String, Side), usize>>,
+    /// The next live batch of a (map, direction) being read while the last one syncs
+    /// (`live::Ahead`).
+    ahead: std::sync::Mutex<std::collections::HashMap<(String, Side), live::Ahead>>,
 }
 
 impl Engine {
@@ -101,6 +104,7 @@ impl Engine {
             quiet: Default::default(),
             parent_links: Default::default(),
             live_batch: Default::default(),
+            ahead: Default::default(),
         }
     }
 
@@ -109,6 +113,8 @@ impl Engine {
         self.maps = compile_ordered(maps);
         // A map's entity may have changed: read positions from the state store again.
         self.quiet.lock().expect("quiet").clear();
+        // Batches read ahead with the old maps' columns are read again.
+        self.ahead.lock().expect("ahead").clear();
     }
 
     /// Limits writes per second to each store (0 = no limit).
