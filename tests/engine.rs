@@ -30,6 +30,7 @@ async fn engine_end_to_end(backend: &str) {
         op_store,
         acct_store,
         opts,
+        ..
     } = setup(backend, "engine", |_| {}).await;
     let _keep = (op.keep_alive(), acct.keep_alive());
 
@@ -423,4 +424,96 @@ async fn a_locked_store_is_waited_for_and_nothing_is_lost() {
         "delivered after the lock"
     );
     assert_eq!(engine.state.count_open_dead_letters(None).await.unwrap(), 0);
+}
+
+/// Initial sync is a pipeline (batches written while earlier ones commit): a state store that
+/// refuses a commit midway stops it with the error (no batch waits forever to be committed), the
+/// checkpoint holds the last batch committed before, and the sync resumes from there.
+async fn a_refused_commit_stops_the_copy(backend: &str) {
+    let Setup {
+        op,
+        acct,
+        _state_dir,
+        state_url,
+        mut engine,
+        acct_store,
+        ..
+    } = setup(backend, "refused_commit", |_| {}).await;
+    let _keep = (op.keep_alive(), acct.keep_alive());
+    engine.batch_size = 20;
+    let names: Vec<String> = engine.maps.iter().map(|m| m.name.clone()).collect();
+    for name in names.iter().take_while(|n| *n != "actuals") {
+        engine.initial_sync(name, &mut |_| {}).await.unwrap();
+    }
+    // The state store refuses links of the actuals map once 100 of them are stored.
+    let refuse = |on: bool| match (backend, on) {
+        ("sqlite", true) => vec![
+            "CREATE TRIGGER refuse BEFORE INSERT ON links WHEN NEW.map = 'actuals' AND \
+             (SELECT COUNT(*) FROM links WHERE map = 'actuals') >= 100 \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ],
+        ("sqlite", false) => vec!["DROP TRIGGER refuse"],
+        (_, true) => vec![
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.map = 'actuals' AND (SELECT COUNT(*) FROM links WHERE map = 'actuals') >= 100 THEN \
+             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse BEFORE INSERT ON links FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ],
+        (_, false) => vec!["DROP TRIGGER refuse ON links", "DROP FUNCTION refuse()"],
+    };
+    let run = |statements: Vec<&'static str>| {
+        let url = state_url.clone();
+        async move {
+            match url.starts_with("sqlite") {
+                true => {
+                    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                    for s in statements {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(s)).execute(&mut c).await.unwrap();
+                    }
+                }
+                false => {
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    for s in statements {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(s)).execute(&mut c).await.unwrap();
+                    }
+                }
+            }
+        }
+    };
+    run(refuse(true)).await;
+    let copy = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        engine.initial_sync("actuals", &mut |_| {}),
+    )
+    .await
+    .expect("the copy stops instead of waiting forever");
+    let e = copy.expect_err("a refused commit fails the copy");
+    assert!(e.to_string().contains("refused by the test"), "{e}");
+    let checkpoint = engine.state.get_checkpoint("actuals").await.unwrap().unwrap();
+    let linked = engine.state.count_links("actuals").await.unwrap();
+    assert!(
+        (1..=100).contains(&linked),
+        "the batches before the refused one: {linked}"
+    );
+    assert_eq!(
+        checkpoint.counts.written, linked,
+        "the checkpoint matches the links: {checkpoint:?}"
+    );
+
+    // Accepted again: the copy resumes after the checkpoint and finishes.
+    run(refuse(false)).await;
+    let counts = engine.initial_sync("actuals", &mut |_| {}).await.unwrap();
+    assert_eq!(counts.failed, 0, "{counts:?}");
+    let staged = count(acct_store.as_ref(), "ProjCDSActualsImport").await;
+    assert_eq!(engine.state.count_links("actuals").await.unwrap(), staged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_commit_stops_the_copy_sqlite() {
+    a_refused_commit_stops_the_copy("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_commit_stops_the_copy_postgres() {
+    a_refused_commit_stops_the_copy("postgres").await;
 }

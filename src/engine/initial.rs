@@ -225,7 +225,7 @@ impl Engine {
             }
             return Ok(fresh);
         }
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Copied>(1);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Copied>(1);
         let produce = async move {
             while let Some(done) = synced.try_next().await? {
                 if tx.send(done).await.is_err() {
@@ -235,6 +235,9 @@ impl Engine {
             Ok::<_, StoreError>(())
         };
         let commit = async {
+            // The receiver is the committing loop's own: when a commit fails it is dropped, so
+            // the producer's next send fails instead of waiting forever.
+            let mut rx = rx;
             while let Some(done) = rx.recv().await {
                 self.commit_copied(map, from, checkpoint, done, &mut batches, progress)
                     .await?;

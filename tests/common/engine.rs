@@ -28,6 +28,8 @@ pub struct Setup {
     pub op: TestStore,
     pub acct: TestStore,
     pub _state_dir: tempfile::TempDir,
+    /// The state store's URL (a file in `_state_dir`, or a PostgreSQL database of its own).
+    pub state_url: String,
     pub engine: Engine,
     pub op_store: Arc<dualsync::store::sql::SqlStore>,
     pub acct_store: Arc<dualsync::store::sql::SqlStore>,
@@ -65,6 +67,7 @@ pub async fn setup(backend: &str, name: &str, edit: impl FnOnce(&mut Vec<TableMa
     let op_store = Arc::new(dualsync::store::sql::SqlStore::open(&op.url).await.unwrap());
     let acct_store = Arc::new(dualsync::store::sql::SqlStore::open(&acct.url).await.unwrap());
     let state = StateStore::open(&state_url).await.unwrap();
+    let state_url = state_url.to_string();
     let companies = vec!["USPM".to_string(), "DEMF".to_string()];
     let valid = tablemap::check_maps(&maps).expect("the edited maps are valid");
     let engine = Engine::new(op_store.clone(), acct_store.clone(), state, &valid, companies);
@@ -72,6 +75,7 @@ pub async fn setup(backend: &str, name: &str, edit: impl FnOnce(&mut Vec<TableMa
         op,
         acct,
         _state_dir: state_dir,
+        state_url,
         engine,
         op_store,
         acct_store,
