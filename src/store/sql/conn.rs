@@ -85,18 +85,25 @@ macro_rules! tx_conn {
 
         impl $name {
             async fn begin(pool: &sqlx::Pool<$db>, begin: &'static str, keep: bool) -> Result<$name, StoreError> {
-                let mut conn = pool.acquire().await.map_err(from_sqlx)?;
-                if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
+                let conn = pool.acquire().await.map_err(from_sqlx)?;
+                // The transaction exists before its BEGIN runs: if this future is dropped while
+                // BEGIN is under way (a pipeline stopped by another batch's error; the statement
+                // still runs on the connection), dropping it rolls back, so no connection goes
+                // back to the pool inside a transaction.
+                let mut tx = $name {
+                    conn: Some(conn),
+                    keep,
+                };
+                if let Err(e) = sqlx::raw_sql(begin).execute(&mut **tx.conn()?).await {
                     // Whatever state the failed BEGIN left, this connection does not go back.
-                    if !keep {
+                    if let Some(mut conn) = tx.conn.take()
+                        && !keep
+                    {
                         conn.close_on_drop();
                     }
                     return Err(from_sqlx(e));
                 }
-                Ok($name {
-                    conn: Some(conn),
-                    keep,
-                })
+                Ok(tx)
             }
 
             fn conn(&mut self) -> Result<&mut PoolConnection<$db>, StoreError> {
@@ -106,10 +113,14 @@ macro_rules! tx_conn {
             }
 
             async fn commit(mut self) -> Result<(), StoreError> {
+                // The connection stays in the transaction until COMMIT has answered: dropped
+                // while COMMIT is under way, the transaction rolls back or (committed already,
+                // so the rollback fails) closes the connection.
+                let done = sqlx::raw_sql("COMMIT").execute(&mut **self.conn()?).await;
                 let Some(mut conn) = self.conn.take() else {
                     return Err(StoreError::new(ErrorKind::Permanent, "the transaction is over"));
                 };
-                match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+                match done {
                     Ok(_) => Ok(()),
                     Err(e) => {
                         // The transaction may still be open (SQLite keeps it after SQLITE_FULL
