@@ -76,7 +76,7 @@ pub enum Tx {
 
 /// The connection of a `Tx` of one dialect; `conn` is `None` once committed.
 macro_rules! tx_conn {
-    ($name:ident, $db:ty) => {
+    ($name:ident, $db:ty, $after_commit:path) => {
         pub struct $name {
             conn: Option<PoolConnection<$db>>,
             /// The only connection of an in-memory SQLite database: closing it would lose the data.
@@ -121,7 +121,10 @@ macro_rules! tx_conn {
                     return Err(StoreError::new(ErrorKind::Permanent, "the transaction is over"));
                 };
                 match done {
-                    Ok(_) => Ok(()),
+                    Ok(_) => {
+                        $after_commit(&mut conn).await;
+                        Ok(())
+                    }
                     Err(e) => {
                         // The transaction may still be open (SQLite keeps it after SQLITE_FULL
                         // or SQLITE_BUSY): roll it back, and close the connection either way.
@@ -158,8 +161,11 @@ macro_rules! tx_conn {
     };
 }
 
-tx_conn!(SqliteTx, Sqlite);
-tx_conn!(PgTx, Postgres);
+tx_conn!(SqliteTx, Sqlite, super::wal::bound);
+tx_conn!(PgTx, Postgres, nothing_after_commit);
+
+/// PostgreSQL needs no upkeep after a commit (its own checkpoints bound its log).
+async fn nothing_after_commit(_: &mut sqlx::PgConnection) {}
 
 /// Binds `args` to a query of either dialect.
 /// Statements with more parameters than this are not kept prepared on the connection: their

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod init;
 mod read;
 mod redact;
+mod wal;
 mod write;
 
 pub use redact::{redact, redact_in};
