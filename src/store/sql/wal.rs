@@ -73,7 +73,11 @@ fn due(wal: &PathBuf) -> bool {
 /// `PRAGMA wal_checkpoint(TRUNCATE)` with a short busy wait; whether the log was truncated.
 async fn checkpoint(conn: &mut SqliteConnection) -> bool {
     let set = |d: Duration| format!("PRAGMA busy_timeout = {}", d.as_millis());
-    if sqlx::raw_sql(sqlx::AssertSqlSafe(set(WAIT))).execute(&mut *conn).await.is_err() {
+    if sqlx::raw_sql(sqlx::AssertSqlSafe(set(WAIT)))
+        .execute(&mut *conn)
+        .await
+        .is_err()
+    {
         return false;
     }
     // One row: busy (1 when readers or a writer kept it from finishing), log frames, frames
@@ -81,7 +85,9 @@ async fn checkpoint(conn: &mut SqliteConnection) -> bool {
     let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
         .fetch_one(&mut *conn)
         .await;
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(set(BUSY_TIMEOUT))).execute(&mut *conn).await;
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(set(BUSY_TIMEOUT)))
+        .execute(&mut *conn)
+        .await;
     matches!(done, Ok((0, _, _)))
 }
 
@@ -113,12 +119,21 @@ mod tests {
     async fn a_commit_truncates_a_log_past_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let opts = url.parse::<sqlx::sqlite::SqliteConnectOptions>().unwrap().journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let opts = url
+            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .unwrap()
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
         let mut w = SqliteConnection::connect_with(&opts).await.unwrap();
         let mut r = SqliteConnection::connect_with(&opts).await.unwrap();
-        sqlx::raw_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, pad BLOB)").execute(&mut w).await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, pad BLOB)")
+            .execute(&mut w)
+            .await
+            .unwrap();
         // The reader holds a snapshot from before the writes: no checkpoint may start the log over.
-        sqlx::raw_sql("BEGIN; SELECT count(*) FROM t;").execute(&mut r).await.unwrap();
+        sqlx::raw_sql("BEGIN; SELECT count(*) FROM t;")
+            .execute(&mut r)
+            .await
+            .unwrap();
         let wal = wal_path(&mut w).await.unwrap();
         let mut i = 0;
         while std::fs::metadata(&wal).unwrap().len() <= LIMIT {
@@ -140,7 +155,10 @@ mod tests {
         NEXT_TRY.lock().unwrap().as_mut().unwrap().remove(&wal);
         bound(&mut w).await;
         assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut r).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut r)
+            .await
+            .unwrap();
         assert_eq!(n, i64::from(i) * 1000);
     }
 }
