@@ -76,11 +76,13 @@ pub enum Tx {
 
 /// The connection of a `Tx` of one dialect; `conn` is `None` once committed.
 macro_rules! tx_conn {
-    ($name:ident, $db:ty, $after_commit:path) => {
+    ($name:ident, $db:ty, $log:path, $after_commit:path) => {
         pub struct $name {
             conn: Option<PoolConnection<$db>>,
             /// The only connection of an in-memory SQLite database: closing it would lose the data.
             keep: bool,
+            /// The database's write-ahead log file, kept bounded after each commit (SQLite).
+            log: Option<std::path::PathBuf>,
         }
 
         impl $name {
@@ -93,6 +95,7 @@ macro_rules! tx_conn {
                 let mut tx = $name {
                     conn: Some(conn),
                     keep,
+                    log: $log(pool),
                 };
                 if let Err(e) = sqlx::raw_sql(begin).execute(&mut **tx.conn()?).await {
                     // Whatever state the failed BEGIN left, this connection does not go back.
@@ -122,7 +125,9 @@ macro_rules! tx_conn {
                 };
                 match done {
                     Ok(_) => {
-                        $after_commit(&mut conn).await;
+                        if let Some(log) = &self.log {
+                            $after_commit(&mut conn, log).await;
+                        }
                         Ok(())
                     }
                     Err(e) => {
@@ -161,11 +166,16 @@ macro_rules! tx_conn {
     };
 }
 
-tx_conn!(SqliteTx, Sqlite, super::wal::bound);
-tx_conn!(PgTx, Postgres, nothing_after_commit);
+tx_conn!(SqliteTx, Sqlite, super::wal::log_of, super::wal::bound);
+tx_conn!(PgTx, Postgres, no_log, nothing_after_commit);
 
-/// PostgreSQL needs no upkeep after a commit (its own checkpoints bound its log).
-async fn nothing_after_commit(_: &mut sqlx::PgConnection) {}
+/// PostgreSQL bounds its own log with its checkpoints: no file to watch.
+fn no_log(_: &PgPool) -> Option<std::path::PathBuf> {
+    None
+}
+
+/// PostgreSQL needs no upkeep after a commit.
+async fn nothing_after_commit(_: &mut sqlx::PgConnection, _: &std::path::Path) {}
 
 /// Binds `args` to a query of either dialect.
 /// Statements with more parameters than this are not kept prepared on the connection: their

@@ -9,11 +9,11 @@
 //! after `RETRY_AFTER`, so a long reader (someone else's report) does not slow every commit.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sqlx::SqliteConnection;
+use sqlx::{SqliteConnection, SqlitePool};
 
 /// The log size past which a commit checkpoints and truncates it.
 const LIMIT: u64 = 64 * 1024 * 1024;
@@ -27,24 +27,25 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Per log file: no try before this instant.
 static NEXT_TRY: Mutex<Option<HashMap<PathBuf, Instant>>> = Mutex::new(None);
 
-unsafe extern "C" {
-    // From the SQLite library sqlx links (libsqlite3-sys).
-    fn sqlite3_db_filename(db: *mut std::ffi::c_void, name: *const std::ffi::c_char) -> *const std::ffi::c_char;
+/// The log file of the pool's database, named once per transaction from the pool's options (an
+/// in-memory database's name has no log file beside it, so it is never found too big).
+pub(super) fn log_of(pool: &SqlitePool) -> Option<PathBuf> {
+    let mut name = pool.connect_options().get_filename().as_os_str().to_owned();
+    name.push("-wal");
+    Some(PathBuf::from(name))
 }
 
-/// After a commit on `conn`: checkpoints and truncates the log when it has grown past `LIMIT`.
-/// Never fails: a log that cannot be truncated now is tried again later, and stays correct.
-pub(super) async fn bound(conn: &mut SqliteConnection) {
-    let Some(wal) = wal_path(conn).await else {
-        return;
-    };
-    let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > LIMIT);
-    if !big || !due(&wal) {
+/// After a commit on `conn`: checkpoints and truncates the log `wal` when it has grown past
+/// `LIMIT`. Never fails: a log that cannot be truncated now is tried again later, and stays
+/// correct.
+pub(super) async fn bound(conn: &mut SqliteConnection, wal: &Path) {
+    let big = std::fs::metadata(wal).is_ok_and(|m| m.len() > LIMIT);
+    if !big || !due(wal) {
         return;
     }
     let started = Instant::now();
     let truncated = checkpoint(conn).await;
-    let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or_default();
+    let size = std::fs::metadata(wal).map(|m| m.len()).unwrap_or_default();
     if truncated {
         tracing::debug!(log = %wal.display(), ms = started.elapsed().as_millis() as u64, "write-ahead log truncated");
     } else {
@@ -53,12 +54,12 @@ pub(super) async fn bound(conn: &mut SqliteConnection) {
             .lock()
             .expect("wal lock")
             .get_or_insert_with(HashMap::new)
-            .insert(wal, Instant::now() + RETRY_AFTER);
+            .insert(wal.to_path_buf(), Instant::now() + RETRY_AFTER);
     }
 }
 
 /// Whether a try on `wal` is due (none failed within `RETRY_AFTER`).
-fn due(wal: &PathBuf) -> bool {
+fn due(wal: &Path) -> bool {
     let mut next = NEXT_TRY.lock().expect("wal lock");
     match next.as_mut().and_then(|m| m.get(wal).copied()) {
         Some(at) if at > Instant::now() => false,
@@ -91,23 +92,6 @@ async fn checkpoint(conn: &mut SqliteConnection) -> bool {
     matches!(done, Ok((0, _, _)))
 }
 
-/// The path of the connection's log file; `None` for an in-memory or temporary database.
-async fn wal_path(conn: &mut SqliteConnection) -> Option<PathBuf> {
-    let mut handle = conn.lock_handle().await.ok()?;
-    let db = handle.as_raw_handle().as_ptr().cast::<std::ffi::c_void>();
-    // SAFETY: `db` is this connection's open handle, locked for the duration of the call; the
-    // schema name is a NUL-terminated literal; the returned name (NUL-terminated, owned by the
-    // connection) is copied before the lock is released.
-    let name = unsafe {
-        let p = sqlite3_db_filename(db, c"main".as_ptr());
-        if p.is_null() {
-            return None;
-        }
-        std::ffi::CStr::from_ptr(p).to_str().ok()?.to_string()
-    };
-    (!name.is_empty()).then(|| PathBuf::from(format!("{name}-wal")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +118,9 @@ mod tests {
             .execute(&mut r)
             .await
             .unwrap();
-        let wal = wal_path(&mut w).await.unwrap();
+        let pool = SqlitePool::connect_with(opts.clone()).await.unwrap();
+        let wal = log_of(&pool).unwrap();
+        assert_eq!(wal, dir.path().join("t.db-wal"));
         let mut i = 0;
         while std::fs::metadata(&wal).unwrap().len() <= LIMIT {
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -147,13 +133,13 @@ mod tests {
         }
         // With the reader still there, the log cannot be truncated, and the commit does not wait long.
         let started = Instant::now();
-        bound(&mut w).await;
+        bound(&mut w, &wal).await;
         assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
         assert!(std::fs::metadata(&wal).unwrap().len() > LIMIT);
         sqlx::raw_sql("COMMIT").execute(&mut r).await.unwrap();
         // The next try comes after the pause.
         NEXT_TRY.lock().unwrap().as_mut().unwrap().remove(&wal);
-        bound(&mut w).await;
+        bound(&mut w, &wal).await;
         assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
             .fetch_one(&mut r)
