@@ -12,7 +12,7 @@ fn the_benchmark_runs_and_reports_both_backends() {
     let pg = std::env::var("DUALSYNC_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let out = dir.path().join("results");
     let out_arg = out.display().to_string();
-    let work = dir.path().join("work").display().to_string();
+    let maps = concat!(env!("CARGO_MANIFEST_DIR"), "/table-maps");
     let run = Command::new(env!("CARGO_BIN_EXE_dualsync"))
         .args([
             "bench",
@@ -30,8 +30,10 @@ fn the_benchmark_runs_and_reports_both_backends() {
             "300",
         ])
         .args(["--backend", "sqlite", "--backend", "postgres", "--pg-url", &pg])
-        .args(["--work-dir", &work, "--out", &out_arg])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // A relative work folder, as the default `bench/work` is: the SQLite paths written into
+        // the children's configuration must not be taken relative to that folder again.
+        .args(["--work-dir", "work", "--out", &out_arg, "--maps", maps])
+        .current_dir(dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);

@@ -62,6 +62,9 @@ impl BenchStores {
             std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
         }
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // Absolute: the configuration written into `dir` would make a relative SQLite path
+        // relative to `dir` itself (`config::load`), doubling it.
+        let dir = std::fs::canonicalize(&dir).map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
         let mut urls = Vec::new();
         for store in STORES {
             urls.push(match backend {
