@@ -6,6 +6,7 @@
 //! (`logging`) and the benchmark (`bench`).
 
 pub mod accounting;
+pub mod admin;
 pub mod bench;
 pub mod catalog_check;
 pub mod cli;

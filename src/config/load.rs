@@ -145,6 +145,12 @@ fn resolve_paths(config: &mut Config, base: &Path, env: &BTreeMap<String, String
             *store = resolve_sqlite_url(store, base);
         }
     }
+    if let Some(path) = config.admin.token_file.as_mut()
+        && path.is_relative()
+        && from_file("admin.token_file")
+    {
+        *path = normalize(&base.join(&*path));
+    }
     for (prefix, store) in [
         ("operational", &mut config.operational),
         ("accounting", &mut config.accounting),

@@ -35,6 +35,26 @@ pub struct Config {
     pub alerts: AlertConfig,
     pub log: LogConfig,
     pub processes: ProcessesConfig,
+    pub admin: AdminConfig,
+}
+
+/// The admin HTTP listener of `dualsync run` (metrics, health, API, status page); off unless
+/// `listen` is set. Any address but loopback needs a bearer token, read from `token_file` (the
+/// token never sits in the configuration itself).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `host:port` to listen on, e.g. "127.0.0.1:9464".
+    pub listen: Option<String>,
+    /// A file holding the bearer token the listener requires (trailing whitespace ignored).
+    pub token_file: Option<PathBuf>,
+}
+
+impl AdminConfig {
+    /// The address to listen on, if the listener is on (`validate` has checked it parses).
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.listen.as_deref().and_then(|l| l.parse().ok())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -133,6 +153,7 @@ impl Default for Config {
             alerts: AlertConfig::default(),
             log: LogConfig::default(),
             processes: ProcessesConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -239,6 +260,7 @@ impl Config {
         if let Err(e) = check_log_level(&self.log.level) {
             problems.push(e);
         }
+        problems.extend(check_admin(&self.admin));
         match problems.is_empty() {
             true => Ok(()),
             false => Err(problems),
@@ -266,6 +288,23 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .collect()
     }
+}
+
+/// Checks `[admin]`: an address that parses, and a token for any address but loopback.
+fn check_admin(admin: &AdminConfig) -> Option<String> {
+    let listen = admin.listen.as_deref()?;
+    let Ok(address) = listen.parse::<std::net::SocketAddr>() else {
+        return Some(format!(
+            "`admin.listen` = \"{listen}\" is not an address and port; use e.g. \"127.0.0.1:9464\" (or \"[::1]:9464\")"
+        ));
+    };
+    if !address.ip().is_loopback() && admin.token_file.is_none() {
+        return Some(format!(
+            "`admin.listen` = \"{listen}\" is reachable from other machines, so the admin listener needs a token: \
+             set `admin.token_file` to a file holding it (or listen on 127.0.0.1)"
+        ));
+    }
+    None
 }
 
 /// The levels a `log.level` directive may name.
@@ -552,5 +591,35 @@ mod tests {
                 .unwrap_err()
                 .contains("no such configuration file")
         );
+    }
+
+    #[test]
+    fn the_admin_listener_needs_a_token_beyond_loopback() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, "[admin]\nlisten = \"127.0.0.1:9464\"\n").unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.admin.address(), Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(Config::default().admin.address(), None, "off by default");
+
+        std::fs::write(&path, "[admin]\nlisten = \"0.0.0.0:9464\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert!(
+            err.contains("`admin.listen`") && err.contains("admin.token_file"),
+            "{err}"
+        );
+
+        std::fs::write(
+            &path,
+            "[admin]\nlisten = \"0.0.0.0:9464\"\ntoken_file = \"admin.token\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        let folder = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(c.admin.token_file, Some(folder.join("admin.token")), "next to the file");
+
+        std::fs::write(&path, "[admin]\nlisten = \"localhost\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert!(err.contains("not an address and port"), "{err}");
     }
 }

@@ -11,6 +11,7 @@ pub mod instance;
 pub mod progress;
 pub mod prune;
 pub mod reload;
+mod systemd;
 
 use crate::config::Config;
 use crate::demo::{SeedOptions, load};
@@ -200,7 +201,10 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     let state = StateStore::open(&config.state.url).await.context("state store")?;
     let lock = Arc::new(instance::take(&state).await?);
     let heartbeat = instance::spawn_heartbeat(lock.clone());
-    let result = run_locked(config, &maps, stop, reload_tx, reload_rx).await;
+    let result = match crate::admin::start(&config.admin, stop.clone()).await {
+        Ok(admin) => run_locked(config, &maps, stop, reload_tx, reload_rx, admin).await,
+        Err(e) => Err(e),
+    };
     heartbeat.abort();
     let _ = heartbeat.await;
     if let Ok(lock) = Arc::try_unwrap(lock)
@@ -217,6 +221,7 @@ async fn run_locked(
     mut stop: watch::Receiver<bool>,
     reload_tx: tokio::sync::mpsc::Sender<&'static str>,
     mut reload_rx: tokio::sync::mpsc::Receiver<&'static str>,
+    admin: Option<crate::admin::AdminHandle>,
 ) -> Result<(), StartError> {
     let mut engine = tokio::select! {
         engine = build_engine(config, maps) => engine?,
@@ -236,7 +241,12 @@ async fn run_locked(
         .with_hint("fix them (`dualsync validate --operational URL --accounting URL` shows every problem)")
     })?;
     reload::adopt(&mut engine, &maps).await?;
+    if let Some(admin) = &admin {
+        admin.attach(&engine);
+    }
     tracing::info!(maps = engine.maps.len(), "dualsync started");
+    systemd::ready(&format!("{} maps loaded", engine.maps.len()));
+    systemd::spawn_watchdog();
     tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
     if config.sync.prune_seconds > 0 {
         // The engine's own stores: pruning opens no pools of its own.
@@ -301,10 +311,14 @@ async fn run_locked(
             Some(why) => {
                 tracing::info!(reason = why, "reloading the map files");
                 reload::reload(&mut engine, &config.maps).await;
+                if let Some(admin) = &admin {
+                    admin.attach(&engine);
+                }
             }
             None => break,
         }
     }
+    systemd::stopping();
     tracing::info!("stopped");
     Ok(())
 }

@@ -270,6 +270,7 @@ impl Engine {
         self.state
             .commit_copied(&result.links, &result.deleted_links, &next)
             .await?;
+        super::metrics::records(&map.name, from, &result.counts);
         *checkpoint = next;
         // Children parked for these records (a crash before this point leaves them to the
         // sweep of parked records, which runs at the end of the copy and in the daemon).

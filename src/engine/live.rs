@@ -16,7 +16,7 @@ use super::Engine;
 use super::compile::CompiledMap;
 use super::conflict::Settle;
 use super::retry::{RetryPolicy, retry};
-use super::state::{FeedMark, MapState, parse_key_text};
+use super::state::{FeedMark, MapState, SyncCounts, parse_key_text};
 use crate::store::{ChangeBatch, EntityDesc, ErrorKind, Key, Result, Rows, Store, StoreError};
 use crate::tablemap::model::Side;
 
@@ -105,6 +105,7 @@ impl Engine {
     /// map's entity on that side. Returns how many change-feed entries it consumed (0 when
     /// there was nothing new; the position may still move on past other entities' changes).
     pub async fn live_step(&self, map: &CompiledMap, from: Side) -> Result<usize> {
+        let started = std::time::Instant::now();
         let side = from.name();
         let store = self.store(from);
         let entity = &map.side(from).entity;
@@ -223,6 +224,7 @@ impl Engine {
         let mut deleted_links = Vec::new();
         let mut linked = Vec::new();
         let mut applied = 0u64;
+        let mut counts = SyncCounts::default();
         let mut fine = Vec::new();
         if let Some((desc, read)) = records {
             let deleted = deleted_keys(&desc, &keys, &read);
@@ -232,6 +234,7 @@ impl Engine {
             };
             let result = self.sync_batch(map, from, &desc, &read.rows, &deleted, &settle).await?;
             applied = result.counts.written;
+            counts = result.counts;
             links = result.links;
             deleted_links = result.deleted_links;
             linked = result.linked;
@@ -250,6 +253,8 @@ impl Engine {
             position: &batch.next,
         };
         self.state.commit_batch(&links, &deleted_links, Some(&mark)).await?;
+        super::metrics::records(&map.name, from, &counts);
+        super::metrics::live_batch(&map.name, from, started.elapsed());
         self.quiet.lock().expect("quiet").remove(&(map.name.clone(), from));
         if applied > 0 {
             self.state.record_applied(&map.name, applied, Utc::now()).await?;

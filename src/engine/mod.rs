@@ -7,6 +7,7 @@ pub mod compile;
 pub mod conflict;
 pub mod initial;
 pub mod live;
+pub mod metrics;
 mod parents;
 pub mod pipeline;
 pub mod policy;

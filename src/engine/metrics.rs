@@ -1,0 +1,44 @@
+//! The engine's measurements, recorded through the `metrics` facade: a no-op until the daemon's
+//! admin listener installs its Prometheus recorder (`admin::metrics`). Per map and direction:
+//! the records of each outcome, and how long each live batch took. Labels are map names,
+//! directions and outcomes, never a record key, so their number stays small.
+
+use std::time::Duration;
+
+use super::state::SyncCounts;
+use crate::tablemap::model::Side;
+
+/// Records handled, by `map`, `direction` and `outcome`.
+pub const RECORDS: &str = "dualsync_records_total";
+/// Seconds from reading a live batch to committing it, by `map` and `direction`.
+pub const LIVE_BATCH_SECONDS: &str = "dualsync_live_batch_duration_seconds";
+
+/// The direction label of records read from `from`.
+pub fn direction(from: Side) -> &'static str {
+    match from {
+        Side::Operational => "to_accounting",
+        Side::Accounting => "to_operational",
+    }
+}
+
+/// Counts the records of one committed batch, by outcome.
+pub fn records(map: &str, from: Side, counts: &SyncCounts) {
+    let dir = direction(from);
+    for (outcome, n) in [
+        ("written", counts.written),
+        ("unchanged", counts.unchanged),
+        ("skipped", counts.skipped),
+        ("parked", counts.parked),
+        ("failed", counts.failed),
+    ] {
+        if n > 0 {
+            metrics::counter!(RECORDS, "map" => map.to_string(), "direction" => dir, "outcome" => outcome).increment(n);
+        }
+    }
+}
+
+/// Records how long one live batch took, from its read to its commit.
+pub fn live_batch(map: &str, from: Side, took: Duration) {
+    metrics::histogram!(LIVE_BATCH_SECONDS, "map" => map.to_string(), "direction" => direction(from))
+        .record(took.as_secs_f64());
+}

@@ -1,0 +1,200 @@
+//! The daemon's admin listener (issue 16), against `dualsync run` as a separate process on
+//! SQLite and PostgreSQL: `/health/live` answers; `/health/ready` is ready once the maps run and
+//! says which map failed when one did; `/metrics` refuses a request without the token, and its
+//! output, read with a Prometheus parser, counts the records the initial sync wrote (equal to
+//! the links), the live changes that followed and their batch latency, and each map's state.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{Daemon, DaemonStores};
+use dualsync::demo::{SeedOptions, load};
+use dualsync::engine::state::{MapState, StateStore};
+use dualsync::store::sql::init::init;
+use dualsync::tablemap::model::Side;
+
+const TOKEN: &str = "s3cret-token-for-the-admin-test";
+
+/// A free port on loopback (bound and released; the daemon binds it next).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The samples of a `/metrics` answer: (name, sorted labels) → value.
+type Samples = HashMap<(String, Vec<(String, String)>), f64>;
+
+fn parse(text: &str) -> Samples {
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+    let mut out = HashMap::new();
+    for s in scrape.samples {
+        let mut labels: Vec<(String, String)> = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        labels.sort();
+        let value = match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Histogram(buckets) => buckets.last().map(|b| b.count).unwrap_or(0.0),
+            prometheus_parse::Value::Summary(_) => continue,
+        };
+        out.insert((s.metric, labels), value);
+    }
+    out
+}
+
+fn sample(m: &Samples, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut l: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    l.sort();
+    m.get(&(name.to_string(), l)).copied()
+}
+
+async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
+    let stores = DaemonStores::new(backend, "admin_http").await;
+    let opts = SeedOptions { actuals: 60, seed: 11 };
+    let op = init(&stores.operational, Side::Operational).await.unwrap();
+    let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
+    load::seed(&op, Side::Operational, &opts).await.unwrap();
+    load::seed(&acct, Side::Accounting, &opts).await.unwrap();
+    let token_file = stores.log_path().with_file_name("admin-token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let port = free_port();
+    let config = stores.write_config(
+        false,
+        &format!(
+            "[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n",
+            token_file.display()
+        ),
+    );
+    let mut daemon = Daemon::start(&config, &stores.log_path());
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+
+    // Live as soon as the listener is up, ready once the maps run.
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{base}/health/live")).send().await {
+            assert_eq!(r.status(), 200);
+            break;
+        }
+        assert!(daemon.is_running(), "the daemon exited:\n{}", daemon.log_tail(30));
+        assert!(started.elapsed() < Duration::from_secs(60), "no listener after 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    let ready = http.get(format!("{base}/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["ready"], true, "{body}");
+
+    // The token guards the metrics; the health checks stay open to supervisors.
+    let refused = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let wrong = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scrape = || async {
+        let r = http
+            .get(format!("{base}/metrics"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        parse(&r.text().await.unwrap())
+    };
+    let m = scrape().await;
+    let links = sample(&m, "dualsync_links", &[("map", "actuals")]).expect("links of actuals");
+    assert!(links > 0.0);
+    let written = |m: &Samples| {
+        sample(
+            m,
+            "dualsync_records_total",
+            &[
+                ("map", "actuals"),
+                ("direction", "to_accounting"),
+                ("outcome", "written"),
+            ],
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(written(&m), links, "each actual the initial sync wrote is linked");
+    assert_eq!(
+        sample(&m, "dualsync_map_state", &[("map", "actuals"), ("state", "running")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&m, "dualsync_map_state", &[("map", "actuals"), ("state", "failed")]),
+        Some(0.0)
+    );
+    assert_eq!(sample(&m, "dualsync_dead_letters", &[("map", "actuals")]), Some(0.0));
+    assert_eq!(sample(&m, "dualsync_state_store_up", &[]), Some(1.0));
+
+    // Live changes are counted, with their batch latency.
+    let db = dualsync::accounting::db::Db::new(&op);
+    db.execute("UPDATE msdyn_actuals SET msdyn_documentdate = '2001-02-03'", &[])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let m = loop {
+        let m = scrape().await;
+        if written(&m) >= 2.0 * links {
+            break m;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the live edits were not counted after 60 s: {} written",
+            written(&m)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(written(&m), 2.0 * links, "each edited actual written once more");
+    let batches = sample(
+        &m,
+        "dualsync_live_batch_duration_seconds_count",
+        &[("map", "actuals"), ("direction", "to_accounting")],
+    )
+    .or_else(|| {
+        sample(
+            &m,
+            "dualsync_live_batch_duration_seconds",
+            &[("map", "actuals"), ("direction", "to_accounting")],
+        )
+    });
+    assert!(batches.is_some_and(|n| n >= 1.0), "a live batch timed: {batches:?}");
+
+    // A failed map makes the daemon not ready, and says which.
+    let state = StateStore::open(&stores.state).await.unwrap();
+    state
+        .set_map_state("projects", MapState::Failed, Some("broken on purpose by the test"))
+        .await
+        .unwrap();
+    let r = http.get(format!("{base}/health/ready")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["ready"], false);
+    assert!(
+        body.to_string().contains("projects: broken on purpose by the test"),
+        "{body}"
+    );
+    daemon.terminate(Duration::from_secs(30));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_serves_health_and_metrics_on_sqlite() {
+    the_admin_listener_serves_health_and_metrics("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_serves_health_and_metrics_on_postgres() {
+    the_admin_listener_serves_health_and_metrics("postgres").await;
+}
