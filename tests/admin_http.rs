@@ -2,13 +2,14 @@
 //! SQLite and PostgreSQL: `/health/live` answers; `/health/ready` is ready once the maps run and
 //! says which map failed when one did; `/metrics` refuses a request without the token, and its
 //! output, read with a Prometheus parser, counts the records the initial sync wrote (equal to
-//! the links), the live changes that followed and their batch latency, and each map's state.
+//! the links), the live changes that followed and their batch latency, each map's state, and
+//! the runs of a scheduled accounting process.
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use common::metrics::{Samples, sample};
 use common::{Daemon, DaemonStores};
 use dualsync::demo::{SeedOptions, load};
 use dualsync::engine::state::{MapState, StateStore};
@@ -16,43 +17,6 @@ use dualsync::store::sql::init::init;
 use dualsync::tablemap::model::Side;
 
 const TOKEN: &str = "s3cret-token-for-the-admin-test";
-
-/// A free port on loopback (bound and released; the daemon binds it next).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The samples of a `/metrics` answer: (name, sorted labels) → value.
-type Samples = HashMap<(String, Vec<(String, String)>), f64>;
-
-fn parse(text: &str) -> Samples {
-    let lines = text.lines().map(|l| Ok(l.to_string()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
-    let mut out = HashMap::new();
-    for s in scrape.samples {
-        let mut labels: Vec<(String, String)> = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        labels.sort();
-        let value = match s.value {
-            prometheus_parse::Value::Counter(v)
-            | prometheus_parse::Value::Gauge(v)
-            | prometheus_parse::Value::Untyped(v) => v,
-            prometheus_parse::Value::Histogram(buckets) => buckets.last().map(|b| b.count).unwrap_or(0.0),
-            prometheus_parse::Value::Summary(_) => continue,
-        };
-        out.insert((s.metric, labels), value);
-    }
-    out
-}
-
-fn sample(m: &Samples, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let mut l: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    l.sort();
-    m.get(&(name.to_string(), l)).copied()
-}
 
 async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
     let stores = DaemonStores::new(backend, "admin_http").await;
@@ -63,11 +27,12 @@ async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
     load::seed(&acct, Side::Accounting, &opts).await.unwrap();
     let token_file = stores.log_path().with_file_name("admin-token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-    let port = free_port();
+    let port = common::metrics::free_port();
     let config = stores.write_config(
         false,
         &format!(
-            "[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n",
+            "[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n\
+             [processes]\nenabled = true\nforecasts_seconds = 1\nimport_seconds = 0\npost_seconds = 0\n",
             token_file.display()
         ),
     );
@@ -102,16 +67,8 @@ async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    let scrape = || async {
-        let r = http
-            .get(format!("{base}/metrics"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        parse(&r.text().await.unwrap())
-    };
+    let metrics_url = format!("{base}/metrics");
+    let scrape = || common::metrics::scrape(&metrics_url, Some(TOKEN));
     let m = scrape().await;
     let links = sample(&m, "dualsync_links", &[("map", "actuals")]).expect("links of actuals");
     assert!(links > 0.0);
@@ -171,6 +128,21 @@ async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
         )
     });
     assert!(batches.is_some_and(|n| n >= 1.0), "a live batch timed: {batches:?}");
+    // The scheduled accounting process (forecasts, every second) is counted and timed.
+    let forecasts = sample(
+        &m,
+        "dualsync_process_runs_total",
+        &[("process", "forecasts"), ("outcome", "succeeded")],
+    );
+    assert!(forecasts.is_some_and(|n| n >= 1.0), "forecast runs: {forecasts:?}");
+    assert_eq!(
+        sample(
+            &m,
+            "dualsync_process_runs_total",
+            &[("process", "forecasts"), ("outcome", "failed")]
+        ),
+        None
+    );
 
     // A failed map makes the daemon not ready, and says which.
     let state = StateStore::open(&stores.state).await.unwrap();

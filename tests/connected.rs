@@ -12,7 +12,8 @@
 //!   late as a long transaction would) arrives on the actual;
 //! - both servers throttling (429, user- and resource-based) at once; the accounting server
 //!   killed and restarted mid-sync; nothing lost, nothing doubled;
-//! - at the end both sides agree with what the maps say, read through the two stores.
+//! - at the end both sides agree with what the maps say, read through the two stores;
+//! - the daemon's `/metrics` counted the 429s it drew and the time it was held back.
 
 mod common;
 
@@ -149,6 +150,10 @@ async fn installation(actuals: u64, name: &str) -> Installation {
         ),
         ("DUALSYNC_ACCOUNTING__HTTP__POLL_SECONDS", "1".into()),
         ("DUALSYNC_STATE__URL", state),
+        (
+            "DUALSYNC_ADMIN__LISTEN",
+            format!("127.0.0.1:{}", common::metrics::free_port()),
+        ),
         ("DUALSYNC_STATE__PASSWORD_FILE", pg_password.display().to_string()),
     ]
     .into_iter()
@@ -358,6 +363,31 @@ async fn a_connected_installation_runs_both_sides_over_http() {
             .count();
         assert_eq!(refused, 3, "{name}: three refusals");
     }
+    // The daemon's metrics count its requests to both services by status: the 429s it drew
+    // (at most the six refused; the test's own requests may have drawn some of them), and the
+    // time they held it back.
+    let listen = env
+        .iter()
+        .find(|(k, _)| k == "DUALSYNC_ADMIN__LISTEN")
+        .unwrap()
+        .1
+        .clone();
+    let m = common::metrics::scrape(&format!("http://{listen}/metrics"), None).await;
+    let throttled = common::metrics::sum_where(&m, "dualsync_http_requests_total", "status", "429");
+    assert!(throttled <= 6.0, "429s the daemon drew: {throttled}");
+    assert!(common::metrics::sum_where(&m, "dualsync_http_requests_total", "status", "200") > 0.0);
+    let services: std::collections::BTreeSet<&str> = m
+        .keys()
+        .filter(|(n, _)| n == "dualsync_http_requests_total")
+        .flat_map(|(_, l)| l.iter().filter(|(k, _)| k == "service").map(|(_, v)| v.as_str()))
+        .collect();
+    assert_eq!(services.len(), 2, "both services: {services:?}");
+    assert!(
+        throttled == 0.0
+            || m.keys()
+                .any(|(n, _)| n == "dualsync_http_limit_wait_seconds_count" || n == "dualsync_http_limit_wait_seconds"),
+        "time held back by the 429s is measured"
+    );
 
     // The accounting server dies mid-sync and comes back (same port, same data): a change made
     // meanwhile arrives once it is back.

@@ -1,6 +1,7 @@
 //! The accounting processes on a schedule inside the daemon (`[processes]` in the
 //! configuration): each process runs every so many seconds until the daemon stops. A failed
-//! run is logged (and recorded in the job log) and tried again at the next interval.
+//! run is logged (and recorded in the job log) and tried again at the next interval. Each
+//! run is counted, by outcome, and timed (`PROCESS_RUNS`, `PROCESS_SECONDS`).
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,15 @@ use super::post::{self, Journals};
 use super::recover::{self, NotStarted};
 use crate::config::ProcessesConfig;
 use crate::engine::state::StateStore;
+
+/// Scheduled runs, by `process` and `outcome` (succeeded, failed, skipped: running elsewhere).
+pub const PROCESS_RUNS: &str = "dualsync_process_runs_total";
+/// How long each scheduled run took, by `process`.
+pub const PROCESS_SECONDS: &str = "dualsync_process_duration_seconds";
+
+fn count(process: &'static str, outcome: &'static str) {
+    metrics::counter!(PROCESS_RUNS, "process" => process, "outcome" => outcome).increment(1);
+}
 
 /// Runs the scheduled processes until `stop` turns true. Each run holds its process's lock in
 /// the state store; a round whose process runs elsewhere (by hand) is skipped.
@@ -38,19 +48,24 @@ pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: w
             let _lock = match recover::begin(&state, &db, *process).await {
                 Ok(lock) => lock,
                 Err(NotStarted::Busy(why)) => {
+                    count(name, "skipped");
                     tracing::info!(process = *name, "skipped this round: {why}");
                     continue;
                 }
                 Err(NotStarted::Failed(e)) => {
+                    count(name, "failed");
                     tracing::error!(process = *name, error = %e, "accounting process failed; retried at the next interval");
                     continue;
                 }
             };
+            let started = Instant::now();
             let result = match *name {
                 "forecasts" => super::forecasts::run(&db, None).await,
                 "import" => super::import::import(&db, None).await,
                 _ => post::post(&db, &Journals::All { company: None }).await,
             };
+            metrics::histogram!(PROCESS_SECONDS, "process" => *name).record(started.elapsed().as_secs_f64());
+            count(name, if result.is_ok() { "succeeded" } else { "failed" });
             match result {
                 Ok(summary) => tracing::info!(process = *name, "{summary}"),
                 Err(e) => {

@@ -15,8 +15,10 @@ use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogra
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::{Admin, Sources};
-use crate::engine::metrics::{LIVE_BATCH_SECONDS, RECORDS, direction};
+use crate::accounting::schedule::{PROCESS_RUNS, PROCESS_SECONDS};
+use crate::engine::metrics::{LIVE_BATCH_SECONDS, RECORDS, STORE_CALL_SECONDS, STORE_ERRORS, direction};
 use crate::engine::state::MapStatus;
+use crate::store::http::client::{HTTP_REQUESTS, HTTP_WAIT_SECONDS};
 use crate::tablemap::model::Side;
 
 const MAP_STATE: &str = "dualsync_map_state";
@@ -108,6 +110,36 @@ fn describe() {
         "1 when the state store answered the last scrape within 5 s, else 0."
     );
     describe_gauge!(BUILD_INFO, "1, labelled with the dualsync version.");
+    describe_histogram!(
+        STORE_CALL_SECONDS,
+        Unit::Seconds,
+        "Time of each store call the engine makes (with retries), by operation."
+    );
+    describe_counter!(
+        STORE_ERRORS,
+        Unit::Count,
+        "Store calls that failed, by operation and kind (transient ones are retried with backoff)."
+    );
+    describe_counter!(
+        HTTP_REQUESTS,
+        Unit::Count,
+        "Requests to an HTTP store (Dataverse, finance and operations), by service and status; 429 is throttling."
+    );
+    describe_histogram!(
+        HTTP_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time requests to an HTTP store were held back by the rate limit, a Retry-After or a backoff."
+    );
+    describe_counter!(
+        PROCESS_RUNS,
+        Unit::Count,
+        "Scheduled runs of the accounting processes (forecasts, import, post), by outcome: succeeded, failed, skipped (running elsewhere)."
+    );
+    describe_histogram!(
+        PROCESS_SECONDS,
+        Unit::Seconds,
+        "How long each scheduled run of an accounting process took."
+    );
 }
 
 /// `GET /metrics`.

@@ -12,7 +12,7 @@ use super::Config;
 
 /// The top-level keys of the configuration: only variables naming one of them are read, so
 /// `DUALSYNC_TEST_PG_URL` and the like, which belong to other tools, are left alone.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "operational",
     "accounting",
     "state",
@@ -24,6 +24,7 @@ const KEYS: [&str; 11] = [
     "alerts",
     "log",
     "processes",
+    "admin",
 ];
 
 /// The keys whose values are lists.

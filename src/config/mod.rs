@@ -618,6 +618,13 @@ mod tests {
         let folder = std::fs::canonicalize(dir.path()).unwrap();
         assert_eq!(c.admin.token_file, Some(folder.join("admin.token")), "next to the file");
 
+        let c = load_with(Some(&path), &env(&[("DUALSYNC_ADMIN__LISTEN", "127.0.0.1:9555")])).unwrap();
+        assert_eq!(
+            c.admin.address(),
+            Some("127.0.0.1:9555".parse().unwrap()),
+            "the environment wins"
+        );
+
         std::fs::write(&path, "[admin]\nlisten = \"localhost\"\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err();
         assert!(err.contains("not an address and port"), "{err}");

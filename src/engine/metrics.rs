@@ -1,17 +1,24 @@
 //! The engine's measurements, recorded through the `metrics` facade: a no-op until the daemon's
 //! admin listener installs its Prometheus recorder (`admin::metrics`). Per map and direction:
-//! the records of each outcome, and how long each live batch took. Labels are map names,
+//! the records of each outcome, and how long each live batch took; per store operation: how
+//! long each call took and its errors by kind. Labels are map names,
 //! directions and outcomes, never a record key, so their number stays small.
 
 use std::time::Duration;
 
 use super::state::SyncCounts;
+use crate::store::{ErrorKind, StoreError};
 use crate::tablemap::model::Side;
 
 /// Records handled, by `map`, `direction` and `outcome`.
 pub const RECORDS: &str = "dualsync_records_total";
 /// Seconds from reading a live batch to committing it, by `map` and `direction`.
 pub const LIVE_BATCH_SECONDS: &str = "dualsync_live_batch_duration_seconds";
+
+/// Seconds each store call the engine makes through `retry` took, by `operation`.
+pub const STORE_CALL_SECONDS: &str = "dualsync_store_call_duration_seconds";
+/// Store calls that failed, by `operation` and `kind` (transient ones are retried).
+pub const STORE_ERRORS: &str = "dualsync_store_errors_total";
 
 /// The direction label of records read from `from`.
 pub fn direction(from: Side) -> &'static str {
@@ -41,4 +48,18 @@ pub fn records(map: &str, from: Side, counts: &SyncCounts) {
 pub fn live_batch(map: &str, from: Side, took: Duration) {
     metrics::histogram!(LIVE_BATCH_SECONDS, "map" => map.to_string(), "direction" => direction(from))
         .record(took.as_secs_f64());
+}
+
+/// Records one attempt of a store call: its time, and its error's kind when it failed.
+pub fn store_call(operation: &str, took: Duration, error: Option<&StoreError>) {
+    metrics::histogram!(STORE_CALL_SECONDS, "operation" => operation.to_string()).record(took.as_secs_f64());
+    if let Some(e) = error {
+        let kind = match e.kind {
+            ErrorKind::Transient => "transient",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Permanent => "permanent",
+        };
+        metrics::counter!(STORE_ERRORS, "operation" => operation.to_string(), "kind" => kind).increment(1);
+    }
 }

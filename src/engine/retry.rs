@@ -45,7 +45,18 @@ where
         .with_min_delay(policy.initial)
         .with_max_delay(policy.max)
         .with_max_times(policy.attempts.saturating_sub(1));
-    op.retry(backoff)
+    let mut op = op;
+    let timed = || {
+        let call = op();
+        async move {
+            let started = std::time::Instant::now();
+            let result = call.await;
+            super::metrics::store_call(what, started.elapsed(), result.as_ref().err());
+            result
+        }
+    };
+    timed
+        .retry(backoff)
         .sleep(tokio::time::sleep)
         .when(StoreError::is_transient)
         // A store's own Retry-After wins over a shorter backoff; it never adds attempts.

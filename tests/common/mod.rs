@@ -11,6 +11,7 @@ pub mod engine;
 pub mod faults;
 pub mod finops;
 pub mod ledger;
+pub mod metrics;
 pub mod odata;
 
 use std::str::FromStr;

@@ -63,6 +63,12 @@ pub struct HttpClient {
     paused_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
+/// Requests sent, by `service` and HTTP `status` (or `transport-error`); 429s are the
+/// service's throttling.
+pub const HTTP_REQUESTS: &str = "dualsync_http_requests_total";
+/// Time requests were held back by the rate limit, a `Retry-After` or a backoff, by `service`.
+pub const HTTP_WAIT_SECONDS: &str = "dualsync_http_limit_wait_seconds";
+
 impl HttpClient {
     /// A client for the service at `url`; `auth` when it wants a bearer token.
     pub fn new(url: &str, auth: Option<ClientCredentials>, limits: Limits) -> Result<HttpClient> {
@@ -87,6 +93,13 @@ impl HttpClient {
             name: crate::store::sql::redact(url),
             paused_until: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Records time spent holding a request back (the rate limit, a `Retry-After`, a backoff).
+    fn waited(&self, wait: Duration) {
+        if !wait.is_zero() {
+            metrics::histogram!(HTTP_WAIT_SECONDS, "service" => self.name.clone()).record(wait.as_secs_f64());
+        }
     }
 
     /// The underlying client, to build requests with.
@@ -116,11 +129,13 @@ impl HttpClient {
                     .acquire()
                     .await
                     .map_err(|_| StoreError::new(ErrorKind::Permanent, "the HTTP client was closed"))?;
+                let waiting = std::time::Instant::now();
                 self.rate.until_ready().await;
                 let paused = *self.paused_until.lock().expect("pause");
                 if let Some(until) = paused {
                     tokio::time::sleep_until(until).await;
                 }
+                self.waited(waiting.elapsed());
                 let token = match &self.auth {
                     Some(auth) => Some(auth.token(&self.http).await?),
                     None => None,
@@ -137,7 +152,13 @@ impl HttpClient {
                     .headers_mut()
                     .entry(reqwest::header::ACCEPT)
                     .or_insert(reqwest::header::HeaderValue::from_static("application/json"));
-                match self.http.execute(request).await {
+                let answer = self.http.execute(request).await;
+                let status = match &answer {
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(_) => "transport-error".to_string(),
+                };
+                metrics::counter!(HTTP_REQUESTS, "service" => self.name.clone(), "status" => status).increment(1);
+                match answer {
                     Ok(r) if r.status().is_success() => return Ok(r),
                     Ok(r) if r.status() == reqwest::StatusCode::UNAUTHORIZED && token.is_some() && !renewed => {
                         (None, token)
@@ -169,6 +190,7 @@ impl HttpClient {
             }
             tracing::warn!(service = %self.name, error = %err, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
+            self.waited(wait);
         }
     }
 }
