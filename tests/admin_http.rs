@@ -70,6 +70,7 @@ async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
     let metrics_url = format!("{base}/metrics");
     let scrape = || common::metrics::scrape(&metrics_url, Some(TOKEN));
     let m = scrape().await;
+    promtool_lint(&metrics_url).await;
     let links = sample(&m, "dualsync_links", &[("map", "actuals")]).expect("links of actuals");
     assert!(links > 0.0);
     let written = |m: &Samples| {
@@ -169,4 +170,42 @@ async fn the_admin_listener_serves_health_and_metrics_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_listener_serves_health_and_metrics_on_postgres() {
     the_admin_listener_serves_health_and_metrics("postgres").await;
+}
+
+/// `promtool check metrics` (the Prometheus project's own linter: names, units, types, help)
+/// finds nothing in the output, where promtool is installed (`.ci/run` installs it; in CI it
+/// must be there).
+async fn promtool_lint(url: &str) {
+    let text = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(std::env::var_os("CI").is_none(), "promtool is missing in CI");
+        eprintln!("promtool is not installed (apt-get install prometheus): the lint is left out here");
+        return;
+    };
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool check metrics:\n{said}\n{text}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The deployment files in `deploy/` are checked with the tools that read them: the systemd
 //! unit with `systemd-analyze verify` (its `ExecStart` pointed at the binary under test, since
-//! verify checks that the command exists); any warning fails the test.
+//! verify checks that the command exists; any warning fails the test); the Prometheus alert
+//! rules with `promtool check rules`, and the metrics they use against the documented ones.
 
 use std::process::Command;
 
@@ -33,4 +34,52 @@ fn the_systemd_unit_verifies() {
         out.status.success() && said.trim().is_empty(),
         "systemd-analyze verify:\n{said}"
     );
+}
+
+/// `promtool` (Debian package `prometheus`), which `.ci/run` installs. In CI (`CI` set) it
+/// must be there; elsewhere a check without it is reported and left out.
+fn promtool() -> Option<Command> {
+    let found = Command::new("promtool").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is missing in CI: `.ci/run` installs the Debian package prometheus"
+        );
+        eprintln!("promtool is not installed (apt-get install prometheus): the check is left out here");
+        return None;
+    }
+    Some(Command::new("promtool"))
+}
+
+#[test]
+fn the_alert_rules_pass_promtool() {
+    let Some(mut promtool) = promtool() else { return };
+    let out = promtool
+        .args([
+            "check",
+            "rules",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/prometheus-alerts.yml"),
+        ])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.contains("SUCCESS"),
+        "promtool check rules:\n{said}"
+    );
+    // Every metric the rules use is one dualsync exports (docs/operations.md lists them).
+    let rules = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/prometheus-alerts.yml")).unwrap();
+    let documented = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operations.md")).unwrap();
+    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("dualsync_") {
+            assert!(
+                documented.contains(&format!("`{word}`")),
+                "{word} is not a documented metric"
+            );
+        }
+    }
 }
