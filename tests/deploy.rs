@@ -3,7 +3,11 @@
 //! verify checks that the command exists; any warning fails the test); the Prometheus alert
 //! rules with `promtool check rules`, and the metrics they use against the documented ones.
 
+mod common;
+
 use std::process::Command;
+
+use common::metrics::{promtool, said};
 
 #[test]
 fn the_systemd_unit_verifies() {
@@ -25,52 +29,20 @@ fn the_systemd_unit_verifies() {
         .arg(&path)
         .output()
         .expect("systemd-analyze (from the systemd package) runs");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = said(&out);
     assert!(
         out.status.success() && said.trim().is_empty(),
         "systemd-analyze verify:\n{said}"
     );
 }
 
-/// `promtool` (Debian package `prometheus`), which `.ci/run` installs. In CI (`CI` set) it
-/// must be there; elsewhere a check without it is reported and left out.
-fn promtool() -> Option<Command> {
-    let found = Command::new("promtool").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "promtool is missing in CI: `.ci/run` installs the Debian package prometheus"
-        );
-        eprintln!("promtool is not installed (apt-get install prometheus): the check is left out here");
-        return None;
-    }
-    Some(Command::new("promtool"))
-}
-
 #[test]
 fn the_alert_rules_pass_promtool() {
-    let Some(mut promtool) = promtool() else { return };
-    let out = promtool
-        .args([
-            "check",
-            "rules",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/prometheus-alerts.yml"),
-        ])
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.contains("SUCCESS"),
-        "promtool check rules:\n{said}"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/prometheus-alerts.yml");
+    let Some((ok, said)) = promtool(&["check", "rules", path], "") else {
+        return;
+    };
+    assert!(ok && said.contains("SUCCESS"), "promtool check rules:\n{said}");
     // Every metric the rules use is one dualsync exports (docs/operations.md lists them).
     let rules = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/prometheus-alerts.yml")).unwrap();
     let documented = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operations.md")).unwrap();

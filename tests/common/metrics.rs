@@ -1,5 +1,5 @@
 //! Reading the daemon's `/metrics` in tests with a real Prometheus text parser
-//! (`prometheus-parse`), not string matching.
+//! (`prometheus-parse`), not string matching, and running the Prometheus project's `promtool`.
 
 use std::collections::HashMap;
 
@@ -61,4 +61,38 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// What a finished command printed, standard output then standard error.
+pub fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `promtool ARGS` with `input` on its standard input: whether it succeeded, and what it
+/// said. `promtool` comes from the Debian package `prometheus`, which `.ci/run` installs: in CI
+/// (`CI` set) it must be there; elsewhere, without it, `None` (the check is reported left out).
+pub fn promtool(args: &[&str], input: &str) -> Option<(bool, String)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("promtool")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is missing in CI: `.ci/run` installs the Debian package prometheus"
+        );
+        eprintln!("promtool is not installed (apt-get install prometheus): this check is left out here");
+        return None;
+    };
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Some((out.status.success(), said(&out)))
 }
