@@ -3,7 +3,8 @@
 //! says which map failed when one did; `/metrics` refuses a request without the token, and its
 //! output, read with a Prometheus parser, counts the records the initial sync wrote (equal to
 //! the links), the live changes that followed and their batch latency, each map's state, and
-//! the runs of a scheduled accounting process.
+//! the runs of a scheduled accounting process; a paused map's waiting changes and the age of
+//! the oldest.
 
 mod common;
 
@@ -144,6 +145,30 @@ async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
         ),
         None
     );
+
+    // A paused map's changes wait: the backlog counts them and the age of the oldest grows.
+    let (code, out, err) = common::dualsync(&["pause", "actuals"], &config);
+    assert_eq!(code, Some(0), "{out}{err}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    db.execute("UPDATE msdyn_actuals SET msdyn_documentdate = '2001-02-04'", &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let m = scrape().await;
+    let waiting = [("map", "actuals"), ("direction", "to_accounting")];
+    let backlog = sample(&m, "dualsync_change_backlog", &waiting).unwrap();
+    assert!(backlog >= links, "every edited actual waits: {backlog} of {links}");
+    let age = sample(&m, "dualsync_oldest_unsynced_change_age_seconds", &waiting).unwrap();
+    assert!(
+        (1.5..120.0).contains(&age),
+        "the oldest waiting change is about 2 s old: {age}"
+    );
+    assert_eq!(
+        sample(&m, "dualsync_map_state", &[("map", "actuals"), ("state", "paused")]),
+        Some(1.0)
+    );
+    let (code, out, err) = common::dualsync(&["resume", "actuals"], &config);
+    assert_eq!(code, Some(0), "{out}{err}");
 
     // A failed map makes the daemon not ready, and says which.
     let state = StateStore::open(&stores.state).await.unwrap();

@@ -28,6 +28,7 @@ const SKIPPED: &str = "dualsync_skipped_records";
 const PARKED: &str = "dualsync_parked_records";
 const DEAD_LETTERS: &str = "dualsync_dead_letters";
 const BACKLOG: &str = "dualsync_change_backlog";
+const OLDEST_AGE: &str = "dualsync_oldest_unsynced_change_age_seconds";
 const STATE_STORE_UP: &str = "dualsync_state_store_up";
 const BUILD_INFO: &str = "dualsync_build_info";
 
@@ -104,6 +105,11 @@ fn describe() {
         BACKLOG,
         Unit::Count,
         "Changes of the map's entity waiting after its cursor, by map and direction (absent when the store cannot tell)."
+    );
+    describe_gauge!(
+        OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the oldest change of the map's entity waiting after its cursor, by map and direction (0 when none waits)."
     );
     describe_gauge!(
         STATE_STORE_UP,
@@ -191,7 +197,10 @@ async fn backlog(sources: &Sources, status: &MapStatus, side: Side, entity: &str
         Side::Operational => &sources.operational,
         Side::Accounting => &sources.accounting,
     };
-    if let Ok(Ok(Some(n))) = tokio::time::timeout(READ_TIMEOUT, store.pending_changes(entity, after)).await {
-        gauge!(BACKLOG, "map" => status.map.clone(), "direction" => direction(side)).set(n as f64);
+    if let Ok(Ok(Some(pending))) = tokio::time::timeout(READ_TIMEOUT, store.pending_changes(entity, after)).await {
+        let labels = [("map", status.map.clone()), ("direction", direction(side).to_string())];
+        gauge!(BACKLOG, &labels).set(pending.count as f64);
+        let age = pending.oldest_age.map_or(0.0, |a| a.as_secs_f64());
+        gauge!(OLDEST_AGE, &labels).set(age);
     }
 }

@@ -180,7 +180,7 @@ async fn behind(files: &MapFiles, name: &str, s: &MapStatus, sides: &[(Side, Sid
         };
         let read = store.pending_changes(entity, after);
         match tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
-            Ok(Ok(Some(n))) => total += n,
+            Ok(Ok(Some(pending))) => total += pending.count,
             _ => return "-".into(),
         }
     }

@@ -493,9 +493,17 @@ pub trait Store: Send + Sync {
         Ok(None)
     }
 
-    /// How many changes of `entity` the feed holds after `after`; `None` when the store cannot
-    /// tell without reading them.
-    async fn pending_changes(&self, _entity: &str, _after: &Position) -> Result<Option<u64>> {
+    /// How many changes of `entity` the feed holds after `after`, and how old the oldest is;
+    /// `None` when the store cannot tell without reading them.
+    async fn pending_changes(&self, _entity: &str, _after: &Position) -> Result<Option<Pending>> {
         Ok(None)
     }
+}
+
+/// The changes of one entity waiting after a feed position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    pub count: u64,
+    /// How long ago the oldest of them was made; `None` when none waits.
+    pub oldest_age: Option<std::time::Duration>,
 }

@@ -320,7 +320,7 @@ impl Store for SqlStore {
         capture::prune::log_size(&self.pool).await.map(Some)
     }
 
-    async fn pending_changes(&self, entity: &str, after: &Position) -> Result<Option<u64>> {
+    async fn pending_changes(&self, entity: &str, after: &Position) -> Result<Option<crate::store::Pending>> {
         capture::prune::pending(&self.pool, entity, Cursor::of(after)?)
             .await
             .map(Some)

@@ -5,7 +5,7 @@
 
 use super::super::conn::{Arg, Dialect, Pool};
 use super::missing_log;
-use crate::store::{Cursor, Result};
+use crate::store::{Cursor, Pending, Result};
 use crate::value::{Value, ValueType};
 
 fn int(i: i64) -> Arg {
@@ -50,26 +50,40 @@ pub async fn prune(pool: &Pool, before: Cursor, batch: usize, pause: std::time::
 
 /// How many entries of `entity` the change log holds after `after` (in feed order): how far
 /// a reader of that entity at `after` is behind.
-pub async fn pending(pool: &Pool, entity: &str, after: Cursor) -> Result<u64> {
+pub async fn pending(pool: &Pool, entity: &str, after: Cursor) -> Result<Pending> {
     let text = |s: &str| Arg {
         value: Value::Text(s.to_string()),
         ty: ValueType::Text,
     };
+    // The count, and the age in milliseconds of the oldest (NULL when none waits), by the
+    // database's own clock, which stamped the entries.
     let (sql, args) = match pool.dialect() {
         Dialect::Sqlite => (
-            "SELECT count(*) FROM _dualsync_changes WHERE entity = ? AND seq > ?",
+            "SELECT count(*), CAST((julianday('now') - julianday(min(changed_at))) * 86400000.0 AS INTEGER) \
+             FROM _dualsync_changes WHERE entity = ? AND seq > ?",
             vec![text(entity), int(after.seq)],
         ),
         Dialect::Postgres => (
-            "SELECT count(*) FROM _dualsync_changes WHERE entity = $1 AND (txid, seq) > ($2, $3)",
+            "SELECT count(*), CAST(EXTRACT(EPOCH FROM clock_timestamp() - min(changed_at)) * 1000 AS BIGINT) \
+             FROM _dualsync_changes WHERE entity = $1 AND (txid, seq) > ($2, $3)",
             vec![text(entity), int(after.epoch), int(after.seq)],
         ),
     };
-    let rows = pool.fetch(sql, &args, &[ValueType::Int]).await.map_err(missing_log)?;
-    Ok(match rows.first().and_then(|r| r.first()) {
+    let rows = pool
+        .fetch(sql, &args, &[ValueType::Int, ValueType::Int])
+        .await
+        .map_err(missing_log)?;
+    let row = rows.first();
+    let count = match row.and_then(|r| r.first()) {
         Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
         _ => 0,
-    })
+    };
+    let oldest_age = match row.and_then(|r| r.get(1)) {
+        // A clock a little behind the stamp reads as a negative age: none yet.
+        Some(Value::Int(ms)) => Some(std::time::Duration::from_millis(u64::try_from(*ms).unwrap_or(0))),
+        _ => None,
+    };
+    Ok(Pending { count, oldest_age })
 }
 
 /// How many entries the change log holds.
