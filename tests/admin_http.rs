@@ -149,7 +149,8 @@ async fn the_admin_listener_serves_health_and_metrics(backend: &str) {
     // A paused map's changes wait: the backlog counts them and the age of the oldest grows.
     let (code, out, err) = common::dualsync(&["pause", "actuals"], &config);
     assert_eq!(code, Some(0), "{out}{err}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A live round already under way (a slow debug build under load) ends before the edits.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     db.execute("UPDATE msdyn_actuals SET msdyn_documentdate = '2001-02-04'", &[])
         .await
         .unwrap();
