@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands;
+use crate::commands::{self, Output};
 use crate::config::Config;
 use crate::demo::SeedOptions;
 use crate::error::{Error, Kind, Result};
@@ -23,6 +23,10 @@ pub struct Cli {
     /// values. Relative paths in it are relative to its folder.
     #[arg(long, global = true, value_name = "FILE", env = "DUALSYNC_CONFIG", default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
+    /// How reports are printed: text for people, or JSON in the shapes the admin API serves
+    /// (status, pause, resume, errors, journal log).
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -85,6 +89,20 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
 }
 
+impl Command {
+    /// Whether the command's report has a JSON shape (`--output json`).
+    fn has_json(&self) -> bool {
+        matches!(
+            self,
+            Command::Status
+                | Command::Pause { .. }
+                | Command::Resume { .. }
+                | Command::Errors(_)
+                | Command::Journal(JournalCommand::Log { .. })
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
     /// Import from staging table: one journal line per actual not yet in a journal.
@@ -127,15 +145,28 @@ pub enum ErrorsCommand {
     List {
         #[arg(long)]
         all: bool,
+        /// Only this map's.
+        #[arg(long)]
+        map: Option<String>,
+        /// Only this kind (rejected, refused, missing-parent, duplicate-key, unreadable, ...).
+        #[arg(long)]
+        kind: Option<String>,
     },
     /// Show one record error in full.
     Show { id: i64 },
-    /// Sync the record of an error again (or of every open error with --all).
+    /// Sync the record of an error again (or of every open error with --all, optionally of
+    /// one map or kind).
     Retry {
         #[arg(required_unless_present = "all")]
         id: Option<i64>,
         #[arg(long, conflicts_with = "id")]
         all: bool,
+        /// With --all: only this map's.
+        #[arg(long, requires = "all")]
+        map: Option<String>,
+        /// With --all: only this kind.
+        #[arg(long, requires = "all")]
+        kind: Option<String>,
     },
 }
 
@@ -242,6 +273,11 @@ fn print_report(text: String) -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     let load = || Config::load(Some(&cli.config)).map_err(Error::usage);
+    let output = cli.output;
+    if output == Output::Json && !cli.command.has_json() {
+        return Err(Error::usage("this command has no JSON output")
+            .with_hint("--output json works with status, pause, resume, errors and journal log"));
+    }
     let code = match cli.command {
         Command::Validate {
             paths,
@@ -286,18 +322,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Status => {
             let report = commands::status(&load()?).await?;
-            print!("{}", report.text);
+            print_report(output.render(&report));
             // Exit 1 when a map failed or was paused by an alert, or the daemon is stale.
             match report.healthy {
                 true => ExitCode::SUCCESS,
                 false => ExitCode::FAILURE,
             }
         }
-        Command::Pause { map } => print_report(commands::maps::set_paused(&load()?, &map, true).await?),
-        Command::Resume { map } => print_report(commands::maps::set_paused(&load()?, &map, false).await?),
-        Command::Errors(ErrorsCommand::List { all }) => print_report(commands::errors::list(&load()?, all).await?),
-        Command::Errors(ErrorsCommand::Show { id }) => print_report(commands::errors::show(&load()?, id).await?),
-        Command::Errors(ErrorsCommand::Retry { id, .. }) => print_report(commands::errors::retry(&load()?, id).await?),
+        Command::Pause { map } => print_report(output.render(&commands::maps::set_paused(&load()?, &map, true).await?)),
+        Command::Resume { map } => {
+            print_report(output.render(&commands::maps::set_paused(&load()?, &map, false).await?))
+        }
+        Command::Errors(ErrorsCommand::List { all, map, kind }) => {
+            let filter = commands::errors::Filter { map, kind, all };
+            print_report(output.render(&commands::errors::list(&load()?, &filter).await?))
+        }
+        Command::Errors(ErrorsCommand::Show { id }) => {
+            print_report(output.render(&commands::errors::show(&load()?, id).await?))
+        }
+        Command::Errors(ErrorsCommand::Retry { id, map, kind, .. }) => {
+            let filter = commands::errors::Filter { map, kind, all: false };
+            print_report(output.render(&commands::errors::retry(&load()?, id, &filter).await?))
+        }
         Command::Journal(JournalCommand::Import { company }) => {
             print_report(commands::journal::import(&load()?, company).await?)
         }
@@ -308,7 +354,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             print_report(commands::journal::forecasts(&load()?, company).await?)
         }
         Command::Journal(JournalCommand::List) => print_report(commands::journal::list(&load()?).await?),
-        Command::Journal(JournalCommand::Log { limit }) => print_report(commands::journal::log(&load()?, limit).await?),
+        Command::Journal(JournalCommand::Log { limit }) => {
+            print_report(output.render(&commands::journal::log(&load()?, limit).await?))
+        }
         Command::Bench(args) => print_report(crate::bench::run(args).await.map_err(Error::failed)?),
         Command::Store(StoreCommand::Init(args)) => {
             print_report(commands::store::init(&args.url, args.side.into(), &args.maps).await?)

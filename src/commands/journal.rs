@@ -2,6 +2,11 @@
 //! accounting store, run a process, and report what it did (its job-log summary), or list the
 //! journals and the job log.
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::output::Report;
 use crate::accounting::db::Db;
 use crate::accounting::joblog;
 use crate::accounting::post::{self, Journals};
@@ -10,7 +15,8 @@ use crate::config::Config;
 use crate::engine::state::{ProcessLock, StateStore};
 use crate::error::{Context, Error, Result};
 
-async fn open(config: &Config) -> Result<Db> {
+/// The configured accounting store, when it is a database with the processes' tables.
+pub async fn open(config: &Config) -> Result<Db> {
     if config.accounting.kind.is_http() {
         return Err(Error::usage(format!(
             "the accounting store is {} (`accounting.kind` = \"{}\"): its integration journals, postings and \
@@ -118,27 +124,83 @@ pub async fn list(config: &Config) -> Result<String> {
     Ok(out)
 }
 
-pub async fn log(config: &Config, limit: usize) -> Result<String> {
-    let db = open(config).await?;
-    let runs = joblog::recent(&db, limit).await.context("accounting store")?;
-    let mut out = String::new();
-    for r in runs {
-        out.push_str(&format!(
-            "job {} {} {} {} {} {}{}\n",
-            r.rec_id,
-            r.name,
-            r.company.as_deref().unwrap_or("all"),
-            r.started.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            r.status,
-            r.counts,
-            r.message.map(|m| format!("  {m}")).unwrap_or_default()
-        ));
-        for e in &r.errors {
-            out.push_str(&format!("    {e}\n"));
+/// The job log's latest runs of the accounting processes (import, post, forecasts).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobRuns {
+    /// Newest first.
+    pub runs: Vec<JobRun>,
+}
+
+/// One run of an accounting process, with its record errors.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobRun {
+    pub id: i64,
+    /// The process: import, post or forecasts.
+    pub process: String,
+    /// The legal entity it ran for; `null` for all.
+    pub company: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    /// Running, Succeeded, Warning (records had errors) or Failed.
+    pub status: String,
+    /// What the run counted, e.g. `{"imported": 12}`.
+    #[schema(value_type = Object)]
+    pub counts: serde_json::Value,
+    /// The error that stopped a failed run.
+    pub message: Option<String>,
+    /// Each record error: company, record, journal and message.
+    pub errors: Vec<String>,
+}
+
+impl Report for JobRuns {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for r in &self.runs {
+            let counts = match &r.counts {
+                serde_json::Value::Null => String::new(),
+                c => c.to_string(),
+            };
+            out.push_str(&format!(
+                "job {} {} {} {} {} {}{}\n",
+                r.id,
+                r.process,
+                r.company.as_deref().unwrap_or("all"),
+                r.started.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                r.status,
+                counts,
+                r.message.as_ref().map(|m| format!("  {m}")).unwrap_or_default()
+            ));
+            for e in &r.errors {
+                out.push_str(&format!("    {e}\n"));
+            }
         }
+        if out.is_empty() {
+            out.push_str("no runs yet\n");
+        }
+        out
     }
-    if out.is_empty() {
-        out.push_str("no runs yet\n");
-    }
-    Ok(out)
+}
+
+/// The latest `limit` runs in the accounting store's job log.
+pub async fn runs_in(db: &Db, limit: usize) -> Result<JobRuns> {
+    let runs = joblog::recent(db, limit).await.context("accounting store")?;
+    Ok(JobRuns {
+        runs: runs
+            .into_iter()
+            .map(|r| JobRun {
+                id: r.rec_id,
+                process: r.name,
+                company: r.company,
+                started: r.started,
+                status: r.status,
+                counts: serde_json::from_str(&r.counts).unwrap_or(serde_json::Value::Null),
+                message: r.message,
+                errors: r.errors,
+            })
+            .collect(),
+    })
+}
+
+pub async fn log(config: &Config, limit: usize) -> Result<JobRuns> {
+    let db = open(config).await?;
+    runs_in(&db, limit).await
 }

@@ -3,12 +3,32 @@
 //! its next round. Works while the map files are invalid: the names are those of the files
 //! that parse and those the state store knows.
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::output::Report;
 use super::{MapFiles, no_such_map, open_state_for_change};
 use crate::config::Config;
 use crate::engine::state::MapState;
 use crate::error::{Context, Result};
 
-pub async fn set_paused(config: &Config, map: &str, paused: bool) -> Result<String> {
+/// A map's new state after a pause or a resume.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MapChange {
+    pub map: String,
+    /// paused or running.
+    pub state: String,
+    /// Set when the map files are invalid: the daemon keeps the maps it last adopted.
+    pub note: Option<String>,
+}
+
+impl Report for MapChange {
+    fn text(&self) -> String {
+        format!("{}: {}{}", self.map, self.state, self.note.as_deref().unwrap_or(""))
+    }
+}
+
+pub async fn set_paused(config: &Config, map: &str, paused: bool) -> Result<MapChange> {
     let files = MapFiles::load(config);
     let mut names = files.names();
     // A name that is not a map is refused before anything is opened, when the files say so.
@@ -34,5 +54,10 @@ pub async fn set_paused(config: &Config, map: &str, paused: bool) -> Result<Stri
     };
     state.set_map_state(map, new, message).await.context("state store")?;
     state.close().await;
-    Ok(format!("{map}: {}{}", new.as_str(), files.note()))
+    let note = files.note();
+    Ok(MapChange {
+        map: map.to_string(),
+        state: new.as_str().into(),
+        note: (!note.is_empty()).then_some(note),
+    })
 }

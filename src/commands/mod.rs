@@ -12,6 +12,7 @@
 pub mod errors;
 pub mod journal;
 pub mod maps;
+pub mod output;
 pub mod status;
 pub mod store;
 pub mod validate;
@@ -24,6 +25,7 @@ pub use crate::error::no_such_map;
 use crate::error::{Context, Error, Result};
 use crate::tablemap::{self, TableMap};
 
+pub use output::{Output, Report};
 pub use status::{StatusReport, status};
 
 /// The configured map files as far as they load: every map that parsed, and whether all are
@@ -71,14 +73,25 @@ impl MapFiles {
         if self.valid {
             return String::new();
         }
+        Self::note_for(self.problems, &self.folder.display().to_string())
+    }
+
+    /// The line saying map files in `folder` have `problems`.
+    pub fn note_for(problems: usize, folder: &str) -> String {
         format!(
-            "\nmap files: {} problem{} in {}; a running daemon keeps the maps it last adopted \
-             (`dualsync validate {}` shows the problems)\n",
-            self.problems,
-            if self.problems == 1 { "" } else { "s" },
-            self.folder.display(),
-            self.folder.display()
+            "\nmap files: {} in {folder}; a running daemon keeps the maps it last adopted \
+             (`dualsync validate {folder}` shows the problems)\n",
+            output::plural(problems as u64, "problem"),
         )
+    }
+
+    /// Whether the files load, for the status report.
+    pub fn report(&self) -> status::MapFilesReport {
+        status::MapFilesReport {
+            folder: self.folder.display().to_string(),
+            valid: self.valid,
+            problems: self.problems,
+        }
     }
 }
 

@@ -3,57 +3,184 @@
 //! status says whether a person is needed. It only reads: a state store that does not exist
 //! yet is reported, not created, and invalid map files do not stop it.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::output::Report;
 use super::{MapFiles, open_state_existing};
 use crate::config::Config;
 use crate::daemon::instance::{self, Liveness};
 use crate::engine::state::{MapState, MapStatus, StateStore};
 use crate::error::{Context, Error, Result};
-use crate::store::{self, Setup, Store, StoreError};
+use crate::store::{self, Pending, Setup, Store, StoreError};
 use crate::tablemap::model::Side;
 
 /// How the alert rule's pause message starts (`engine::live::check_alert`).
 const ALERT_PREFIX: &str = "alert:";
 
-/// What `dualsync status` prints, and whether all is well (its exit status).
-#[derive(Debug, Clone)]
+/// What `dualsync status` reports (and `GET /api/status` serves), and whether all is well.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusReport {
-    pub text: String,
-    /// False when a map failed or was paused by the alert rule, or the daemon is stale.
+    /// False when a map failed or was paused by the alert rule, or the daemon is stale (the
+    /// command's exit status is 1 then).
     pub healthy: bool,
+    /// Every map of the map files (with invalid files, also those the state store knows).
+    pub maps: Vec<MapReport>,
+    pub map_files: MapFilesReport,
+    pub daemon: DaemonReport,
+    /// Entries in each side's change log; `null` when the store did not answer in 3 s.
+    pub change_logs: ChangeLogs,
+}
+
+/// One map: its state, counts and lag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MapReport {
+    pub name: String,
+    /// stopped, initial-sync, running, paused or failed.
+    pub state: String,
+    /// Why the map is in its state (the error of a failed map, the reason of a pause).
+    pub message: Option<String>,
+    /// Records linked between the two sides.
+    pub links: u64,
+    /// Records applied by live sync since the map first ran.
+    pub applied: u64,
+    /// Records kept out by skip rules.
+    pub skipped: u64,
+    /// Records waiting for their parent record.
+    pub parked: u64,
+    /// Open dead letters (records that failed permanently).
+    pub errors: u64,
+    /// Changes of the map's entities waiting after its cursors, both sides; `null` when a
+    /// store did not answer or the map never ran live.
+    pub behind: Option<u64>,
+    /// Age in seconds of the oldest of those changes (`null` when none waits or unknown).
+    pub oldest_change_age_seconds: Option<f64>,
+    pub last_applied_at: Option<DateTime<Utc>>,
+    /// Whether a person is needed: failed, or paused by the alert rule.
+    pub needs_attention: bool,
+}
+
+/// Whether the map files load.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MapFilesReport {
+    pub folder: String,
+    pub valid: bool,
+    /// How many problems `dualsync validate` reports (a running daemon keeps its maps).
+    pub problems: usize,
+}
+
+/// The daemon as the state store knows it: its lock and heartbeat.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DaemonReport {
+    /// running, stale or stopped.
+    pub state: String,
+    /// Host, pid, version and heartbeat, or why it is stale.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeLogs {
+    pub operational: Option<u64>,
+    pub accounting: Option<u64>,
+}
+
+impl Report for StatusReport {
+    /// The status table: a line per map (and its message), a blank line, the daemon and the
+    /// change logs.
+    fn text(&self) -> String {
+        let mut out = header();
+        for m in &self.maps {
+            out.push_str(&row(m));
+            if let Some(msg) = &m.message {
+                out.push_str(&format!("    {msg}\n"));
+            }
+        }
+        if !self.map_files.valid {
+            out.push_str(&MapFiles::note_for(self.map_files.problems, &self.map_files.folder));
+        }
+        // A blank line ends the map table for tools that read it.
+        out.push_str(&format!("\ndaemon: {}; {}\n", self.daemon.state, self.daemon.detail));
+        let size = |n: Option<u64>| n.map(|n| format!("{n} entries")).unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "change logs: operational {}, accounting {}\n",
+            size(self.change_logs.operational),
+            size(self.change_logs.accounting)
+        ));
+        out
+    }
 }
 
 /// One side's store as far as status can read it in a few seconds.
 struct SideView {
-    store: Option<std::sync::Arc<dyn Store>>,
+    store: Option<Arc<dyn Store>>,
     size: Option<u64>,
 }
 
-/// The status table: per map its state, links, live applies, parked records, open errors and
-/// how many changes of its entities wait; then the daemon (running, stale or stopped, with
-/// host, pid, version and heartbeat) and the change logs' sizes.
+/// The status of an installation, opening what it reads: per map its state, links, live
+/// applies, parked records, open errors and how many changes of its entities wait; then the
+/// daemon (running, stale or stopped, with host, pid, version and heartbeat) and the change
+/// logs' sizes.
 pub async fn status(config: &Config) -> Result<StatusReport> {
     let files = MapFiles::load(config);
     let Some(state) = open_state_existing(config).await? else {
-        let mut out = header();
-        for name in &files.names() {
-            out.push_str(&row(name, None, [0, 0, 0, 0], "-"));
-        }
-        out.push_str(&files.note());
-        out.push_str(&format!(
-            "\ndaemon: stopped; never started (no state store at {} yet)\n",
-            crate::store::sql::redact(&config.state.url)
-        ));
+        let maps = files
+            .names()
+            .into_iter()
+            .map(|name| map_report(name, None, [0; 4], None))
+            .collect();
         return Ok(StatusReport {
-            text: out,
             healthy: true,
+            maps,
+            map_files: files.report(),
+            daemon: DaemonReport {
+                state: "stopped".into(),
+                detail: format!(
+                    "never started (no state store at {} yet)",
+                    crate::store::sql::redact(&config.state.url)
+                ),
+            },
+            change_logs: ChangeLogs {
+                operational: None,
+                accounting: None,
+            },
         });
     };
-    let states = state.list_map_states().await.context("state store")?;
     let mut sides = Vec::new();
     for side in [Side::Operational, Side::Accounting] {
         sides.push((side, side_view(config.store(side)).await));
     }
-    let mut out = header();
+    let report = report(&files, &state, &sides).await;
+    state.close().await;
+    report
+}
+
+/// The status as the running daemon sees it, on its own state store and stores.
+pub async fn status_of_daemon(
+    config: &Config,
+    state: &StateStore,
+    operational: Arc<dyn Store>,
+    accounting: Arc<dyn Store>,
+) -> Result<StatusReport> {
+    let files = MapFiles::load(config);
+    let mut sides = Vec::new();
+    for (side, store) in [(Side::Operational, operational), (Side::Accounting, accounting)] {
+        let size = tokio::time::timeout(std::time::Duration::from_secs(3), store.change_log_size()).await;
+        sides.push((
+            side,
+            SideView {
+                store: Some(store),
+                size: size.ok().and_then(|r| r.ok()).flatten(),
+            },
+        ));
+    }
+    report(&files, state, &sides).await
+}
+
+async fn report(files: &MapFiles, state: &StateStore, sides: &[(Side, SideView)]) -> Result<StatusReport> {
+    let states = state.list_map_states().await.context("state store")?;
     let mut healthy = true;
     // The maps of the files; with invalid files, also the maps the state store knows.
     let mut names: Vec<String> = files.names();
@@ -65,38 +192,56 @@ pub async fn status(config: &Config) -> Result<StatusReport> {
         }
         names.sort();
     }
-    for name in &names {
-        let s = states.iter().find(|s| &s.map == name);
-        if s.is_some_and(is_unhealthy) {
-            healthy = false;
-        }
-        let behind = match s {
-            Some(s) => behind(&files, name, s, &sides).await,
-            None => "-".to_string(),
+    let mut maps = Vec::new();
+    for name in names {
+        let s = states.iter().find(|s| s.map == name);
+        let lag = match s {
+            Some(s) => behind(files, &name, s, sides).await,
+            None => None,
         };
-        let counts = counts(&state, name).await.context("state store")?;
-        out.push_str(&row(name, s, counts, &behind));
-        if let Some(msg) = s.and_then(|s| s.message.as_deref()) {
-            out.push_str(&format!("    {msg}\n"));
-        }
+        let counts = counts(state, &name).await.context("state store")?;
+        let m = map_report(name, s, counts, lag);
+        healthy &= !m.needs_attention;
+        maps.push(m);
     }
-    out.push_str(&files.note());
-    let (live, detail) = instance::liveness(&state).await.map_err(Error::failed)?;
+    let (live, detail) = instance::liveness(state).await.map_err(Error::failed)?;
     if live == Liveness::Stale {
         healthy = false;
     }
-    // A blank line ends the map table for tools that read it.
-    out.push_str(&format!("\ndaemon: {}; {detail}\n", live.as_str()));
-    let sizes: Vec<String> = sides
-        .iter()
-        .map(|(side, v)| match v.size {
-            Some(n) => format!("{} {n} entries", side.name()),
-            None => format!("{} -", side.name()),
-        })
-        .collect();
-    out.push_str(&format!("change logs: {}\n", sizes.join(", ")));
-    state.close().await;
-    Ok(StatusReport { text: out, healthy })
+    let size = |side: Side| sides.iter().find(|(s, _)| *s == side).and_then(|(_, v)| v.size);
+    Ok(StatusReport {
+        healthy,
+        maps,
+        map_files: files.report(),
+        daemon: DaemonReport {
+            state: live.as_str().into(),
+            detail,
+        },
+        change_logs: ChangeLogs {
+            operational: size(Side::Operational),
+            accounting: size(Side::Accounting),
+        },
+    })
+}
+
+/// `counts` are links, skipped, parked and open errors; `lag` the waiting changes' count and
+/// the oldest one's age.
+fn map_report(name: String, s: Option<&MapStatus>, counts: [u64; 4], lag: Option<Pending>) -> MapReport {
+    let [links, skipped, parked, errors] = counts;
+    MapReport {
+        name,
+        state: s.map(|s| s.state.as_str()).unwrap_or("stopped").into(),
+        message: s.and_then(|s| s.message.clone()),
+        links,
+        applied: s.map(|s| s.applied).unwrap_or(0),
+        skipped,
+        parked,
+        errors,
+        behind: lag.as_ref().map(|p| p.count),
+        oldest_change_age_seconds: lag.and_then(|p| p.oldest_age).map(|a| a.as_secs_f64()),
+        last_applied_at: s.and_then(|s| s.last_applied_at),
+        needs_attention: s.is_some_and(is_unhealthy),
+    }
 }
 
 fn header() -> String {
@@ -106,22 +251,19 @@ fn header() -> String {
     )
 }
 
-/// One map's line: `counts` are links, skipped, parked and open errors.
-fn row(name: &str, s: Option<&MapStatus>, counts: [u64; 4], behind: &str) -> String {
-    let [links, skipped, parked, errors] = counts;
+/// One map's line.
+fn row(m: &MapReport) -> String {
     format!(
         "{:<26} {:<13} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}  {}\n",
-        name,
-        s.map(|s| s.state.as_str()).unwrap_or("stopped"),
-        links,
-        s.map(|s| s.applied).unwrap_or(0),
-        skipped,
-        parked,
-        errors,
-        behind,
-        s.and_then(|s| s.last_applied_at)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_else(|| "-".into()),
+        m.name,
+        m.state,
+        m.links,
+        m.applied,
+        m.skipped,
+        m.parked,
+        m.errors,
+        m.behind.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+        m.last_applied_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into()),
     )
 }
 
@@ -154,37 +296,36 @@ async fn side_view(config: &crate::config::StoreConfig) -> SideView {
     }
 }
 
-/// The changes of the map's own entities waiting after its cursors, on both sides ("-" when
-/// a store does not answer or the map's entities are unknown).
-async fn behind(files: &MapFiles, name: &str, s: &MapStatus, sides: &[(Side, SideView)]) -> String {
-    let Some(map) = files.map(name) else {
-        return "-".into();
-    };
+/// The changes of the map's own entities waiting after its cursors, on both sides, and the
+/// oldest one's age (`None` when a store does not answer or the map's entities are unknown).
+async fn behind(files: &MapFiles, name: &str, s: &MapStatus, sides: &[(Side, SideView)]) -> Option<Pending> {
+    let map = files.map(name)?;
     if s.cursors.is_empty() {
-        return "-".into();
+        return None;
     }
-    let mut total = 0;
+    let mut total = Pending {
+        count: 0,
+        oldest_age: None,
+    };
     for (side, entity) in [
         (Side::Operational, &map.operational.entity),
         (Side::Accounting, &map.accounting.entity),
     ] {
-        let Some(store) = sides
+        let store = sides
             .iter()
             .find(|(s, _)| *s == side)
-            .and_then(|(_, v)| v.store.as_ref())
-        else {
-            return "-".into();
-        };
-        let Some(after) = s.cursors.get(side.name()) else {
-            return "-".into();
-        };
+            .and_then(|(_, v)| v.store.as_ref())?;
+        let after = s.cursors.get(side.name())?;
         let read = store.pending_changes(entity, after);
         match tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
-            Ok(Ok(Some(pending))) => total += pending.count,
-            _ => return "-".into(),
+            Ok(Ok(Some(pending))) => {
+                total.count += pending.count;
+                total.oldest_age = total.oldest_age.max(pending.oldest_age);
+            }
+            _ => return None,
         }
     }
-    total.to_string()
+    Some(total)
 }
 
 /// A map that needs a person: failed, or paused by the alert rule (not by an operator).

@@ -201,7 +201,7 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     let state = StateStore::open(&config.state.url).await.context("state store")?;
     let lock = Arc::new(instance::take(&state).await?);
     let heartbeat = instance::spawn_heartbeat(lock.clone());
-    let result = match crate::admin::start(&config.admin, stop.clone()).await {
+    let result = match crate::admin::start(config, stop.clone()).await {
         Ok(admin) => run_locked(config, &maps, stop, reload_tx, reload_rx, admin).await,
         Err(e) => Err(e),
     };
@@ -242,12 +242,12 @@ async fn run_locked(
     })?;
     reload::adopt(&mut engine, &maps).await?;
     if let Some(admin) = &admin {
-        admin.attach(&engine);
+        admin.attach(&engine, reload_tx.clone());
     }
     tracing::info!(maps = engine.maps.len(), "dualsync started");
     systemd::ready(&format!("{} maps loaded", engine.maps.len()));
     systemd::spawn_watchdog();
-    tokio::spawn(watch_maps(config.maps.clone(), reload_tx));
+    tokio::spawn(watch_maps(config.maps.clone(), reload_tx.clone()));
     if config.sync.prune_seconds > 0 {
         // The engine's own stores: pruning opens no pools of its own.
         let stores = [
@@ -312,7 +312,7 @@ async fn run_locked(
                 tracing::info!(reason = why, "reloading the map files");
                 reload::reload(&mut engine, &config.maps).await;
                 if let Some(admin) = &admin {
-                    admin.attach(&engine);
+                    admin.attach(&engine, reload_tx.clone());
                 }
             }
             None => break,
