@@ -43,7 +43,8 @@ pub struct RecordError {
     pub last_seen: DateTime<Utc>,
     /// open, retrying or resolved.
     pub status: String,
-    /// The record as read (JSON when it was recorded as JSON).
+    /// The record's columns and values as read (or, for a refused record, as written), values
+    /// as text.
     #[schema(value_type = Option<Object>)]
     pub payload: Option<serde_json::Value>,
 }
@@ -62,10 +63,34 @@ impl From<DeadLetter> for RecordError {
             first_seen: l.first_seen,
             last_seen: l.last_seen,
             status: l.status.as_str().into(),
-            payload: l
-                .payload
-                .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
+            payload: l.payload.map(|p| payload_object(&p)),
         }
+    }
+}
+
+/// A recorded payload as a JSON object: the object it is; a list of `[column, value]` pairs
+/// (as the letters of refused records were recorded before the API) as the object of those
+/// pairs; anything else under `"recorded"`.
+fn payload_object(text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(Value::Array(items)) if items.iter().all(|i| i.as_array().is_some_and(|p| p.len() == 2 && p[0].is_string())) => {
+            Value::Object(
+                items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Value::Array(mut p) => {
+                            let v = p.pop()?;
+                            Some((p.pop()?.as_str()?.to_string(), v))
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        }
+        Ok(v) => serde_json::json!({ "recorded": v }),
+        Err(_) => serde_json::json!({ "recorded": text }),
     }
 }
 
@@ -265,4 +290,18 @@ pub async fn retry(config: &Config, id: Option<i64>, filter: &Filter) -> Result<
         .await
         .context("state store")?;
     Ok(RetryReport { retried, still_open })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::payload_object;
+    use serde_json::json;
+
+    #[test]
+    fn a_payload_is_always_an_object() {
+        assert_eq!(payload_object(r#"{"a":"1","b":null}"#), json!({"a": "1", "b": null}));
+        assert_eq!(payload_object(r#"[["a","1"],["b","null"]]"#), json!({"a": "1", "b": "null"}));
+        assert_eq!(payload_object("[1,2]"), json!({"recorded": [1, 2]}));
+        assert_eq!(payload_object("not json"), json!({"recorded": "not json"}));
+    }
 }

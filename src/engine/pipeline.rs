@@ -257,10 +257,7 @@ impl Engine {
                                 "the {} store refused the record; correct the value and retry it",
                                 target.name()
                             );
-                            let body = serde_json::to_string(
-                                &rec.values.iter().map(|(c, v)| (c, v.to_string())).collect::<Vec<_>>(),
-                            )
-                            .ok();
+                            let body = Some(values_json(rec.values.iter().map(|(c, v)| (&**c, v))));
                             self.dead_letter(
                                 map,
                                 from,
@@ -565,11 +562,20 @@ fn record_source(map: &CompiledMap, from: Side, desc: &EntityDesc, row: &Row, ag
 
 /// A source row as JSON text, for the dead-letter list.
 pub(super) fn payload(desc: &EntityDesc, row: &Row) -> String {
-    let map: BTreeMap<&str, String> = desc
-        .columns
-        .iter()
-        .zip(row)
-        .map(|(c, v)| (c.name.as_str(), v.to_string()))
+    values_json(desc.columns.iter().map(|c| c.name.as_str()).zip(row))
+}
+
+/// Columns and their values as a JSON object of text values (null for a null), for the
+/// dead-letter list.
+pub(super) fn values_json<'a>(values: impl Iterator<Item = (&'a str, &'a Value)>) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = values
+        .map(|(c, v)| {
+            let v = match v {
+                Value::Null => serde_json::Value::Null,
+                v => serde_json::Value::String(v.to_string()),
+            };
+            (c.to_string(), v)
+        })
         .collect();
-    serde_json::to_string(&map).unwrap_or_default()
+    serde_json::Value::Object(object).to_string()
 }

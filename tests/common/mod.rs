@@ -5,6 +5,7 @@
 //! share (seed, scale, content checksums).
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod books;
 pub mod dataverse;
 pub mod engine;
