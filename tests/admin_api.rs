@@ -84,10 +84,16 @@ impl Api {
             .iter_errors(body)
             .map(|e| format!("{e} (at {})", e.instance_path()))
             .collect();
-        assert!(problems.is_empty(), "{what} does not match {schema}: {problems:?}\n{body:#}");
+        assert!(
+            problems.is_empty(),
+            "{what} does not match {schema}: {problems:?}\n{body:#}"
+        );
         let mut undeclared = Vec::new();
         self.declared(&target, body, "", &mut undeclared);
-        assert!(undeclared.is_empty(), "{what}: fields the document does not declare: {undeclared:?}");
+        assert!(
+            undeclared.is_empty(),
+            "{what}: fields the document does not declare: {undeclared:?}"
+        );
     }
 
     /// Collects the object fields of `body` that `schema` does not declare, at any depth.
@@ -165,7 +171,10 @@ async fn logged(d: &AdminDaemon, from: usize, parts: &[&str]) {
     let started = Instant::now();
     loop {
         let log = std::fs::read_to_string(d.stores.log_path()).unwrap_or_default();
-        if log[from.min(log.len())..].lines().any(|l| parts.iter().all(|p| l.contains(p))) {
+        if log[from.min(log.len())..]
+            .lines()
+            .any(|l| parts.iter().all(|p| l.contains(p)))
+        {
             return;
         }
         assert!(
@@ -178,18 +187,25 @@ async fn logged(d: &AdminDaemon, from: usize, parts: &[&str]) {
 }
 
 fn log_len(d: &AdminDaemon) -> usize {
-    std::fs::metadata(d.stores.log_path()).map(|m| m.len() as usize).unwrap_or(0)
+    std::fs::metadata(d.stores.log_path())
+        .map(|m| m.len() as usize)
+        .unwrap_or(0)
 }
 
 /// Waits for the map's state to be `state` in `/api/maps/{map}`.
 async fn map_state(api: &Api, map: &str, state: &str) -> Value {
     let started = Instant::now();
     loop {
-        let m = api.expect(Method::GET, &format!("/api/maps/{map}"), 200, "MapReport").await;
+        let m = api
+            .expect(Method::GET, &format!("/api/maps/{map}"), 200, "MapReport")
+            .await;
         if m["state"] == state {
             return m;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "{map} is not {state} after 60 s: {m}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{map} is not {state} after 60 s: {m}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -205,7 +221,12 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
     .await;
     let api = Api::new(&d.base).await;
     let paths = api.doc["paths"].as_object().unwrap();
-    for p in ["/api/status", "/api/maps/{name}/pause", "/api/errors/{id}/retry", "/api/journal/runs"] {
+    for p in [
+        "/api/status",
+        "/api/maps/{name}/pause",
+        "/api/errors/{id}/retry",
+        "/api/journal/runs",
+    ] {
         assert!(paths.contains_key(p), "the document describes {p}");
     }
 
@@ -215,7 +236,11 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
     assert_eq!(status["daemon"]["state"], "running");
     let cli = cli_json(&d, &["status"]);
     api.conforms("StatusReport", &cli, "dualsync --output json status");
-    assert_eq!(shape_of(&cli), shape_of(&status), "the CLI and the API answer in one shape");
+    assert_eq!(
+        shape_of(&cli),
+        shape_of(&status),
+        "the CLI and the API answer in one shape"
+    );
     let brief = |s: &Value| -> Vec<(Value, Value, Value)> {
         s["maps"]
             .as_array()
@@ -233,28 +258,47 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
     let missing = api.expect(Method::GET, "/api/maps/no-such-map", 404, "ApiError").await;
     assert_eq!(missing["kind"], "not-found");
     assert!(missing["error"].as_str().unwrap().contains("no-such-map"), "{missing}");
-    assert!(missing["error"].as_str().unwrap().contains("actuals"), "names the maps: {missing}");
+    assert!(
+        missing["error"].as_str().unwrap().contains("actuals"),
+        "names the maps: {missing}"
+    );
     let near = api.expect(Method::GET, "/api/maps/actual", 404, "ApiError").await;
-    assert!(near["error"].as_str().unwrap().contains("did you mean \"actuals\""), "{near}");
+    assert!(
+        near["error"].as_str().unwrap().contains("did you mean \"actuals\""),
+        "{near}"
+    );
 
     // Pause and resume.
-    let paused = api.expect(Method::POST, "/api/maps/actuals/pause", 200, "MapChange").await;
+    let paused = api
+        .expect(Method::POST, "/api/maps/actuals/pause", 200, "MapChange")
+        .await;
     assert_eq!(paused["map"], "actuals");
     map_state(&api, "actuals", "paused").await;
     let cli = cli_json(&d, &["status"]);
-    let state_in_cli = cli["maps"].as_array().unwrap().iter().find(|m| m["name"] == "actuals").unwrap()["state"].clone();
+    let state_in_cli = cli["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "actuals")
+        .unwrap()["state"]
+        .clone();
     assert_eq!(state_in_cli, "paused");
-    api.expect(Method::POST, "/api/maps/actuals/resume", 200, "MapChange").await;
+    api.expect(Method::POST, "/api/maps/actuals/resume", 200, "MapChange")
+        .await;
     map_state(&api, "actuals", "running").await;
-    api.expect(Method::POST, "/api/maps/no-such-map/pause", 404, "ApiError").await;
+    api.expect(Method::POST, "/api/maps/no-such-map/pause", 404, "ApiError")
+        .await;
 
     // An initial sync of one map and a reload, asked of the daemon and done in its loop.
     let from = log_len(&d);
-    let accepted = api.expect(Method::POST, "/api/maps/projects/initial-sync", 202, "Accepted").await;
+    let accepted = api
+        .expect(Method::POST, "/api/maps/projects/initial-sync", 202, "Accepted")
+        .await;
     assert_eq!(accepted["accepted"], true);
     logged(&d, from, &["initial sync started", "projects"]).await;
     map_state(&api, "projects", "running").await;
-    api.expect(Method::POST, "/api/maps/no-such-map/initial-sync", 404, "ApiError").await;
+    api.expect(Method::POST, "/api/maps/no-such-map/initial-sync", 404, "ApiError")
+        .await;
     let from = log_len(&d);
     api.expect(Method::POST, "/api/reload", 202, "Accepted").await;
     logged(&d, from, &["reloading the map files", "admin API"]).await;
@@ -267,7 +311,9 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
     let edited = d.edit_one_actual(day).await;
     let started = Instant::now();
     let list = loop {
-        let list = api.expect(Method::GET, "/api/errors?map=actuals", 200, "ErrorList").await;
+        let list = api
+            .expect(Method::GET, "/api/errors?map=actuals", 200, "ErrorList")
+            .await;
         if !list["errors"].as_array().unwrap().is_empty() {
             break list;
         }
@@ -287,15 +333,23 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
     assert!(e["record"].as_str().unwrap().contains(&edited.to_string()), "{e}");
     let id = e["id"].as_i64().unwrap();
     assert_eq!(cli_json(&d, &["errors", "list"]), list, "the CLI lists the same");
-    let kind = api.expect(Method::GET, "/api/errors?kind=refused", 200, "ErrorList").await;
+    let kind = api
+        .expect(Method::GET, "/api/errors?kind=refused", 200, "ErrorList")
+        .await;
     assert_eq!(kind, list);
-    let other = api.expect(Method::GET, "/api/errors?kind=rejected", 200, "ErrorList").await;
+    let other = api
+        .expect(Method::GET, "/api/errors?kind=rejected", 200, "ErrorList")
+        .await;
     assert_eq!(other["errors"], json!([]));
-    let other = api.expect(Method::GET, "/api/errors?map=projects", 200, "ErrorList").await;
+    let other = api
+        .expect(Method::GET, "/api/errors?map=projects", 200, "ErrorList")
+        .await;
     assert_eq!(other["errors"], json!([]));
     let bad = api.expect(Method::GET, "/api/errors?kind=bogus", 400, "ApiError").await;
     assert_eq!(bad["kind"], "usage");
-    let one = api.expect(Method::GET, &format!("/api/errors/{id}"), 200, "RecordError").await;
+    let one = api
+        .expect(Method::GET, &format!("/api/errors/{id}"), 200, "RecordError")
+        .await;
     assert_eq!(one["id"], id);
     assert!(one["payload"].is_object(), "the record as read: {one}");
     assert_eq!(cli_json(&d, &["errors", "show", &id.to_string()]), one);
@@ -308,7 +362,9 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
     assert_eq!(again["retried"][0]["status"], "open", "{again}");
     assert!(again["retried"][0]["message"].as_str().unwrap().contains(REFUSAL));
     assert_eq!(again["still_open"], 1);
-    let one = api.expect(Method::GET, &format!("/api/errors/{id}"), 200, "RecordError").await;
+    let one = api
+        .expect(Method::GET, &format!("/api/errors/{id}"), 200, "RecordError")
+        .await;
     assert_eq!(one["attempts"], 2);
     // The store takes it again: the retry of the map's errors resolves it.
     d.refuse_actuals(false).await;
@@ -325,7 +381,9 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
     assert_eq!(nothing["retried"], json!([]));
 
     // The accounting process runs (forecasts, every second).
-    let runs = api.expect(Method::GET, "/api/journal/runs?limit=5", 200, "JobRuns").await;
+    let runs = api
+        .expect(Method::GET, "/api/journal/runs?limit=5", 200, "JobRuns")
+        .await;
     let runs = runs["runs"].as_array().unwrap();
     assert!(!runs.is_empty() && runs.len() <= 5, "{runs:?}");
     assert!(runs.iter().any(|r| r["process"] == "Forecasts"), "{runs:?}");
@@ -341,7 +399,11 @@ async fn the_admin_api_serves_the_admin_commands(backend: &str) {
         (Method::POST, "/api/maps/actuals/pause"),
         (Method::POST, "/api/reload"),
     ] {
-        let r = http.request(method.clone(), format!("{}{path}", d.base)).send().await.unwrap();
+        let r = http
+            .request(method.clone(), format!("{}{path}", d.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{method} {path} without the token");
         let r = http
             .request(method.clone(), format!("{}{path}", d.base))

@@ -98,21 +98,33 @@ async fn the_status_page_shows_a_record_error_and_its_retry_button_resolves_it()
     assert!(error_text.contains("refused"), "{error_text}");
     assert!(error_text.contains(REFUSAL), "the store's message: {error_text}");
     assert!(error_text.contains("hint:"), "a hint: {error_text}");
-    assert!(error_text.to_lowercase().contains(&edited.to_string()), "the record's key: {error_text}");
+    assert!(
+        error_text.to_lowercase().contains(&edited.to_string()),
+        "the record's key: {error_text}"
+    );
     let state = StateStore::open(&d.stores.state).await.unwrap();
-    let letters = state.list_dead_letters(Some("actuals"), Some(DeadLetterStatus::Open)).await.unwrap();
+    let letters = state
+        .list_dead_letters(Some("actuals"), Some(DeadLetterStatus::Open))
+        .await
+        .unwrap();
     assert_eq!(letters.len(), 1, "{letters:?}");
     let id = letters[0].id;
     // The map's row counts it (the refresh may not have run since the letter was written).
     let started = Instant::now();
     while text(b, "#maps tr[data-map='actuals'] td:nth-child(7)").await != "1" {
-        assert!(started.elapsed() < Duration::from_secs(20), "the map's row counts the error");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the map's row counts the error"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
     // The filters narrow the list: another kind hides it, its kind and map show it.
     filter(b, "", "missing-parent").await;
-    assert!(b.find(row).await.is_err(), "a missing-parent filter hides the refused record");
+    assert!(
+        b.find(row).await.is_err(),
+        "a missing-parent filter hides the refused record"
+    );
     assert!(text(b, "#errors").await.contains("None"));
     filter(b, "actuals", "refused").await;
     let url = b.current_url().await.unwrap();
@@ -135,7 +147,9 @@ async fn the_status_page_shows_a_record_error_and_its_retry_button_resolves_it()
     assert!(said.contains("failed again") && said.contains(REFUSAL), "{said}");
     let url = b.current_url().await.unwrap();
     assert!(
-        url.query().unwrap_or("").starts_with("map=actuals&kind=refused&retried="),
+        url.query()
+            .unwrap_or("")
+            .starts_with("map=actuals&kind=refused&retried="),
         "back to the same filtered view: {url}"
     );
     assert_eq!(rows(b).await, vec![id.to_string()]);
@@ -150,7 +164,11 @@ async fn the_status_page_shows_a_record_error_and_its_retry_button_resolves_it()
     assert!(text(b, "#errors").await.contains("None"));
     let letter = state.get_dead_letter(id).await.unwrap().unwrap();
     assert_eq!(letter.status, DeadLetterStatus::Resolved);
-    assert_eq!(d.staged_date(edited).await, Some(day()), "the edited value reached the staging table");
+    assert_eq!(
+        d.staged_date(edited).await,
+        Some(day()),
+        "the edited value reached the staging table"
+    );
 
     browser.close().await.unwrap();
     d.daemon.terminate(Duration::from_secs(30));
@@ -192,10 +210,18 @@ async fn browser() -> (KillOnDrop, Client) {
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     loop {
-        match ClientBuilder::rustls().unwrap().capabilities(caps.clone()).connect(&url).await {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
             Ok(client) => return (driver, client),
             Err(e) => {
-                assert!(started.elapsed() < Duration::from_secs(30), "no browser session in 30 s: {e}");
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "no browser session in 30 s: {e}"
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -219,7 +245,10 @@ async fn rows(b: &Client) -> Vec<String> {
 /// Chooses a map and a kind in the filter form ("" is any) and submits it.
 async fn filter(b: &Client, map: &str, kind: &str) {
     for (name, value) in [("map", map), ("kind", kind)] {
-        let select = b.find(Locator::Css(&format!("form.filter select[name='{name}']"))).await.unwrap();
+        let select = b
+            .find(Locator::Css(&format!("form.filter select[name='{name}']")))
+            .await
+            .unwrap();
         select.select_by_value(value).await.unwrap();
     }
     let button = b.find(Locator::Css("form.filter button")).await.unwrap();

@@ -75,7 +75,11 @@ fn payload_object(text: &str) -> serde_json::Value {
     use serde_json::Value;
     match serde_json::from_str::<Value>(text) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(Value::Array(items)) if items.iter().all(|i| i.as_array().is_some_and(|p| p.len() == 2 && p[0].is_string())) => {
+        Ok(Value::Array(items))
+            if items
+                .iter()
+                .all(|i| i.as_array().is_some_and(|p| p.len() == 2 && p[0].is_string())) =>
+        {
             Value::Object(
                 items
                     .into_iter()
@@ -300,7 +304,10 @@ mod tests {
     #[test]
     fn a_payload_is_always_an_object() {
         assert_eq!(payload_object(r#"{"a":"1","b":null}"#), json!({"a": "1", "b": null}));
-        assert_eq!(payload_object(r#"[["a","1"],["b","null"]]"#), json!({"a": "1", "b": "null"}));
+        assert_eq!(
+            payload_object(r#"[["a","1"],["b","null"]]"#),
+            json!({"a": "1", "b": "null"})
+        );
         assert_eq!(payload_object("[1,2]"), json!({"recorded": [1, 2]}));
         assert_eq!(payload_object("not json"), json!({"recorded": "not json"}));
     }

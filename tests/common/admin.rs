@@ -104,7 +104,11 @@ impl AdminDaemon {
     pub async fn edit_one_actual(&self, day: NaiveDate) -> Uuid {
         let db = Db::new(&self.operational);
         let first = db
-            .fetch("SELECT msdyn_actualid FROM msdyn_actuals ORDER BY msdyn_actualid LIMIT 1", &[], &[ValueType::Guid])
+            .fetch(
+                "SELECT msdyn_actualid FROM msdyn_actuals ORDER BY msdyn_actualid LIMIT 1",
+                &[],
+                &[ValueType::Guid],
+            )
             .await
             .unwrap();
         let id = Cells::new(first.into_iter().next().unwrap()).guid().unwrap();
