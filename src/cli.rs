@@ -58,6 +58,24 @@ pub enum Command {
     /// The dead-letter list: records that failed permanently, with the reason and a hint.
     #[command(subcommand)]
     Errors(ErrorsCommand),
+    /// Compare both stores record by record through the maps: records missing on the other
+    /// side, fields that differ, unexpected records, links to records that are gone (exit 0 in
+    /// sync, 1 drift found; with --repair, 0 when all of it was repaired).
+    Reconcile {
+        /// A map to reconcile (repeatable; default: every map).
+        #[arg(long = "map", value_name = "NAME")]
+        maps: Vec<String>,
+        /// Only this company's (legal entity's) records.
+        #[arg(long, value_name = "X")]
+        company: Option<String>,
+        /// Repair what is found, through the sync pipeline.
+        #[arg(long)]
+        repair: bool,
+        /// Seconds to wait before checking a difference again (default: 0 when no daemon runs,
+        /// otherwise long enough for the daemon to sync a change in flight).
+        #[arg(long, value_name = "SECONDS")]
+        recheck_seconds: Option<u64>,
+    },
     /// Check table-map files and report every problem at once (exit 0 valid, 1 invalid, 2 usage).
     ///
     /// With --operational and/or --accounting, also check that every entity and column the
@@ -98,6 +116,7 @@ impl Command {
                 | Command::Pause { .. }
                 | Command::Resume { .. }
                 | Command::Errors(_)
+                | Command::Reconcile { .. }
                 | Command::Journal(JournalCommand::Log { .. })
         )
     }
@@ -276,7 +295,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let output = cli.output;
     if output == Output::Json && !cli.command.has_json() {
         return Err(Error::usage("this command has no JSON output")
-            .with_hint("--output json works with status, pause, resume, errors and journal log"));
+            .with_hint("--output json works with status, pause, resume, errors, reconcile and journal log"));
     }
     let code = match cli.command {
         Command::Validate {
@@ -327,6 +346,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             match report.healthy {
                 true => ExitCode::SUCCESS,
                 false => ExitCode::FAILURE,
+            }
+        }
+        Command::Reconcile {
+            maps,
+            company,
+            repair,
+            recheck_seconds,
+        } => {
+            let request = commands::reconcile::Request {
+                maps,
+                company,
+                repair,
+                recheck_seconds,
+            };
+            let report = commands::reconcile::reconcile(&load()?, &request).await?;
+            print_report(output.render(&report));
+            match report.unrepaired {
+                0 => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
             }
         }
         Command::Pause { map } => print_report(output.render(&commands::maps::set_paused(&load()?, &map, true).await?)),

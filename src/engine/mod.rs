@@ -12,6 +12,7 @@ mod parents;
 pub mod pipeline;
 pub mod policy;
 mod problems;
+pub mod reconcile;
 pub mod retry;
 pub mod state;
 pub mod transform;
