@@ -247,3 +247,95 @@ async fn reconcile_finds_and_repairs_drift_on_sqlite() {
 async fn reconcile_finds_and_repairs_drift_on_postgres() {
     reconcile_finds_and_repairs_drift("postgres").await;
 }
+
+/// `dualsync reconcile` beside a running daemon: in sync at first (exit 0); a change to every
+/// actual made just before it runs is in flight, not drift (exit 0); an edit of the staging
+/// table the maps do not sync back is drift (exit 1, named with both values); `--repair`
+/// repairs it (exit 0) and the next run finds the stores in sync.
+async fn reconcile_beside_the_daemon(backend: &str) {
+    use common::{Daemon, DaemonStores};
+    use dualsync::accounting::db::Db;
+    use dualsync::demo::{SeedOptions, load};
+    use dualsync::store::sql::init::init;
+    use dualsync::tablemap::model::Side;
+
+    let stores = DaemonStores::new(backend, "reconcile_daemon").await;
+    let opts = SeedOptions { actuals: 200, seed: 7 };
+    let op = init(&stores.operational, Side::Operational).await.unwrap();
+    let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
+    load::seed(&op, Side::Operational, &opts).await.unwrap();
+    load::seed(&acct, Side::Accounting, &opts).await.unwrap();
+    let config = stores.write_config(false, "[processes]\nenabled = false\n");
+    let mut daemon = Daemon::start(&config, &stores.log_path());
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    let reconcile = |args: &[&str]| {
+        let mut all = vec!["--output", "json", "reconcile", "--map", "actuals"];
+        all.extend_from_slice(args);
+        let (code, out, err) = common::dualsync(&all, &config);
+        let report: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("no JSON ({e}): {out}{err}"));
+        (code, report)
+    };
+    let forward = |r: &serde_json::Value| {
+        r["maps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["from"] == "operational")
+            .unwrap()
+            .clone()
+    };
+
+    let (code, report) = reconcile(&[]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["unrepaired"], 0);
+
+    // Every actual changes just before the run: the daemon syncs them while it checks.
+    Db::new(&op)
+        .execute(
+            "UPDATE msdyn_actuals SET msdyn_description = 'changed while reconciling'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (code, report) = reconcile(&[]);
+    assert_eq!(code, Some(0), "changes in flight are not drift: {report:#}");
+
+    // An edit of the staging table that no map syncs back: drift.
+    let ledger = Db::new(&acct);
+    let edited = ledger
+        .execute(
+            "UPDATE \"ProjCDSActualsImport\" SET \"Description\" = 'edited in the ledger' \
+             WHERE \"Description\" = 'changed while reconciling' AND \"ProjectDataAreaId\" = 'USPM'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(edited > 0);
+    let (code, report) = reconcile(&[]);
+    assert_eq!(code, Some(1), "{report:#}");
+    let f = forward(&report);
+    assert_eq!(f["differing"]["count"], edited, "{f:#}");
+    let field = &f["differing"]["examples"][0]["fields"][0];
+    assert_eq!(field["column"], "Description");
+    assert_eq!(field["expected"], "changed while reconciling");
+    assert_eq!(field["actual"], "edited in the ledger");
+
+    let (code, report) = reconcile(&["--repair"]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(forward(&report)["differing"]["repaired"], edited);
+    let (code, report) = reconcile(&[]);
+    assert_eq!(code, Some(0), "in sync after the repair: {report:#}");
+    assert!(daemon.is_running(), "the daemon ran on: {}", daemon.log_tail(20));
+    daemon.terminate(Duration::from_secs(30));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_beside_the_daemon_on_sqlite() {
+    reconcile_beside_the_daemon("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_beside_the_daemon_on_postgres() {
+    reconcile_beside_the_daemon("postgres").await;
+}

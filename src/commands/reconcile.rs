@@ -25,23 +25,37 @@ pub struct ReconcileReport {
 }
 
 impl Report for ReconcileReport {
+    /// A line per map and direction with its counts, then the examples of what differs.
     fn text(&self) -> String {
-        let mut out = String::new();
+        let mut out = format!(
+            "{:<26} {:<12} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>10} {:>6}\n",
+            "map", "from", "read", "expected", "in sync", "left out", "missing", "differ", "unexpected", "stale"
+        );
         for d in &self.maps {
             out.push_str(&format!(
-                "{} (from {}): {} read, {} expected on the other side, {} in sync, {} left out by the map",
-                d.map, d.from, d.read, d.expected, d.in_sync, d.left_out
+                "{:<26} {:<12} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>10} {:>6}\n",
+                d.map,
+                d.from,
+                d.read,
+                d.expected,
+                d.in_sync,
+                d.left_out,
+                d.missing.count,
+                d.differing.count,
+                d.unexpected.as_ref().map_or("-".to_string(), |u| u.count.to_string()),
+                d.stale_links.count,
             ));
-            if d.settled_in_flight > 0 {
-                out.push_str(&format!(", {} in flight (synced while checked)", d.settled_in_flight));
-            }
-            out.push('\n');
+        }
+        for d in self.maps.iter().filter(|d| d.found() > 0) {
+            out.push_str(&format!("\n{} (from {}):\n", d.map, d.from));
             kind(&mut out, "missing on the other side", Some(&d.missing), self.repair);
             kind(&mut out, "fields differ", Some(&d.differing), self.repair);
-            match &d.unexpected {
-                Some(u) => kind(&mut out, "unexpected on the other side", Some(u), self.repair),
-                None => {}
-            }
+            kind(
+                &mut out,
+                "unexpected on the other side",
+                d.unexpected.as_ref(),
+                self.repair,
+            );
             kind(
                 &mut out,
                 "links to a record that is gone",
@@ -49,16 +63,23 @@ impl Report for ReconcileReport {
                 self.repair,
             );
         }
+        let in_flight: u64 = self.maps.iter().map(|d| d.settled_in_flight).sum();
+        if in_flight > 0 {
+            out.push_str(&format!(
+                "\n{} differed at first and were in sync when checked again (changes in flight)\n",
+                plural(in_flight, "record")
+            ));
+        }
         let found: u64 = self.maps.iter().map(Drift::found).sum();
         out.push_str(&match (found, self.repair) {
-            (0, _) => format!("in sync ({:.1} s)\n", self.seconds),
+            (0, _) => format!("\nin sync ({:.1} s)\n", self.seconds),
             (n, false) => format!(
-                "drift: {} (run with --repair to repair it; {:.1} s)\n",
+                "\ndrift: {} (dualsync reconcile --repair repairs it; {:.1} s)\n",
                 plural(n, "record"),
                 self.seconds
             ),
             (n, true) => format!(
-                "drift: {}, {} repaired, {} not ({:.1} s)\n",
+                "\ndrift: {}, {} repaired, {} not ({:.1} s)\n",
                 plural(n, "record"),
                 n - self.unrepaired,
                 self.unrepaired,

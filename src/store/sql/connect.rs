@@ -95,9 +95,14 @@ pub async fn connect_pool(url: &str, create: bool, what: &str) -> Result<Pool> {
             // table was small (an index scan on the map column alone, say, for a lookup of 500
             // keys) would otherwise stay in use as the table grows to a million rows, since
             // only ANALYZE invalidates it (found by `dualsync bench`: 2.8 s per lookup).
-            let options = PgConnectOptions::from_str(url)
-                .map_err(unreachable)?
-                .options([("plan_cache_mode", "force_custom_plan")]);
+            // The server's notices and warnings are not sent: they only ever concerned dualsync's
+            // own statements ("already exists, skipping" of idempotent DDL; "no transaction in
+            // progress" when a transaction interrupted by a stop is rolled back as its
+            // connection closes) and reached the log as noise after the daemon's last line.
+            let options = PgConnectOptions::from_str(url).map_err(unreachable)?.options([
+                ("plan_cache_mode", "force_custom_plan"),
+                ("client_min_messages", "error"),
+            ]);
             // Sessions name themselves in pg_stat_activity, unless the URL names them already.
             let options = match options.get_application_name() {
                 Some(_) => options,
