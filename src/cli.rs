@@ -24,7 +24,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "DUALSYNC_CONFIG", default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// How reports are printed: text for people, or JSON in the shapes the admin API serves
-    /// (status, pause, resume, errors, journal log).
+    /// (status, pause, resume, errors, reconcile, journal log).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     #[command(subcommand)]

@@ -108,25 +108,25 @@ pub struct Drift {
 }
 
 impl Drift {
-    /// How much drift is left (found and not repaired).
-    pub fn unrepaired(&self) -> u64 {
-        let kinds = [
+    /// The kinds of drift this direction looked for.
+    fn kinds(&self) -> impl Iterator<Item = &DriftKind> {
+        [
             Some(&self.missing),
             Some(&self.differing),
             self.unexpected.as_ref(),
             Some(&self.stale_links),
-        ];
-        kinds.into_iter().flatten().map(|k| k.count - k.repaired).sum()
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// How much drift is left (found and not repaired).
+    pub fn unrepaired(&self) -> u64 {
+        self.kinds().map(|k| k.count - k.repaired).sum()
     }
 
     pub fn found(&self) -> u64 {
-        let kinds = [
-            Some(&self.missing),
-            Some(&self.differing),
-            self.unexpected.as_ref(),
-            Some(&self.stale_links),
-        ];
-        kinds.into_iter().flatten().map(|k| k.count).sum()
+        self.kinds().map(|k| k.count).sum()
     }
 }
 
