@@ -142,8 +142,8 @@ pub struct JobRun {
     pub started: Option<DateTime<Utc>>,
     /// Running, Succeeded, Warning (records had errors) or Failed.
     pub status: String,
-    /// What the run counted, e.g. `{"imported": 12}`.
-    #[schema(value_type = Object)]
+    /// What the run counted, e.g. `{"imported": 12}`; `null` while the run is under way.
+    #[schema(value_type = Option<Object>)]
     pub counts: serde_json::Value,
     /// The error that stopped a failed run.
     pub message: Option<String>,
