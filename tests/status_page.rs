@@ -58,7 +58,12 @@ async fn the_status_page_shows_a_record_error_and_its_retry_button_resolves_it()
     let form = b.form(Locator::Css("form[action='/login']")).await.unwrap();
     form.set_by_name("token", "not-the-token").await.unwrap();
     form.submit().await.unwrap();
-    let said = b.find(Locator::Css("p.warn")).await.unwrap().text().await.unwrap();
+    // The answer is a new page: wait for it rather than read the old one.
+    let warn = b
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("p.warn"));
+    let said = warn.await.unwrap().text().await.unwrap();
     assert!(said.contains("not the token"), "{said}");
     let form = b.form(Locator::Css("form[action='/login']")).await.unwrap();
     form.set_by_name("token", TOKEN).await.unwrap();
