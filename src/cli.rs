@@ -58,6 +58,17 @@ pub enum Command {
     /// The dead-letter list: records that failed permanently, with the reason and a hint.
     #[command(subcommand)]
     Errors(ErrorsCommand),
+    /// Show what adopting edited map files would do, before the daemon adopts them: per map,
+    /// records written, created, unchanged, newly skipped or synced, fields that change (with
+    /// examples), links updated, and whether every record is synced again. Writes nothing
+    /// (exit 0 no record would change, 1 records would change).
+    Plan {
+        /// A map to plan (repeatable; default: every map).
+        #[arg(long = "map", value_name = "NAME")]
+        maps: Vec<String>,
+        /// The edited map files: a file or folder (default: the configured map folder).
+        path: Option<PathBuf>,
+    },
     /// Compare both stores record by record through the maps: records missing on the other
     /// side, fields that differ, unexpected records, links to records that are gone (exit 0 in
     /// sync, 1 drift found; with --repair, 0 when all of it was repaired).
@@ -117,6 +128,7 @@ impl Command {
                 | Command::Resume { .. }
                 | Command::Errors(_)
                 | Command::Reconcile { .. }
+                | Command::Plan { .. }
                 | Command::Journal(JournalCommand::Log { .. })
         )
     }
@@ -295,7 +307,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let output = cli.output;
     if output == Output::Json && !cli.command.has_json() {
         return Err(Error::usage("this command has no JSON output")
-            .with_hint("--output json works with status, pause, resume, errors, reconcile and journal log"));
+            .with_hint("--output json works with status, pause, resume, errors, plan, reconcile and journal log"));
     }
     let code = match cli.command {
         Command::Validate {
@@ -365,6 +377,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             match report.unrepaired {
                 0 => ExitCode::SUCCESS,
                 _ => ExitCode::FAILURE,
+            }
+        }
+        Command::Plan { maps, path } => {
+            let request = commands::plan::Request { path, maps };
+            let report = commands::plan::plan(&load()?, &request).await?;
+            print_report(output.render(&report));
+            match report.changes {
+                false => ExitCode::SUCCESS,
+                true => ExitCode::FAILURE,
             }
         }
         Command::Pause { map } => print_report(output.render(&commands::maps::set_paused(&load()?, &map, true).await?)),

@@ -99,7 +99,11 @@ async fn edits(backend: &str) {
     // again, and the stored checksum is brought to today's format.
     let done = engine.state.get_checkpoint(MAP).await.unwrap().unwrap();
     let current = field_edit.iter().find(|m| m.name == MAP).unwrap();
-    engine.state.set_map_checksum(MAP, &old_formula(current)).await.unwrap();
+    engine
+        .state
+        .set_map_checksum(MAP, &old_formula(current), None)
+        .await
+        .unwrap();
     let changed = adopt(&mut engine, &tablemap::check_maps(&field_edit).unwrap())
         .await
         .unwrap();
@@ -122,7 +126,7 @@ async fn edits(backend: &str) {
     let older_map = older.iter().find(|m| m.name == MAP).unwrap();
     engine
         .state
-        .set_map_checksum(MAP, &old_formula(older_map))
+        .set_map_checksum(MAP, &old_formula(older_map), None)
         .await
         .unwrap();
     let changed = adopt(&mut engine, &tablemap::check_maps(&field_edit).unwrap())

@@ -837,7 +837,7 @@ both!(map_states_and_counters, |s: StateStore, _url: String| async move {
     assert!(s.list_map_states().await.unwrap().is_empty());
 
     let t0 = Utc::now().trunc_subsecs(6);
-    s.set_map_checksum("projects", "sha256:abc").await.unwrap();
+    s.set_map_checksum("projects", "sha256:abc", None).await.unwrap();
     let st = s.get_map_state("projects").await.unwrap().unwrap();
     assert_eq!(
         (st.state, st.checksum.as_deref(), st.applied),

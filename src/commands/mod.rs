@@ -13,6 +13,7 @@ pub mod errors;
 pub mod journal;
 pub mod maps;
 pub mod output;
+pub mod plan;
 pub mod reconcile;
 pub mod status;
 pub mod store;

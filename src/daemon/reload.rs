@@ -71,19 +71,33 @@ pub async fn adopt(engine: &mut Engine, maps: &[ValidMap]) -> Result<Vec<String>
         .collect();
     engine.set_maps(maps);
     let err = |e: crate::store::StoreError| crate::error::Error::store("state store", e);
+    let kept: std::collections::HashMap<String, Option<String>> = engine
+        .state
+        .map_definitions()
+        .await
+        .map_err(err)?
+        .into_iter()
+        .map(|d| (d.map, d.definition))
+        .collect();
     let mut changed = Vec::new();
     for map in &engine.maps {
+        // The definition kept for `dualsync plan`: the map as TOML.
+        let definition = maps
+            .iter()
+            .find(|m| m.map().name == map.name)
+            .and_then(|m| tablemap::to_toml(m.map()).ok());
         let known = engine.state.get_map_state(&map.name).await.map_err(err)?;
         let last = known.as_ref().and_then(|s| s.checksum.clone());
         if let Some(stored) = &last
             && map.same_definition_as(stored)
         {
-            if stored != &map.checksum {
-                // An unedited map whose checksum is in the format of an earlier release: the
-                // stored one is brought to today's format once, with no sync again.
+            // An unedited map whose checksum is in the format of an earlier release, or whose
+            // definition was not kept (or only cosmetic keys changed): the stored ones are
+            // brought up to date, with no sync again.
+            if stored != &map.checksum || kept.get(&map.name).cloned().flatten() != definition {
                 engine
                     .state
-                    .set_map_checksum(&map.name, &map.checksum)
+                    .set_map_checksum(&map.name, &map.checksum, definition.as_deref())
                     .await
                     .map_err(err)?;
             }
@@ -98,7 +112,7 @@ pub async fn adopt(engine: &mut Engine, maps: &[ValidMap]) -> Result<Vec<String>
         }
         engine
             .state
-            .set_map_checksum(&map.name, &map.checksum)
+            .set_map_checksum(&map.name, &map.checksum, definition.as_deref())
             .await
             .map_err(err)?;
     }

@@ -285,7 +285,7 @@ impl Engine {
 
     /// Whether the map's entity on `side` holds no record at all (one key read, exact on every
     /// store, unlike a count, which a connector may estimate).
-    async fn is_empty(&self, map: &CompiledMap, side: Side) -> Result<bool> {
+    pub(super) async fn is_empty(&self, map: &CompiledMap, side: Side) -> Result<bool> {
         let store = self.store(side);
         let entity = &map.side(side).entity;
         let full = retry(&self.retry, "describe", || store.describe(entity)).await?;
@@ -311,7 +311,7 @@ impl Engine {
 /// The sides an initial sync copies from, in order: the operational records, then the
 /// accounting records when any field flows from them (two-way fields, written-back
 /// attributes), so values the accounting side holds reach records present on both sides.
-fn passes(map: &CompiledMap) -> Vec<Side> {
+pub(super) fn passes(map: &CompiledMap) -> Vec<Side> {
     let keys = &map.operational.key;
     let back = map
         .fields

@@ -10,6 +10,7 @@ pub mod live;
 pub mod metrics;
 mod parents;
 pub mod pipeline;
+pub mod plan;
 pub mod policy;
 mod problems;
 pub mod reconcile;

@@ -298,7 +298,7 @@ impl Engine {
     }
 
     /// Existing links of source records, by (source key text, fan-out part).
-    async fn links_of(
+    pub(super) async fn links_of(
         &self,
         map: &CompiledMap,
         from: Side,
@@ -389,7 +389,7 @@ impl Engine {
     /// the target holds (`current`, None when it has no such record yet), and records in
     /// `agreed` what the target holds afterwards. Conflicts are logged.
     #[allow(clippy::too_many_arguments)]
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         map: &CompiledMap,
         from: Side,
@@ -541,7 +541,7 @@ impl Engine {
 }
 
 /// Whether the target already holds these values (decimals compare by value: 12.5 = 12.5000).
-fn same_values(current: &Row, wanted: &Row) -> bool {
+pub(super) fn same_values(current: &[Value], wanted: &[Value]) -> bool {
     current.len() == wanted.len()
         && current
             .iter()

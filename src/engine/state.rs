@@ -79,7 +79,7 @@ pub use jobs::{Job, JobStatus};
 pub use keys::{key_text, parse_key_text, parse_stored_key_text};
 pub use links::{FeedMark, Link};
 pub use lock::{DAEMON, Holder, ProcessLock, host_name};
-pub use maps::{MapState, MapStatus};
+pub use maps::{MapDefinition, MapState, MapStatus};
 
 /// `url` with the option that makes its connections read-only.
 fn read_only_url(url: &str) -> Result<String> {

@@ -169,6 +169,11 @@ pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
     loaded
 }
 
+/// A map written as a map file (without the comments and layout of the file it came from).
+pub fn to_toml(map: &TableMap) -> Result<String, toml::ser::Error> {
+    toml::to_string(map)
+}
+
 /// Checks maps held in memory (built or edited by a program rather than read from files) by
 /// the same rules as map files: each is written out as TOML, named `<name>.toml`, and loaded.
 /// `Ok` holds the checked maps in the order given; `Err` every problem.
@@ -176,7 +181,7 @@ pub fn check_maps(maps: &[TableMap]) -> Result<Vec<ValidMap>, Vec<Diagnostic>> {
     let mut sources = Vec::with_capacity(maps.len());
     for map in maps {
         let path = PathBuf::from(format!("<{}>.toml", map.name));
-        match toml::to_string(map) {
+        match to_toml(map) {
             Ok(text) => sources.push(SourceFile::new(path, text)),
             Err(e) => {
                 let source = SourceFile::new(path, String::new());

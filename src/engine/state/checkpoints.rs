@@ -17,7 +17,7 @@ text_enum! {
 }
 
 /// What a sync run did with the records it read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SyncCounts {
     pub read: u64,
     pub written: u64,

@@ -1,5 +1,5 @@
 //! Map states: what each map is doing (stopped, initial sync, running, paused, failed), the
-//! checksum of the map file it runs, and the counters the status command shows.
+//! checksum and definition of the map it runs, and the counters the status command shows.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +35,16 @@ pub struct MapStatus {
     pub last_applied_at: Option<DateTime<Utc>>,
     /// The change-feed positions of the map, by side name (from `feed_positions`).
     pub cursors: BTreeMap<String, Position>,
+}
+
+/// The definition a map runs, as the state store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDefinition {
+    pub map: String,
+    pub state: MapState,
+    pub checksum: Option<String>,
+    /// The map as TOML, as adopted.
+    pub definition: Option<String>,
 }
 
 const MAP_SELECT: &str = "SELECT map, state, checksum, message, updated_at, applied, last_applied_at FROM map_states";
@@ -112,15 +122,40 @@ impl StateStore {
         Ok(())
     }
 
-    /// Records the checksum of the map file a map runs (a map not yet known is `stopped`).
-    pub async fn set_map_checksum(&self, map: &str, checksum: &str) -> Result<()> {
+    /// Records the checksum and the definition (the map as TOML) of the map a map runs (a map
+    /// not yet known is `stopped`).
+    pub async fn set_map_checksum(&self, map: &str, checksum: &str, definition: Option<&str>) -> Result<()> {
         self.execute(
-            "INSERT INTO map_states (map, state, checksum, updated_at) VALUES (?, 'stopped', ?, ?) \
-             ON CONFLICT (map) DO UPDATE SET checksum = excluded.checksum, updated_at = excluded.updated_at",
-            &[text(map), text(checksum), time(now())],
+            "INSERT INTO map_states (map, state, checksum, definition, updated_at) VALUES (?, 'stopped', ?, ?, ?) \
+             ON CONFLICT (map) DO UPDATE SET checksum = excluded.checksum, \
+             definition = excluded.definition, updated_at = excluded.updated_at",
+            &[text(map), text(checksum), opt_text(definition), time(now())],
         )
         .await?;
         Ok(())
+    }
+
+    /// The maps the engine runs or ran, each with its state, checksum and definition (`None`
+    /// when adopted by a release that did not keep it), by map name.
+    pub async fn map_definitions(&self) -> Result<Vec<MapDefinition>> {
+        let types = [ValueType::Text, ValueType::Text, ValueType::Text, ValueType::Text];
+        let mut out = Vec::new();
+        for mut c in self
+            .fetch(
+                "SELECT map, state, checksum, definition FROM map_states ORDER BY map",
+                &[],
+                &types,
+            )
+            .await?
+        {
+            out.push(MapDefinition {
+                map: c.text()?,
+                state: c.parsed()?,
+                checksum: c.opt_text()?,
+                definition: c.opt_text()?,
+            });
+        }
+        Ok(out)
     }
 
     /// Adds `n` applied records to a map's counter and notes when (a map not yet known is
