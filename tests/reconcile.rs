@@ -289,6 +289,8 @@ async fn reconcile_beside_the_daemon(backend: &str) {
     let (code, report) = reconcile(&[]);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["unrepaired"], 0);
+    let (code, _, err) = common::dualsync(&["reconcile", "--map", "nonesuch"], &config);
+    assert_eq!(code, Some(2), "an unknown map is a usage error: {err}");
 
     // Every actual changes just before the run: the daemon syncs them while it checks.
     Db::new(&op)

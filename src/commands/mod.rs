@@ -24,6 +24,17 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::engine::state::StateStore;
 pub use crate::error::no_such_map;
+
+/// An unknown map named on the command line (`--map`): a usage error (exit 2), the names
+/// listed once each, sorted.
+pub fn unknown_map_option(name: &str, names: &[&str]) -> crate::error::Error {
+    let mut names = names.to_vec();
+    names.sort();
+    names.dedup();
+    let mut e = no_such_map(name, &names);
+    e.kind = crate::error::Kind::Usage;
+    e
+}
 use crate::error::{Context, Error, Result};
 use crate::tablemap::{self, TableMap};
 

@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::open_state_existing;
 use super::output::{Report, plural};
-use super::{no_such_map, open_state_existing};
 use crate::config::Config;
 use crate::engine::plan::{MapChange, MapPlan, Records};
 use crate::error::{Context, Error, Kind, Result};
@@ -159,7 +159,7 @@ pub async fn plan(config: &Config, request: &Request) -> Result<PlanReport> {
     let mut names: Vec<&str> = engine.maps.iter().map(|m| m.name.as_str()).collect();
     names.extend(running.iter().map(|d| d.map.as_str()));
     if let Some(unknown) = request.maps.iter().find(|m| !names.contains(&m.as_str())) {
-        return Err(no_such_map(unknown, &names));
+        return Err(super::unknown_map_option(unknown, &names));
     }
     let bar = progress_bar();
     let mut at = (String::new(), 0u64);

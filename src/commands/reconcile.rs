@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::output::{Report, plural};
-use super::{no_such_map, open_state_existing, open_state_for_change};
+use super::{open_state_existing, open_state_for_change};
 use crate::config::Config;
 use crate::engine::reconcile::{Drift, DriftKind, ReconcileOptions};
 use crate::engine::state::DAEMON;
@@ -134,7 +134,7 @@ pub async fn reconcile(config: &Config, request: &Request) -> Result<ReconcileRe
     })?;
     let names: Vec<&str> = maps.iter().map(|m| m.map().name.as_str()).collect();
     if let Some(unknown) = request.maps.iter().find(|m| !names.contains(&m.as_str())) {
-        return Err(no_such_map(unknown, &names));
+        return Err(super::unknown_map_option(unknown, &names));
     }
     let mut config = config.clone();
     if let Some(c) = &request.company {

@@ -40,6 +40,10 @@ pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<ValidMap>,
         (Side::Operational, engine.operational.as_ref()),
         (Side::Accounting, engine.accounting.as_ref()),
     ];
+    // Columns may have been added for the edit: the catalogs are read again.
+    for (_, store) in &stores {
+        store.forget_catalog();
+    }
     match catalog_check::check(&loaded, &stores).await {
         Ok(problems) if problems.is_empty() => Ok(loaded.valid),
         Ok(problems) => Err(problems.iter().map(|d| d.to_string()).collect()),

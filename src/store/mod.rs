@@ -407,6 +407,11 @@ pub trait Store: Send + Sync {
     /// The columns, types and key of an entity, from the store's catalog.
     async fn describe(&self, entity: &str) -> Result<EntityDesc>;
 
+    /// Forgets the descriptions `describe` keeps, so the next one reads the catalog again
+    /// (maps reloaded after columns were added). The HTTP stores keep the service's `$metadata`
+    /// for the process's life: there, a restart reads it again.
+    fn forget_catalog(&self) {}
+
     /// Up to `limit` records in key order, starting after `after` (keyset paging). A record
     /// that cannot be read fails the whole read; see `read_page` for a read that goes on.
     async fn scan(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Vec<Row>> {

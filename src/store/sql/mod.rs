@@ -227,6 +227,10 @@ impl Store for SqlStore {
         Ok((*self.catalog_desc(entity).await?).clone())
     }
 
+    fn forget_catalog(&self) {
+        self.refresh_catalog();
+    }
+
     async fn read_page(&self, desc: &EntityDesc, after: Option<&Key>, limit: usize) -> Result<Page> {
         self.checked(desc).await?;
         self.page(desc, after, limit, &[]).await
