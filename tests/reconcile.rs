@@ -341,3 +341,126 @@ async fn reconcile_beside_the_daemon_on_sqlite() {
 async fn reconcile_beside_the_daemon_on_postgres() {
     reconcile_beside_the_daemon("postgres").await;
 }
+
+/// Reconcile on the daemon's schedule: drift made in the ledger shows in `status`, in the
+/// job log and as the gauge `dualsync_drift_records`; with `repair` the next daemon repairs it.
+async fn scheduled_reconcile(backend: &str) {
+    use common::metrics::{free_port, sample, scrape};
+    use common::{Daemon, DaemonStores};
+    use dualsync::accounting::db::Db;
+    use dualsync::demo::{SeedOptions, load};
+    use dualsync::store::sql::init::init;
+    use dualsync::tablemap::model::Side;
+
+    let stores = DaemonStores::new(backend, "reconcile_schedule").await;
+    let opts = SeedOptions { actuals: 100, seed: 9 };
+    let op = init(&stores.operational, Side::Operational).await.unwrap();
+    let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
+    load::seed(&op, Side::Operational, &opts).await.unwrap();
+    load::seed(&acct, Side::Accounting, &opts).await.unwrap();
+    let port = free_port();
+    let config_with = |repair: bool| {
+        stores.write_config(
+            false,
+            &format!(
+                "[processes]\nenabled = false\n[admin]\nlisten = \"127.0.0.1:{port}\"\n\
+                 [reconcile]\nevery_seconds = 1\nrepair = {repair}\n"
+            ),
+        )
+    };
+    let status = |config: &std::path::Path| {
+        let (_, out, err) = common::dualsync(&["--output", "json", "status"], config);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("no JSON ({e}): {out}{err}"))
+    };
+    let config = config_with(false);
+    let mut daemon = Daemon::start(&config, &stores.log_path());
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    let edited = Db::new(&acct)
+        .execute(
+            "UPDATE \"ProjCDSActualsImport\" SET \"Description\" = 'edited in the ledger' \
+             WHERE \"ProjectDataAreaId\" = 'USPM'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(edited > 0);
+    // A run that started after the edit reports every edited record.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        let s = status(&config);
+        let run = s["reconcile"].clone();
+        if run["found"].as_u64() == Some(edited) {
+            break run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no run found the drift: {s:#}\n{}",
+            daemon.log_tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        (run["status"].as_str(), run["left"].as_u64()),
+        (Some("partial"), Some(edited))
+    );
+    let (_, text, _) = common::dualsync(&["status"], &config);
+    assert!(
+        text.contains(&format!("reconcile: {edited} records out of sync, {edited} left")),
+        "{text}"
+    );
+    let m = scrape(&format!("http://127.0.0.1:{port}/metrics"), None).await;
+    let labels = [("map", "actuals"), ("from", "operational"), ("kind", "differing")];
+    assert_eq!(sample(&m, "dualsync_drift_records", &labels), Some(edited as f64));
+    assert_eq!(
+        sample(
+            &m,
+            "dualsync_drift_records",
+            &[("map", "projects"), ("from", "operational"), ("kind", "missing")]
+        ),
+        Some(0.0)
+    );
+    daemon.terminate(Duration::from_secs(30));
+
+    // With repair: the next daemon's run repairs it.
+    let config = config_with(true);
+    let mut daemon = Daemon::start(&config, &stores.log_path());
+    daemon.wait_all_running(Duration::from_secs(120)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = status(&config);
+        let run = &s["reconcile"];
+        if run["status"] == "succeeded" && run["found"].as_u64() == Some(edited) {
+            assert_eq!(run["left"], 0);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no run repaired the drift: {s:#}\n{}",
+            daemon.log_tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let left = Db::new(&acct)
+        .execute(
+            "UPDATE \"ProjCDSActualsImport\" SET \"Description\" = \"Description\" \
+             WHERE \"Description\" = 'edited in the ledger'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the ledger's edits were repaired");
+    let m = scrape(&format!("http://127.0.0.1:{port}/metrics"), None).await;
+    assert_eq!(sample(&m, "dualsync_drift_records", &labels), Some(0.0));
+    assert!(daemon.is_running());
+    daemon.terminate(Duration::from_secs(30));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_reconcile_on_sqlite() {
+    scheduled_reconcile("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_reconcile_on_postgres() {
+    scheduled_reconcile("postgres").await;
+}

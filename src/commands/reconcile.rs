@@ -168,19 +168,10 @@ pub async fn reconcile(config: &Config, request: &Request) -> Result<ReconcileRe
         repair: request.repair,
         recheck_after: recheck,
     };
-    let mut out = Vec::new();
-    for map in &engine.maps {
-        if !request.maps.is_empty() && !request.maps.contains(&map.name) {
-            continue;
-        }
-        for from in crate::engine::reconcile::directions(map) {
-            let drift = engine
-                .reconcile(map, from, &options)
-                .await
-                .context(&format!("reconciling {}", map.name))?;
-            out.push(drift);
-        }
-    }
+    let out = engine
+        .reconcile_maps(&request.maps, &options)
+        .await
+        .context("reconciling")?;
     let unrepaired = match request.repair {
         true => out.iter().map(Drift::unrepaired).sum(),
         false => out.iter().map(Drift::found).sum(),

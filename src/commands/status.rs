@@ -33,6 +33,58 @@ pub struct StatusReport {
     pub daemon: DaemonReport,
     /// Entries in each side's change log; `null` when the store did not answer in 3 s.
     pub change_logs: ChangeLogs,
+    /// The last scheduled reconcile (`[reconcile]`), if one ran.
+    pub reconcile: Option<ReconcileRun>,
+}
+
+/// The last run of the scheduled reconcile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReconcileRun {
+    /// running, succeeded (in sync, or all of it repaired), partial (drift left) or failed.
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Records out of sync found, and left after the repair (`null` until finished).
+    pub found: Option<u64>,
+    pub left: Option<u64>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl ReconcileRun {
+    fn of(job: crate::engine::state::Job) -> ReconcileRun {
+        let count = |k: &str| job.counts.as_ref().and_then(|c| c[k].as_u64());
+        ReconcileRun {
+            status: job.status.as_str().into(),
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            found: count("found"),
+            left: count("left"),
+            error: job
+                .errors
+                .as_ref()
+                .and_then(|e| e.get(0))
+                .and_then(|e| e.as_str())
+                .map(String::from),
+        }
+    }
+
+    fn line(&self) -> String {
+        let at = self
+            .finished_at
+            .unwrap_or(self.started_at)
+            .format("%Y-%m-%d %H:%M:%S UTC");
+        let what = match (self.status.as_str(), self.found, self.left) {
+            ("running", ..) => "running".to_string(),
+            (_, Some(0), _) => "in sync".to_string(),
+            (_, Some(found), Some(0)) => format!("{found} records out of sync, all repaired"),
+            (_, Some(found), Some(left)) => {
+                format!("{found} records out of sync, {left} left (`dualsync reconcile` names them)")
+            }
+            _ => format!("{}: {}", self.status, self.error.as_deref().unwrap_or("no detail")),
+        };
+        format!("reconcile: {what} (last run {at})\n")
+    }
 }
 
 /// One map: its state, counts and lag.
@@ -109,6 +161,9 @@ impl Report for StatusReport {
             size(self.change_logs.operational),
             size(self.change_logs.accounting)
         ));
+        if let Some(r) = &self.reconcile {
+            out.push_str(&r.line());
+        }
         out
     }
 }
@@ -146,6 +201,7 @@ pub async fn status(config: &Config) -> Result<StatusReport> {
                 operational: None,
                 accounting: None,
             },
+            reconcile: None,
         });
     };
     let mut sides = Vec::new();
@@ -221,6 +277,11 @@ async fn report(files: &MapFiles, state: &StateStore, sides: &[(Side, SideView)]
             operational: size(Side::Operational),
             accounting: size(Side::Accounting),
         },
+        reconcile: state
+            .last_job(crate::daemon::reconcile::JOB)
+            .await
+            .context("state store")?
+            .map(ReconcileRun::of),
     })
 }
 

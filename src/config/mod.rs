@@ -36,6 +36,19 @@ pub struct Config {
     pub log: LogConfig,
     pub processes: ProcessesConfig,
     pub admin: AdminConfig,
+    pub reconcile: ReconcileConfig,
+}
+
+/// Reconcile on a schedule inside `dualsync run` (what `dualsync reconcile` does, every map):
+/// off unless `every_seconds` is set. The drift found is a metric (`dualsync_drift_records`),
+/// a run in the job log and a line in `status`; with `repair`, it is repaired too.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcileConfig {
+    /// Seconds between runs (0: never; e.g. 86400 for nightly).
+    pub every_seconds: u64,
+    /// Repair what is found, through the sync pipeline.
+    pub repair: bool,
 }
 
 /// The admin HTTP listener of `dualsync run` (metrics, health, API, status page); off unless
@@ -154,6 +167,7 @@ impl Default for Config {
             log: LogConfig::default(),
             processes: ProcessesConfig::default(),
             admin: AdminConfig::default(),
+            reconcile: ReconcileConfig::default(),
         }
     }
 }

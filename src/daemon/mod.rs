@@ -10,6 +10,7 @@ use tokio::sync::watch;
 pub mod instance;
 pub mod progress;
 pub mod prune;
+pub mod reconcile;
 pub mod reload;
 mod systemd;
 
@@ -279,6 +280,9 @@ async fn run_locked(
             config.processes.clone(),
             stop.clone(),
         ));
+    }
+    if config.reconcile.every_seconds > 0 {
+        tokio::spawn(reconcile::run(config.clone(), engine.state.clone(), stop.clone()));
     }
     loop {
         tokio::select! {

@@ -240,6 +240,18 @@ impl Engine {
         Ok(drift)
     }
 
+    /// Reconciles the maps named in `only` (every map when empty), each in every direction
+    /// something of it flows in.
+    pub async fn reconcile_maps(&self, only: &[String], options: &ReconcileOptions) -> Result<Vec<Drift>> {
+        let mut out = Vec::new();
+        for map in self.maps.iter().filter(|m| only.is_empty() || only.contains(&m.name)) {
+            for from in directions(map) {
+                out.push(self.reconcile(map, from, options).await?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Which of these record keys of `side` a link of `map` names.
     async fn linked(&self, map: &CompiledMap, side: Side, keys: &[String]) -> Result<HashSet<String>> {
         let links = match side {

@@ -127,6 +127,15 @@ impl StateStore {
             .transpose()
     }
 
+    /// The latest run of the job `name`, if any.
+    pub async fn last_job(&self, name: &str) -> Result<Option<Job>> {
+        let sql = format!("{JOB_SELECT} WHERE name = ? ORDER BY id DESC LIMIT 1");
+        self.fetch_one(&sql, &[text(name)], &JOB_TYPES)
+            .await?
+            .map(job_of)
+            .transpose()
+    }
+
     /// The latest `limit` job runs, newest first.
     pub async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>> {
         let sql = format!("{JOB_SELECT} ORDER BY id DESC LIMIT ?");
