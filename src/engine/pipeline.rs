@@ -20,6 +20,20 @@ use crate::store::{BadRow, EntityDesc, Key, Result, Row, RowOutcome, WriteOp};
 use crate::tablemap::model::{ConflictPolicy, FanOutKind, Side};
 use crate::value::{Value, ValueType};
 
+/// The target's records for some records about to be written that write the same columns.
+pub(super) struct TargetGroup {
+    /// The target entity projected on those columns.
+    pub desc: EntityDesc,
+    /// Where each of `desc`'s columns is in the records' values.
+    slots: Vec<Option<usize>>,
+    /// The records' places in the list they were grouped from.
+    pub members: Vec<usize>,
+    /// What the target holds, by key (nothing when it was not read).
+    pub current: HashMap<Key, Row>,
+    /// Target records that could not be read, by key.
+    pub unreadable: HashMap<Key, BadRow>,
+}
+
 /// What a batch produced: links to commit, links to remove, and counts.
 #[derive(Debug, Default)]
 pub struct BatchResult {
@@ -157,79 +171,32 @@ impl Engine {
             }
         }
         if !todo.is_empty() {
-            let target_store = self.store(target);
-            let full = retry(&self.retry, "describe", || {
-                target_store.describe(&map.side(target).entity)
-            })
-            .await?;
-            // Records of one batch may write different column sets (fan-out, constants): group them.
-            let mut groups: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
-            for (n, (_, rec, _)) in todo.iter().enumerate() {
-                groups
-                    .entry(rec.values.iter().map(|(c, _)| &**c).collect())
-                    .or_default()
-                    .push(n);
-            }
-            for (cols, members) in groups {
-                let tdesc = full.project(&cols)?;
-                // Where each of the target's columns is in the group's records (all alike).
-                let slots: Vec<Option<usize>> = tdesc
-                    .columns
-                    .iter()
-                    .map(|c| cols.iter().position(|k| *k == c.name))
-                    .collect();
-                let to_row = |rec: &TargetRecord| -> Row {
-                    slots
-                        .iter()
-                        .map(|s| s.map_or(Value::Null, |p| rec.values[p].1.clone()))
-                        .collect()
-                };
-                let read = match fresh {
-                    true => crate::store::Rows::default(),
-                    false => {
-                        let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
-                        retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?
-                    }
-                };
-                let current: HashMap<Key, Row> = read.rows.into_iter().map(|r| (tdesc.key_of(&r), r)).collect();
-                // A target record that cannot be read is not overwritten blindly: the source
-                // record becomes a record error naming the target's problem.
-                let unreadable: HashMap<Key, BadRow> = read
-                    .bad
-                    .into_iter()
-                    .filter_map(|b| b.key.clone().map(|k| (k, b)))
-                    .collect();
+            let groups = self
+                .target_groups(map, target, todo.iter().map(|(_, rec, _)| rec), fresh)
+                .await?;
+            for group in groups {
+                let tdesc = &group.desc;
                 let mut ops = Vec::new();
                 let mut pending = Vec::new();
-                for &n in &members {
+                for &n in &group.members {
                     let (i, rec, _) = &todo[n];
-                    if let Some(bad) = unreadable.get(&rec.key) {
+                    if let Some(bad) = group.unreadable.get(&rec.key) {
                         out.counts.failed += 1;
                         synced.remove(i);
-                        self.record_unreadable_target(map, from, &source_keys[*i], &tdesc, bad)
+                        self.record_unreadable_target(map, from, &source_keys[*i], tdesc, bad)
                             .await?;
                         continue;
                     }
-                    let cur = current.get(&rec.key);
+                    let cur = group.current.get(&rec.key);
                     if cur.is_none() && !map.records.flows_from(from) {
                         // Records are created only from the other side: nothing to update here.
                         synced.remove(i);
                         continue;
                     }
-                    let mut row = to_row(rec);
-                    let old = existing.get(&(source_keys[*i].clone(), self.part(map, rec)));
-                    let mut agreed = Agreed::parse(old.and_then(|l| l.agreed.as_deref()));
-                    self.settle(
-                        map,
-                        from,
-                        &tdesc,
-                        cur,
-                        &mut row,
-                        &mut agreed,
-                        settle,
-                        &desc.key_of(&rows[*i]),
-                    )
-                    .await?;
+                    let link = existing.get(&(source_keys[*i].clone(), self.part(map, rec)));
+                    let (row, mut agreed) = self
+                        .settled_row(map, from, &group, rec, cur, link, settle, &desc.key_of(&rows[*i]))
+                        .await?;
                     record_source(map, from, desc, &rows[*i], &mut agreed);
                     let agreed = agreed.to_json();
                     if cur.is_some_and(|cur| same_values(cur, &row)) {
@@ -246,7 +213,7 @@ impl Engine {
                     continue;
                 }
                 self.limiter(target).until_n(ops.len()).await;
-                let outcomes = retry(&self.retry, "write", || self.write(map, target, &tdesc, &ops)).await?;
+                let outcomes = retry(&self.retry, "write", || self.write(map, target, tdesc, &ops)).await?;
                 for (outcome, (n, agreed)) in outcomes.into_iter().zip(pending) {
                     let (i, rec, hash) = &todo[n];
                     match outcome {
@@ -295,6 +262,101 @@ impl Engine {
             self.propagate_deletes(map, from, deleted, &mut out).await?;
         }
         Ok(out)
+    }
+
+    /// What the target holds of `records` (about to be written to `target`), grouped by the
+    /// columns they write (fan-out and constants make column sets differ within a batch);
+    /// `fresh`: the target held nothing when the copy began, so it is not read.
+    pub(super) async fn target_groups<'r>(
+        &self,
+        map: &CompiledMap,
+        target: Side,
+        records: impl Iterator<Item = &'r TargetRecord>,
+        fresh: bool,
+    ) -> Result<Vec<TargetGroup>> {
+        let records: Vec<&TargetRecord> = records.collect();
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let target_store = self.store(target);
+        let full = retry(&self.retry, "describe", || {
+            target_store.describe(&map.side(target).entity)
+        })
+        .await?;
+        let mut by_columns: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
+        for (n, rec) in records.iter().enumerate() {
+            by_columns
+                .entry(rec.values.iter().map(|(c, _)| &**c).collect())
+                .or_default()
+                .push(n);
+        }
+        let mut out = Vec::with_capacity(by_columns.len());
+        for (cols, members) in by_columns {
+            let desc = full.project(&cols)?;
+            // Where each of the target's columns is in the group's records (all alike).
+            let slots = desc
+                .columns
+                .iter()
+                .map(|c| cols.iter().position(|k| *k == c.name))
+                .collect();
+            let read = match fresh {
+                true => crate::store::Rows::default(),
+                false => {
+                    let keys: Vec<Key> = members.iter().map(|&n| records[n].key.clone()).collect();
+                    retry(&self.retry, "read target", || target_store.read(&desc, &keys)).await?
+                }
+            };
+            let current = read.rows.into_iter().map(|r| (desc.key_of(&r), r)).collect();
+            // A target record that cannot be read is not overwritten blindly (the caller
+            // makes the source record a record error naming the target's problem).
+            let unreadable = read
+                .bad
+                .into_iter()
+                .filter_map(|b| b.key.clone().map(|k| (k, b)))
+                .collect();
+            out.push(TargetGroup {
+                desc,
+                slots,
+                members,
+                current,
+                unreadable,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `rec` as the row to write into `group`'s columns, its two-way fields settled against
+    /// what the target holds (`current`), and the agreed values after (from the `link`'s).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn settled_row(
+        &self,
+        map: &CompiledMap,
+        from: Side,
+        group: &TargetGroup,
+        rec: &TargetRecord,
+        current: Option<&Row>,
+        link: Option<&Link>,
+        settle: &Settle<'_>,
+        source_key: &Key,
+    ) -> Result<(Row, Agreed)> {
+        let mut row: Row = group
+            .slots
+            .iter()
+            .map(|s| s.map_or(Value::Null, |p| rec.values[p].1.clone()))
+            .collect();
+        let mut agreed = Agreed::parse(link.and_then(|l| l.agreed.as_deref()));
+        self.settle(
+            map,
+            from,
+            &group.desc,
+            current,
+            &mut row,
+            &mut agreed,
+            settle,
+            source_key,
+        )
+        .await?;
+        Ok((row, agreed))
     }
 
     /// Existing links of source records, by (source key text, fan-out part).
@@ -389,7 +451,7 @@ impl Engine {
     /// the target holds (`current`, None when it has no such record yet), and records in
     /// `agreed` what the target holds afterwards. Conflicts are logged.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn settle(
+    async fn settle(
         &self,
         map: &CompiledMap,
         from: Side,

@@ -1,23 +1,22 @@
 //! One batch of a plan: the records through the new and the running definition, then the
 //! pipeline's own decisions without its writes: unchanged when the link's last hash matches,
 //! otherwise the target read and the two-way fields settled as the initial sync settles them
-//! (`Engine::settle`, by the master side), then unchanged when the target already holds the
+//! (`Engine::settled_row`, by the master side), then unchanged when the target already holds the
 //! values, written otherwise. And the overlay of the write-back pass: what the main pass would
 //! write to the accounting records, laid over them before they are planned.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::PassPlan;
 use crate::engine::Engine;
 use crate::engine::compile::CompiledMap;
-use crate::engine::conflict::{self, Agreed, Settle};
+use crate::engine::conflict::{self, Settle};
 use crate::engine::pipeline::same_values;
 use crate::engine::retry::retry;
 use crate::engine::state::{key_text, parse_key_text};
 use crate::engine::transform::{self, Outcome, RowView, Scope, TargetRecord, hash_values};
 use crate::store::{EntityDesc, Key, Result, Row};
 use crate::tablemap::model::Side;
-use crate::value::Value;
 
 impl Engine {
     /// Plans one batch of source `rows` (read from `from` with `desc`) into `pass`.
@@ -133,71 +132,32 @@ impl Engine {
         settle: &Settle<'_>,
         pass: &mut PassPlan,
     ) -> Result<()> {
-        let target = from.other();
-        let target_store = self.store(target);
-        let full = retry(&self.retry, "describe", || {
-            target_store.describe(&map.side(target).entity)
-        })
-        .await?;
-        // Records may write different column sets (fan-out, constants): grouped, as the
-        // pipeline groups them.
-        let mut groups: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
-        for (n, (_, rec)) in todo.iter().enumerate() {
-            groups
-                .entry(rec.values.iter().map(|(c, _)| &**c).collect())
-                .or_default()
-                .push(n);
-        }
-        for (cols, members) in groups {
-            let tdesc = full.project(&cols)?;
-            let slots: Vec<Option<usize>> = tdesc
-                .columns
-                .iter()
-                .map(|c| cols.iter().position(|k| *k == c.name))
-                .collect();
-            let read = match settle {
-                Settle::Fresh(_) => crate::store::Rows::default(),
-                _ => {
-                    let keys: Vec<Key> = members.iter().map(|&n| todo[n].1.key.clone()).collect();
-                    retry(&self.retry, "read target", || target_store.read(&tdesc, &keys)).await?
-                }
-            };
-            let current: HashMap<Key, Row> = read.rows.into_iter().map(|r| (tdesc.key_of(&r), r)).collect();
-            let unreadable: HashSet<Key> = read.bad.into_iter().filter_map(|b| b.key).collect();
-            for &n in &members {
+        let fresh = matches!(settle, Settle::Fresh(_));
+        let groups = self
+            .target_groups(map, from.other(), todo.iter().map(|(_, rec)| rec), fresh)
+            .await?;
+        for group in groups {
+            for &n in &group.members {
                 let (i, rec) = &todo[n];
-                if unreadable.contains(&rec.key) {
+                if group.unreadable.contains_key(&rec.key) {
                     pass.counts.failed += 1;
                     continue;
                 }
-                let cur = current.get(&rec.key);
+                let cur = group.current.get(&rec.key);
                 if cur.is_none() && !map.records.flows_from(from) {
                     continue;
                 }
-                let mut row: Row = slots
-                    .iter()
-                    .map(|s| s.map_or(Value::Null, |p| rec.values[p].1.clone()))
-                    .collect();
                 let link = existing.get(&(keys[*i].clone(), self.part(map, rec)));
-                let mut agreed = Agreed::parse(link.and_then(|l| l.agreed.as_deref()));
-                self.settle(
-                    map,
-                    from,
-                    &tdesc,
-                    cur,
-                    &mut row,
-                    &mut agreed,
-                    settle,
-                    &desc.key_of(&rows[*i]),
-                )
-                .await?;
+                let (row, _) = self
+                    .settled_row(map, from, &group, rec, cur, link, settle, &desc.key_of(&rows[*i]))
+                    .await?;
                 pass.links_updated += 1;
                 match cur {
                     Some(cur) if same_values(cur, &row) => pass.counts.unchanged += 1,
                     Some(cur) => {
                         pass.counts.written += 1;
                         let record = key_text(&rec.key);
-                        for (idx, column) in tdesc.columns.iter().enumerate() {
+                        for (idx, column) in group.desc.columns.iter().enumerate() {
                             if !same_values(std::slice::from_ref(&cur[idx]), std::slice::from_ref(&row[idx])) {
                                 pass.change(
                                     &column.name,
