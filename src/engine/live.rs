@@ -604,7 +604,7 @@ impl Failing {
 
 /// The keys asked for that the store no longer holds: neither a record read nor one that could
 /// not be read has them.
-fn deleted_keys(desc: &EntityDesc, keys: &[Key], read: &Rows) -> Vec<Key> {
+pub(super) fn deleted_keys(desc: &EntityDesc, keys: &[Key], read: &Rows) -> Vec<Key> {
     let present: std::collections::HashSet<Key> = read
         .rows
         .iter()

@@ -187,7 +187,12 @@ impl Engine {
                 store.read_page(&desc, after.as_ref(), self.batch_size)
             })
             .await?;
-            drift.read += page.rows.len() as u64;
+            // Records the store cannot read are record errors of the sync: left out here too.
+            drift.read += (page.rows.len() + page.bad.len()) as u64;
+            drift.left_out += page.bad.len() as u64;
+            for k in page.bad.iter().filter_map(|b| b.key.as_ref()) {
+                source_keys.insert(key_hash(&key_text(k)));
+            }
             let verdicts = self.verdicts(map, from, &desc, &page.rows).await?;
             for (row, (records, verdict)) in page.rows.iter().zip(verdicts) {
                 let key = key_text(&desc.key_of(row));

@@ -8,13 +8,14 @@ use crate::engine::Engine;
 use crate::engine::compile::CompiledMap;
 use crate::engine::retry::retry;
 use crate::engine::state::{key_text, parse_key_text};
+use crate::engine::transform::RowView;
 use crate::store::{EntityDesc, Key, Result, WriteOp};
 use crate::tablemap::model::Side;
 use crate::value::Value;
 
 impl Engine {
-    /// The target pass: records of the target entity in the map's scope that no source record
-    /// maps to and no link of the map names.
+    /// The target pass: records of the target entity in the map's scope (its companies, and
+    /// its filter on that side) that no source record maps to and no link of the map names.
     pub(super) async fn unexpected(
         &self,
         map: &CompiledMap,
@@ -30,6 +31,13 @@ impl Engine {
             && !cols.contains(&c)
         {
             cols.push(c);
+        }
+        // The side's filter says which of its records the map is about.
+        let filter = side.filter.as_ref();
+        for c in filter.map(|f| f.columns()).unwrap_or_default() {
+            if !cols.contains(&c.name.as_str()) {
+                cols.push(&c.name);
+            }
         }
         let desc = full.project(&cols)?;
         let company = side.company.as_deref().and_then(|c| desc.index_of(c));
@@ -48,6 +56,7 @@ impl Engine {
                     }
                     None => true,
                 };
+                let in_scope = in_scope && filter.is_none_or(|f| f.eval(&RowView::new(&desc, row)));
                 let key = desc.key_of(row);
                 if in_scope && !expected.contains(&key_hash(&key_text(&key))) {
                     suspects.push(key);
@@ -180,13 +189,11 @@ impl Engine {
         for chunk in keys.chunks(self.batch_size.max(1)) {
             let parsed: Vec<Key> = chunk.iter().filter_map(|t| parse_key_text(t, &types)).collect();
             let read = retry(&self.retry, "read records", || store.read(desc, &parsed)).await?;
-            let present: HashSet<String> = read
-                .rows
-                .iter()
-                .map(|r| key_text(&desc.key_of(r)))
-                .chain(read.bad.iter().filter_map(|b| b.key.as_ref().map(|k| key_text(k))))
-                .collect();
-            out.extend(chunk.iter().filter(|k| !present.contains(*k)).cloned());
+            out.extend(
+                crate::engine::live::deleted_keys(desc, &parsed, &read)
+                    .iter()
+                    .map(|k| key_text(k)),
+            );
         }
         Ok(out)
     }
