@@ -3,7 +3,9 @@
 //! while another changed on the other (both kept); the same field changed on both sides (the
 //! map's conflict policy decides: operational-wins as shipped, latest-wins when edited); the
 //! initial-sync master deciding between records present on both sides; and an accounting-only
-//! staging row, which never creates an operational record.
+//! staging row, which never creates an operational record. And reconcile telling whose change
+//! a two-way difference is: a value changed in the ledger behind dualsync's back is drift of
+//! the direction that carries it back, not of both, and the repair brings it back.
 
 mod common;
 
@@ -295,4 +297,61 @@ async fn an_accounting_only_row_creates_nothing_on_the_operational_side() {
     );
     assert!(s.engine.state.list_dead_letters(None, None).await.unwrap().is_empty());
     assert_eq!(s.engine.state.count_parked(MAP).await.unwrap(), 0);
+}
+
+async fn reconcile_tells_whose_change_it_is(backend: &str) {
+    use dualsync::engine::reconcile::{ReconcileOptions, directions};
+    let s = setup(backend, "twoway_reconcile", |_| {}).await;
+    let _keep = (s.op.keep_alive(), s.acct.keep_alive());
+    initial(&s).await;
+    let p = Pair::first(&s).await;
+    p.set(&s, Side::Operational, "msdyn_hours", dec("12.5")).await;
+    quiesce(&s.engine).await;
+    // Hours changed in the ledger with the change capture off (the engine's own kind of write).
+    let d = p.acct.project(&["Hours"]).unwrap();
+    let mut row = p.acct_key.clone();
+    row.push(dec("44"));
+    s.acct_store.apply_own(&d, &[WriteOp::Upsert(row)]).await.unwrap();
+    let engine = &s.engine;
+    let map = engine.map(MAP).unwrap();
+    let reconcile = |repair: bool| async move {
+        let options = ReconcileOptions {
+            repair,
+            recheck_after: std::time::Duration::ZERO,
+        };
+        let mut out = Vec::new();
+        for from in directions(map) {
+            out.push(engine.reconcile(map, from, &options).await.unwrap());
+        }
+        out
+    };
+    let found = reconcile(false).await;
+    let of = |from: &str| found.iter().find(|d| d.from == from).unwrap().clone();
+    assert_eq!(
+        of("operational").differing.count,
+        0,
+        "the ledger's own change is not the operational side's drift: {found:#?}"
+    );
+    let back = of("accounting");
+    assert_eq!(back.differing.count, 1, "{back:#?}");
+    let field = &back.differing.examples[0].fields[0];
+    assert_eq!(
+        (field.column.as_str(), field.expected.as_deref()),
+        ("msdyn_hours", Some("44.000000"))
+    );
+    let repaired = reconcile(true).await;
+    assert!(repaired.iter().all(|d| d.unrepaired() == 0), "{repaired:#?}");
+    let (o, a) = p.hours(&s).await;
+    assert!(same(&o, &dec("44")) && same(&a, &dec("44")), "{o} {a}");
+    assert!(reconcile(false).await.iter().all(|d| d.found() == 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_tells_whose_change_it_is_sqlite() {
+    reconcile_tells_whose_change_it_is("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_tells_whose_change_it_is_postgres() {
+    reconcile_tells_whose_change_it_is("postgres").await;
 }

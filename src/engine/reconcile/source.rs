@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Drift, DriftExample, FieldDiff, ReconcileOptions};
 use crate::engine::Engine;
 use crate::engine::compile::CompiledMap;
+use crate::engine::conflict::{self, Agreed, Decision};
 use crate::engine::retry::retry;
 use crate::engine::state::{key_text, parse_key_text};
 use crate::engine::transform::{self, Outcome, RowView, Scope, TargetRecord};
@@ -43,6 +44,16 @@ impl Engine {
                 Some(self.linked(map, from, &keys).await?)
             }
         };
+        // Two-way values only the target changed since the last sync flow the other way:
+        // what each side held then (the links' agreed values) tells them apart.
+        let two_way = conflict::two_way_columns(map, target);
+        let synced = match two_way.is_empty() {
+            true => HashMap::new(),
+            false => {
+                let keys: Vec<String> = rows.iter().map(|r| key_text(&desc.key_of(r))).collect();
+                self.links_of(map, from, &keys).await?
+            }
+        };
         let mut wanted: Vec<Vec<TargetRecord>> = Vec::with_capacity(rows.len());
         for row in rows {
             let records = match transform::transform(map, from, &RowView::new(desc, row), &links, &scope) {
@@ -74,7 +85,8 @@ impl Engine {
             descs.insert(cols, tdesc);
         }
         let mut out = Vec::with_capacity(rows.len());
-        for records in wanted {
+        for (row, records) in rows.iter().zip(wanted) {
+            let source_key = key_text(&desc.key_of(row));
             if records.is_empty() {
                 out.push((records, Verdict::LeftOut));
                 continue;
@@ -83,11 +95,19 @@ impl Engine {
             for r in &records {
                 let cols = columns_of(r);
                 let tdesc = &descs[&cols];
-                let Some(row) = held.get(&(cols, r.key.clone())) else {
+                let Some(held_row) = held.get(&(cols, r.key.clone())) else {
                     verdict = Verdict::Missing;
                     break;
                 };
-                let diffs = differences(tdesc, row, r);
+                let agreed = synced
+                    .get(&(source_key.clone(), self.part(map, r)))
+                    .map(|l| Agreed::parse(l.agreed.as_deref()))
+                    .unwrap_or_default();
+                let theirs = |column: &str, wanted: &Value, held: &Value| {
+                    two_way.contains(&column)
+                        && conflict::decide(wanted, held, agreed.side(target).get(column)) == Decision::Keep
+                };
+                let diffs = differences(tdesc, held_row, r, theirs);
                 if !diffs.is_empty() {
                     match &mut verdict {
                         Verdict::Differs(all) => all.extend(diffs),
@@ -199,13 +219,19 @@ impl Engine {
     }
 }
 
-/// The fields of `wanted` whose value `row` (read with `desc`) does not hold.
-fn differences(desc: &EntityDesc, row: &Row, wanted: &TargetRecord) -> Vec<FieldDiff> {
+/// The fields of `wanted` whose value `row` (read with `desc`) does not hold, but those whose
+/// difference is the target's own change (`theirs`: column, wanted value, held value).
+fn differences(
+    desc: &EntityDesc,
+    row: &Row,
+    wanted: &TargetRecord,
+    theirs: impl Fn(&str, &Value, &Value) -> bool,
+) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     for (column, value) in &wanted.values {
         let Some(i) = desc.index_of(column) else { continue };
         let held = &row[i];
-        if held == value || held.compare(value) == Some(std::cmp::Ordering::Equal) {
+        if held == value || held.compare(value) == Some(std::cmp::Ordering::Equal) || theirs(column, value, held) {
             continue;
         }
         let text = |v: &Value| (!v.is_null()).then(|| v.to_string());
