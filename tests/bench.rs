@@ -1,7 +1,7 @@
 //! `dualsync bench` end to end at a tiny size, so the benchmark keeps working (it is run by hand
 //! at a million actuals; docs/performance.md): on SQLite and PostgreSQL in one run, it writes a
 //! JSON report in which the raw copy and dualsync staged the same actuals at both row counts,
-//! every live change arrived, and the markdown table names both backends. Nothing here asserts
+//! reconcile then found them in sync, every live change arrived, and the markdown table names both backends. Nothing here asserts
 //! a time or a rate.
 
 use std::process::Command;
@@ -78,6 +78,10 @@ fn the_benchmark_runs_and_reports_both_backends() {
                 s["peak_rss_mib"].as_f64().unwrap() > 1.0,
                 "{name}: memory read from the child"
             );
+            // Reconcile ran after the initial sync and found the stores in sync (it fails the
+            // run otherwise), over the staged actuals.
+            assert_eq!(s["reconcile"]["rows"], synced, "{name}");
+            assert!(s["reconcile_peak_rss_mib"].as_f64().unwrap() > 1.0, "{name}");
         }
         let live = &b["live"];
         let fixed = &live["fixed"];

@@ -88,6 +88,10 @@ pub struct SizeResult {
     pub parents_seconds: f64,
     /// The initial sync of the remaining maps (estimates, transaction connections, ...).
     pub others_seconds: f64,
+    /// `dualsync reconcile --map actuals` after the initial sync (both directions): actuals
+    /// compared per second, and its peak resident memory.
+    pub reconcile: Throughput,
+    pub reconcile_peak_rss_mib: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -229,6 +233,23 @@ async fn measure(
         mib(sync.peak_rss)
     );
     let others = run_child(base.clone(), log.clone()).await?;
+    // Reconcile finds the stores in sync (exit 0; drift would fail the run).
+    eprintln!("{name}: dualsync reconcile --map actuals");
+    let reconcile_args = vec![
+        "reconcile".to_string(),
+        "--config".into(),
+        config.display().to_string(),
+        "--map".into(),
+        "actuals".into(),
+    ];
+    let reconciled = run_child(reconcile_args, log.clone()).await?;
+    let reconcile = Throughput::new(staged, reconciled.elapsed);
+    eprintln!(
+        "  {staged} actuals in {:.2} s ({:.0}/s), peak memory {:.0} MiB",
+        reconcile.seconds,
+        reconcile.rows_per_second,
+        mib(reconciled.peak_rss)
+    );
     let size = SizeResult {
         actuals_seeded: rows,
         seed_seconds,
@@ -238,6 +259,8 @@ async fn measure(
         peak_rss_mib: mib(sync.peak_rss),
         parents_seconds: parents.elapsed.as_secs_f64(),
         others_seconds: others.elapsed.as_secs_f64(),
+        reconcile,
+        reconcile_peak_rss_mib: mib(reconciled.peak_rss),
     };
     if !live || args.live_seconds == 0 {
         return Ok((size, None));

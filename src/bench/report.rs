@@ -91,19 +91,22 @@ impl Report {
             m.memory_gib,
             m.kernel
         );
-        s += "| backend | actuals staged | raw copy rows/s | dualsync rows/s | dualsync/raw | dualsync s | peak RSS MiB |\n";
-        s += "|---|---:|---:|---:|---:|---:|---:|\n";
+        s += "| backend | actuals staged | raw copy rows/s | dualsync rows/s | dualsync/raw | dualsync s | peak RSS MiB | reconcile actuals/s | reconcile s | reconcile MiB |\n";
+        s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
         for b in &self.backends {
             for z in &b.sizes {
                 s += &format!(
-                    "| {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {:.0} |\n",
+                    "| {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {:.0} | {:.0} | {:.1} | {:.0} |\n",
                     b.backend.name(),
                     z.dualsync.rows,
                     z.raw.rows_per_second,
                     z.dualsync.rows_per_second,
                     z.ratio,
                     z.dualsync.seconds,
-                    z.peak_rss_mib
+                    z.peak_rss_mib,
+                    z.reconcile.rows_per_second,
+                    z.reconcile.seconds,
+                    z.reconcile_peak_rss_mib
                 );
             }
         }
