@@ -2,7 +2,8 @@
 //! the initial sync every map is in sync. Then drift is made behind dualsync's back (writes
 //! the change capture leaves out of the feed, as the engine's own writes are): an actual
 //! deleted from the accounting staging table, one edited there, one inserted there that no
-//! operational record maps to, one edited on the operational side, and a material estimate
+//! operational record maps to (and one the map's filter there leaves out, which is not drift),
+//! one edited and one inserted on the operational side, and a material estimate
 //! deleted on the operational side (its map deletes, so its link now names nothing). A
 //! report-only reconcile finds exactly those, names them and writes nothing; a reconcile with
 //! repair repairs every one; the next reconcile finds nothing; and no record but the drifted
@@ -140,10 +141,15 @@ async fn reconcile_finds_and_repairs_drift(backend: &str) {
         .unwrap()
         .clone();
     source[ocol("msdyn_description")] = Value::Text("changed at the source, never captured".into());
+    // And one inserted there, never captured: missing in the staging table.
+    let mut newcomer = source.clone();
+    let newcomer_id = uuid::Uuid::new_v4();
+    newcomer[ocol("msdyn_actualid")] = Value::Guid(newcomer_id);
+    newcomer[ocol("msdyn_description")] = Value::Text("inserted at the source, never captured".into());
     behind_the_back(
         op_store.as_ref(),
         "msdyn_actuals",
-        vec![WriteOp::Upsert(source.clone())],
+        vec![WriteOp::Upsert(source.clone()), WriteOp::Upsert(newcomer)],
     )
     .await;
     // A material estimate line deleted at the source: its map deletes, so its link should
@@ -168,8 +174,13 @@ async fn reconcile_finds_and_repairs_drift(backend: &str) {
     // The report names each and writes nothing.
     let found = reconcile_all(&engine, false).await;
     let a = of(&found, "actuals", "operational");
-    assert_eq!(a.missing.count, 1, "{a:#?}");
-    assert!(a.missing.examples[0].record.contains(&actual_id(&gone)), "{a:#?}");
+    assert_eq!(a.missing.count, 2, "{a:#?}");
+    for id in [actual_id(&gone), newcomer_id.to_string()] {
+        assert!(
+            a.missing.examples.iter().any(|e| e.record.contains(&id)),
+            "{id}: {a:#?}"
+        );
+    }
     assert_eq!(a.differing.count, 2, "{a:#?}");
     let described: Vec<&str> = a
         .differing
@@ -204,7 +215,7 @@ async fn reconcile_finds_and_repairs_drift(backend: &str) {
     // Repair: each one repaired, then nothing found.
     let repaired = reconcile_all(&engine, true).await;
     let a = of(&repaired, "actuals", "operational");
-    assert_eq!((a.missing.count, a.missing.repaired), (1, 1), "{a:#?}");
+    assert_eq!((a.missing.count, a.missing.repaired), (2, 2), "{a:#?}");
     assert_eq!((a.differing.count, a.differing.repaired), (2, 2), "{a:#?}");
     let u = a.unexpected.as_ref().unwrap();
     assert_eq!((u.count, u.repaired), (1, 1), "{a:#?}");
@@ -249,7 +260,11 @@ async fn reconcile_finds_and_repairs_drift(backend: &str) {
         "a row outside the map's filter is left alone"
     );
     assert!(after.contains_key(&key_of(&gone)), "the missing record is back");
-    assert_eq!(after.len(), before.len() + 1, "{} records", after.len());
+    assert!(
+        after.keys().any(|k| k.contains(&newcomer_id.to_string())),
+        "the record inserted at the source is staged"
+    );
+    assert_eq!(after.len(), before.len() + 2, "{} records", after.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
