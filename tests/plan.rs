@@ -265,16 +265,8 @@ async fn plan_predicts_the_resync_on_postgres() {
 /// folder with one map removed (exit 1, JSON), an unknown map (exit 2).
 async fn the_plan_command(backend: &str) {
     use common::DaemonStores;
-    use dualsync::demo::{SeedOptions, load};
-    use dualsync::store::sql::init::init;
-    use dualsync::tablemap::model::Side;
 
-    let stores = DaemonStores::new(backend, "plan_command").await;
-    let opts = SeedOptions { actuals: 100, seed: 5 };
-    let op = init(&stores.operational, Side::Operational).await.unwrap();
-    let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
-    load::seed(&op, Side::Operational, &opts).await.unwrap();
-    load::seed(&acct, Side::Accounting, &opts).await.unwrap();
+    let (stores, _op, _acct) = DaemonStores::seeded(backend, "plan_command", 100, 5).await;
     let config = stores.write_config(false, "[processes]\nenabled = false\n");
     let (code, _, err) = common::dualsync(&["initial-sync"], &config);
     assert_eq!(code, Some(0), "{err}");

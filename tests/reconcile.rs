@@ -284,16 +284,8 @@ async fn reconcile_finds_and_repairs_drift_on_postgres() {
 async fn reconcile_beside_the_daemon(backend: &str) {
     use common::{Daemon, DaemonStores};
     use dualsync::accounting::db::Db;
-    use dualsync::demo::{SeedOptions, load};
-    use dualsync::store::sql::init::init;
-    use dualsync::tablemap::model::Side;
 
-    let stores = DaemonStores::new(backend, "reconcile_daemon").await;
-    let opts = SeedOptions { actuals: 200, seed: 7 };
-    let op = init(&stores.operational, Side::Operational).await.unwrap();
-    let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
-    load::seed(&op, Side::Operational, &opts).await.unwrap();
-    load::seed(&acct, Side::Accounting, &opts).await.unwrap();
+    let (stores, op, acct) = DaemonStores::seeded(backend, "reconcile_daemon", 200, 7).await;
     let config = stores.write_config(false, "[processes]\nenabled = false\n");
     let mut daemon = Daemon::start(&config, &stores.log_path());
     daemon.wait_all_running(Duration::from_secs(120)).await;
@@ -377,16 +369,8 @@ async fn scheduled_reconcile(backend: &str) {
     use common::metrics::{free_port, sample, scrape};
     use common::{Daemon, DaemonStores};
     use dualsync::accounting::db::Db;
-    use dualsync::demo::{SeedOptions, load};
-    use dualsync::store::sql::init::init;
-    use dualsync::tablemap::model::Side;
 
-    let stores = DaemonStores::new(backend, "reconcile_schedule").await;
-    let opts = SeedOptions { actuals: 100, seed: 9 };
-    let op = init(&stores.operational, Side::Operational).await.unwrap();
-    let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
-    load::seed(&op, Side::Operational, &opts).await.unwrap();
-    load::seed(&acct, Side::Accounting, &opts).await.unwrap();
+    let (stores, _op, acct) = DaemonStores::seeded(backend, "reconcile_schedule", 100, 9).await;
     let port = free_port();
     let config_with = |repair: bool| {
         stores.write_config(

@@ -237,6 +237,20 @@ impl DaemonStores {
         }
     }
 
+    /// Stores with the reference schemas, seeded with demo data (`actuals` actuals from `seed`);
+    /// the operational and accounting stores, open.
+    pub async fn seeded(backend: &str, name: &str, actuals: u64, seed: u64) -> (DaemonStores, SqlStore, SqlStore) {
+        let stores = Self::new(backend, name).await;
+        let opts = dualsync::demo::SeedOptions { actuals, seed };
+        let op = init(&stores.operational, Side::Operational).await.unwrap();
+        let acct = init(&stores.accounting, Side::Accounting).await.unwrap();
+        dualsync::demo::load::seed(&op, Side::Operational, &opts).await.unwrap();
+        dualsync::demo::load::seed(&acct, Side::Accounting, &opts)
+            .await
+            .unwrap();
+        (stores, op, acct)
+    }
+
     /// Writes `dualsync.toml` for these stores: the shipped maps, both demo companies, JSON
     /// logs, and `extra` (more sections, e.g. "[sync]\nbatch_size = 50\n") at the end.
     pub fn write_config(&self, demo: bool, extra: &str) -> std::path::PathBuf {
