@@ -1,6 +1,7 @@
 //! Map files edited while `dualsync run` runs, on SQLite and on PostgreSQL: an invalid edit is rejected with the
 //! validator's message naming the file and line, and the previous map keeps syncing; a valid
-//! edit (a new skip rule) takes effect without a restart; SIGHUP reloads at once; SIGTERM
+//! edit (a new skip rule) takes effect without a restart, and so does a new field on columns
+//! added to both stores while it runs; SIGHUP reloads at once; SIGTERM
 //! still ends the daemon with exit code 0.
 
 mod common;
@@ -54,18 +55,23 @@ async fn set_hours(op: &SqlStore, n: usize, hours: i64) -> Value {
 
 /// The staging row's hours of a resource assignment.
 async fn staged_hours(acct: &SqlStore, id: &Value) -> Option<Decimal> {
+    match staged(acct, id, "Hours").await? {
+        Value::Decimal(h) => Some(h.normalize()),
+        _ => None,
+    }
+}
+
+/// One column of a resource assignment's staging row.
+async fn staged(acct: &SqlStore, id: &Value, column: &str) -> Option<Value> {
     let desc = acct.describe("ProjCDSEstimateHoursImport").await.unwrap();
-    let desc = desc.project(&["ResourceAssignmentId", "Hours"]).unwrap();
-    let (ic, hc) = (desc.index_of("ResourceAssignmentId")?, desc.index_of("Hours")?);
+    let desc = desc.project(&["ResourceAssignmentId", column]).unwrap();
+    let (ic, vc) = (desc.index_of("ResourceAssignmentId")?, desc.index_of(column)?);
     let mut after = None;
     loop {
         let page = acct.scan(&desc, after.as_ref(), 1000).await.unwrap();
         let last = page.last()?;
         if let Some(r) = page.iter().find(|r| &r[ic] == id) {
-            return match &r[hc] {
-                Value::Decimal(h) => Some(h.normalize()),
-                _ => None,
-            };
+            return Some(r[vc].clone());
         }
         after = Some(desc.key_of(last));
     }
@@ -200,6 +206,57 @@ async fn map_edits(backend: &str) {
         line.split_whitespace().nth(4).unwrap().parse::<u64>().unwrap() >= 1,
         "status counts the skipped estimate: {line}"
     );
+
+    // A new field on columns added to both stores while the daemon runs: the reload reads the
+    // stores' catalogs again, so the edit is adopted (not refused for an unknown column), and
+    // the new column syncs.
+    use dualsync::accounting::db::Db;
+    Db::new(&op)
+        .execute("ALTER TABLE msdyn_resourceassignments ADD COLUMN msdyn_note TEXT", &[])
+        .await
+        .unwrap();
+    Db::new(&acct)
+        .execute(
+            "ALTER TABLE \"ProjCDSEstimateHoursImport\" ADD COLUMN \"Note\" TEXT",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (rejected, reloads) = (
+        mentions(&log, "map edit rejected"),
+        mentions(&log, "map files reloaded"),
+    );
+    let with_field = format!(
+        "{}\n[[fields]]\noperational = \"msdyn_note\"\naccounting = \"Note\"\ntype = \"text\"\n",
+        std::fs::read_to_string(&file).unwrap()
+    );
+    std::fs::write(&file, with_field).unwrap();
+    wait_for("the reload with the new field", Duration::from_secs(30), || {
+        mentions(&log, "map files reloaded") > reloads || mentions(&log, "map edit rejected") > rejected
+    });
+    assert_eq!(
+        mentions(&log, "map edit rejected"),
+        rejected,
+        "the edit is adopted:\n{}",
+        log.lock().unwrap().join("\n")
+    );
+    acct.forget_catalog();
+    Db::new(&op)
+        .execute(
+            &format!("UPDATE msdyn_resourceassignments SET msdyn_note = 'noted while running' WHERE msdyn_resourceassignmentid = '{normal}'"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut noted = false;
+    for _ in 0..150 {
+        if staged(&acct, &normal, "Note").await == Some(Value::Text("noted while running".into())) {
+            noted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(noted, "the new field syncs:\n{}", log.lock().unwrap().join("\n"));
 
     // SIGHUP reloads at once.
     let reloads = mentions(&log, "map files reloaded");
