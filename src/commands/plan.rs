@@ -146,7 +146,7 @@ pub async fn plan(config: &Config, request: &Request) -> Result<PlanReport> {
     })?;
     let running = state.map_definitions().await.context("state store")?;
     let engine = crate::daemon::admin_engine(config, &loaded.valid, state).await?;
-    if let Err(problems) = crate::daemon::reload::load_checked(&path, &engine).await {
+    if let Err(problems) = crate::daemon::reload::check_catalogs(&loaded, &engine).await {
         for p in &problems {
             crate::logging::problem(p);
         }

@@ -36,16 +36,22 @@ pub async fn load_checked(path: &Path, engine: &Engine) -> Result<Vec<ValidMap>,
     if !loaded.is_valid() {
         return Err(loaded.diagnostics.iter().map(|d| d.to_string()).collect());
     }
+    check_catalogs(&loaded, engine).await?;
+    Ok(loaded.valid)
+}
+
+/// Checks valid maps against both stores' catalogs, read again (columns may have been added
+/// for an edit). `Err` holds every problem.
+pub async fn check_catalogs(loaded: &tablemap::Loaded, engine: &Engine) -> Result<(), Vec<String>> {
     let stores: [(Side, &dyn Store); 2] = [
         (Side::Operational, engine.operational.as_ref()),
         (Side::Accounting, engine.accounting.as_ref()),
     ];
-    // Columns may have been added for the edit: the catalogs are read again.
     for (_, store) in &stores {
         store.forget_catalog();
     }
-    match catalog_check::check(&loaded, &stores).await {
-        Ok(problems) if problems.is_empty() => Ok(loaded.valid),
+    match catalog_check::check(loaded, &stores).await {
+        Ok(problems) if problems.is_empty() => Ok(()),
         Ok(problems) => Err(problems.iter().map(|d| d.to_string()).collect()),
         Err(e) => Err(vec![format!("the maps could not be checked against the stores: {e}")]),
     }
