@@ -842,10 +842,10 @@ LINE_MESSAGE = ("only BillingSalesTaxGroup, BillingItemSalesTaxGroup and Default
 POSTED_MESSAGE = "a posted integration journal line cannot be changed"
 
 
-def line_guard(dialect):
+def line_guard(dialect, process=LINE_PROCESS):
     """The trigger that refuses edits of journal lines beyond the editable columns."""
     line = next(t for t in ACCOUNTING if t["name"] == "ProjCDSIntegrationJournalLine")
-    fixed = [c["name"] for c in line["cols"] if c["name"] not in LINE_EDITABLE + LINE_PROCESS]
+    fixed = [c["name"] for c in line["cols"] if c["name"] not in LINE_EDITABLE + process]
     if dialect == "sqlite":
         changed = lambda cols: " OR ".join(f'NEW.{q(c)} IS NOT OLD.{q(c)}' for c in cols)
         return f"""-- Journal lines: only the billing sales tax groups and the financial dimensions may be edited,
@@ -919,6 +919,187 @@ $fn$;
 CREATE TRIGGER "ProjCDSIntegrationJournalLine_delete_guard" BEFORE DELETE ON "ProjCDSIntegrationJournalLine"
     FOR EACH ROW EXECUTE FUNCTION "ProjCDSIntegrationJournalLine_delete_guard"();
 """)
+    return "\n".join(out)
+
+
+# Migration 0002 of the operational store: proforma invoices, and the invoice of a billed sales
+# actual.
+OPERATIONAL_0002 = [
+    table("invoices",
+          "Proforma invoices (Dataverse invoice). Confirming one creates its billed sales actuals;\n"
+          "the project-invoice-proposals map sends the confirmed header to the accounting side,\n"
+          "and posting the invoice proposal there writes the customer invoice back here.", [
+        col("invoiceid", "guid", null=False),
+        col("invoicenumber", "text", comment="Proforma invoice ID; the invoice proposal takes it as its number"),
+        col("name", "text"),
+        col("msdyn_company", "text", null=False, comment="legal-entity code of the contract"),
+        col("salesorderid", "guid", comment="the project contract"),
+        col("customerid", "guid"),
+        col("transactioncurrencyid", "guid"),
+        col("msdyn_invoicedate", "date"),
+        col("msdyn_invoicestatus", "int", null=False, default=192350000,
+            comment="192350000 Draft, 192350001 Confirmed, 192350002 Posted (the reference store's codes)"),
+        col("totalamount", AMOUNT, comment="sum of the invoice lines, before tax"),
+        col("totaltax", AMOUNT, comment="written back: invoice-level sales tax amount"),
+        col("msdyn_customerinvoicenumber", "text", comment="written back: the posted customer invoice"),
+        col("msdyn_customerinvoicedate", "date", comment="written back: the customer invoice date"),
+        *std_op(),
+    ], ["invoiceid"], indexes=[["msdyn_company", "msdyn_invoicestatus"]]),
+]
+
+
+def operational_0002(dialect):
+    return add_columns("msdyn_actuals", [
+        col("msdyn_invoice", "guid", comment="the proforma invoice of a billed sales actual"),
+    ], dialect)
+
+
+def add_columns(table_name, cols, dialect):
+    """ALTER TABLE ... ADD COLUMN for each column (nullable or with a default)."""
+    out = []
+    for c in cols:
+        line = f"ALTER TABLE {q(table_name)} ADD COLUMN {col_line(c, None, dialect)};"
+        if c["comment"]:
+            line += f"  -- {c['comment']}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+# Migration 0004 of the accounting store: sales tax, project invoice proposals and invoices.
+ACCOUNTING_0004 = [
+    table("TaxTable", "Sales tax codes per legal entity with their rate and ledger account.", [
+        DATAAREA(),
+        col("TaxCode", "text", null=False),
+        col("Name", "text"),
+        col("Rate", "dec(9,4)", null=False, comment="percent, e.g. 8.2500"),
+        col("TaxAccount", "text", null=False, comment="main account credited with the tax at invoicing"),
+    ], ["DataAreaId", "TaxCode"]),
+
+    table("TaxGroupData", "Sales tax groups: the tax codes of each group (the customer side).", [
+        DATAAREA(),
+        col("TaxGroup", "text", null=False),
+        col("TaxCode", "text", null=False),
+    ], ["DataAreaId", "TaxGroup", "TaxCode"]),
+
+    table("TaxOnItem", "Item sales tax groups: the tax codes of each group (the item side). A line is\n"
+          "taxed with the codes in both its sales tax group and its item sales tax group.", [
+        DATAAREA(),
+        col("TaxItemGroup", "text", null=False),
+        col("TaxCode", "text", null=False),
+    ], ["DataAreaId", "TaxItemGroup", "TaxCode"]),
+
+    table("TaxTrans", "Posted sales tax: one row per invoice line and tax code.", [
+        col("RecId", "identity", null=False),
+        DATAAREA(),
+        col("Voucher", "text", null=False),
+        col("TransDate", "date", null=False),
+        col("TaxCode", "text", null=False),
+        col("TaxGroup", "text"),
+        col("TaxItemGroup", "text"),
+        col("CurrencyCode", "text", null=False),
+        col("SourceBaseAmountCur", AMOUNT, null=False),
+        col("SourceTaxAmountCur", AMOUNT, null=False),
+        col("TaxAmountMST", AMOUNT, null=False),
+        col("ActualId", "guid"),
+        col("ProjInvoiceId", "text"),
+    ], ["RecId"], indexes=[["DataAreaId", "Voucher"]]),
+
+    table("ProjInvoiceProposalEntity",
+          "Confirmed proforma invoices (map project-invoice-proposals). Import from staging makes an\n"
+          "invoice proposal of each; posting it writes the customer invoice back here.", [
+        DATAAREA(),
+        col("ProformaInvoiceId", "guid", null=False, comment="= operational invoiceid"),
+        col("InvoiceProposalId", "text", comment="the proforma invoice ID"),
+        col("ProjectContractId", "guid"),
+        col("CustomerId", "guid"),
+        col("InvoiceDate", "date"),
+        col("SalesCurrency", "guid", comment="operational currency id (Currency.TransactionCurrencyId)"),
+        col("InvoiceHeaderText", "text"),
+        IS_PROCESSED(),
+        col("Invoice", "text", comment="written at posting, synced back: customer invoice number"),
+        col("InvoicePostedDate", "date", comment="written at posting, synced back"),
+        col("InvoiceStatus", "text", comment="written at posting, synced back: Posted"),
+        col("SumTax", AMOUNT, comment="written at posting, synced back: invoice-level sales tax"),
+    ], ["DataAreaId", "ProformaInvoiceId"]),
+
+    table("ProjProposalJour", "Project invoice proposals (headers), numbered with the proforma invoice ID.", [
+        DATAAREA(),
+        col("ProposalId", "text", null=False),
+        col("ProformaInvoiceId", "guid", null=False),
+        col("ProjectContractId", "guid"),
+        col("CustomerId", "guid"),
+        col("InvoiceDate", "date", null=False),
+        col("CurrencyCode", "text", null=False),
+        col("Status", "text", null=False, default="Created", check=enum("Created", "Posted")),
+        col("ProjInvoiceId", "text", comment="the customer invoice, once posted"),
+        col("CreatedDateTime", "datetime", null=False, default="now"),
+        col("PostedDateTime", "datetime"),
+    ], ["DataAreaId", "ProposalId"], uniques=[["DataAreaId", "ProformaInvoiceId"]]),
+
+    table("ProjProposalTrans", "Invoice proposal lines: one per billed sales actual.", [
+        DATAAREA(),
+        col("ProposalId", "text", null=False),
+        col("LineNum", "bigint", null=False),
+        col("ActualId", "guid", null=False),
+        col("ProjectId", "guid"),
+        col("TaskId", "guid"),
+        col("ContractLine", "guid"),
+        col("TransactionClassification", "text"),
+        col("CategoryId", "text"),
+        col("LinePropertyId", "text"),
+        col("ResourceId", "guid"),
+        col("TransDate", "date"),
+        col("Quantity", QTY),
+        col("SalesPrice", PRICE),
+        col("CurrencyCode", "text", null=False),
+        col("AmountCur", AMOUNT, null=False),
+        col("SalesTaxGroup", "text", comment="editable until posted"),
+        col("ItemSalesTaxGroup", "text", comment="editable until posted"),
+        col("SalesTaxAmount", AMOUNT),
+        col("Description", "text"),
+    ], ["DataAreaId", "ProposalId", "LineNum"],
+        fks=[fk(["DataAreaId", "ProposalId"], "ProjProposalJour", ["DataAreaId", "ProposalId"], "CASCADE")],
+        uniques=[["ActualId", "DataAreaId"]]),
+
+    table("ProjInvoiceJour", "Posted project invoices (customer invoices).", [
+        DATAAREA(),
+        col("ProjInvoiceId", "text", null=False),
+        col("ProposalId", "text", null=False),
+        col("ProformaInvoiceId", "guid"),
+        col("CustomerId", "guid"),
+        col("InvoiceDate", "date", null=False),
+        col("CurrencyCode", "text", null=False),
+        col("ExchangeRate", RATE, null=False),
+        col("SalesAmount", AMOUNT, null=False, comment="lines before tax, transaction currency"),
+        col("SumTax", AMOUNT, null=False),
+        col("InvoiceAmount", AMOUNT, null=False, comment="SalesAmount + SumTax"),
+        col("InvoiceAmountMST", AMOUNT, null=False, comment="accounting currency"),
+        col("Voucher", "text", null=False),
+        col("PostedDateTime", "datetime", null=False, default="now"),
+    ], ["DataAreaId", "ProjInvoiceId"], uniques=[["DataAreaId", "ProposalId"]]),
+]
+
+
+def accounting_0004(dialect):
+    out = [add_columns("ProjParameters", [
+        col("SalesTaxGroup", "text",
+            comment="billing sales tax group when neither the project nor the contract names one"),
+        col("MilestoneItemSalesTaxGroup", "text", comment="item sales tax group of milestone billing"),
+        col("InvoiceNumberSequenceCode", "text", comment="customer invoice numbers"),
+    ], dialect), add_columns("ProjCategory", [
+        col("ItemSalesTaxGroup", "text", comment="item sales tax group of the category's sales lines"),
+    ], dialect), add_columns("ProjCDSActualsImport", [
+        col("InvoiceId", "guid", comment="the proforma invoice of a billed sales actual"),
+    ], dialect)]
+    # The journal-line guard again, now letting the processes set SalesTaxAmount (posting
+    # computes it from the line's tax groups as they are then).
+    if dialect == "sqlite":
+        out.append('DROP TRIGGER "ProjCDSIntegrationJournalLine_guard";\n'
+                   'DROP TRIGGER "ProjCDSIntegrationJournalLine_posted_guard";\n')
+    else:
+        out.append('DROP TRIGGER "ProjCDSIntegrationJournalLine_guard" ON "ProjCDSIntegrationJournalLine";\n'
+                   'DROP FUNCTION "ProjCDSIntegrationJournalLine_guard"();\n')
+    out.append(line_guard(dialect, LINE_PROCESS + ["SalesTaxAmount"]))
     return "\n".join(out)
 
 
@@ -1096,6 +1277,13 @@ def main():
          "-- journal lines and posted transactions per legal entity and actual; posted lines are\n"
          "-- never deleted.\n",
          [], once_per_actual),
+        ("operational", "0002_invoices.sql",
+         "-- Proforma invoices, and the proforma invoice of each billed sales actual.\n",
+         OPERATIONAL_0002, operational_0002),
+        ("accounting", "0004_invoices_and_sales_tax.sql",
+         "-- Sales tax (codes, groups, item groups, posted tax), project invoice proposals and posted\n"
+         "-- invoices, and the parameters and staging columns they need.\n",
+         ACCOUNTING_0004, accounting_0004),
     )
     for store, file, intro, tables, extra in migrations:
         for dialect in ("sqlite", "postgres"):

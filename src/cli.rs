@@ -153,6 +153,18 @@ pub enum JournalCommand {
         #[arg(long, value_name = "X", requires = "all")]
         company: Option<String>,
     },
+    /// Post project invoice proposals (named, or every unposted one with --all): the customer
+    /// invoice, the subledger, the ledger and the sales tax; the invoice is written back to the
+    /// proforma invoice.
+    PostInvoices {
+        #[arg(value_name = "PROPOSAL", required_unless_present = "all")]
+        proposals: Vec<String>,
+        #[arg(long, conflicts_with = "proposals")]
+        all: bool,
+        /// With --all: only this legal entity.
+        #[arg(long, value_name = "X", requires = "all")]
+        company: Option<String>,
+    },
     /// List the journals with their status and line counts.
     List,
     /// Forecasts from the estimate staging tables (hour, expense and item forecasts); hour
@@ -408,6 +420,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Journal(JournalCommand::Post { journals, company, .. }) => {
             print_report(commands::journal::post(&load()?, journals, company).await?)
+        }
+        Command::Journal(JournalCommand::PostInvoices { proposals, company, .. }) => {
+            print_report(commands::journal::post_invoices(&load()?, proposals, company).await?)
         }
         Command::Journal(JournalCommand::Forecasts { company }) => {
             print_report(commands::journal::forecasts(&load()?, company).await?)

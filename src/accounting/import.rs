@@ -17,47 +17,59 @@ use super::db::{Cells, Db, DbTx, date, dec, guid, int, opt_date, opt_guid, opt_t
 use super::joblog::{Job, JobSummary};
 use super::numbers;
 use super::setup::{Company, Setup, category_type};
+use super::{classes, tax};
 use crate::store::Result;
 use crate::value::ValueType;
 
 /// Staging rows read per transaction.
 const BATCH: usize = 1000;
 
-/// A staging row, as the import reads it.
+/// A staging row, as the imports read it, with what it takes from the synced entities: the
+/// billing sales tax groups of its project and contract, and its contract line's billing rule.
 #[derive(Debug, Clone)]
-struct Staged {
-    actual: Uuid,
-    project: Option<Uuid>,
-    task: Option<Uuid>,
-    contract: Option<Uuid>,
-    contract_line: Option<Uuid>,
-    classification: Option<String>,
-    trans_type: Option<String>,
-    category: Option<Uuid>,
-    resource: Option<Uuid>,
-    role: Option<Uuid>,
-    billing_type: Option<String>,
-    quantity: Option<Decimal>,
-    unit_price: Option<Decimal>,
-    amount: Option<Decimal>,
-    currency: Option<Uuid>,
-    document_date: Option<NaiveDate>,
-    accounting_date: Option<NaiveDate>,
-    description: Option<String>,
-    external_description: Option<String>,
+pub(super) struct Staged {
+    pub actual: Uuid,
+    pub project: Option<Uuid>,
+    pub task: Option<Uuid>,
+    pub contract: Option<Uuid>,
+    pub contract_line: Option<Uuid>,
+    pub classification: Option<String>,
+    pub trans_type: Option<String>,
+    pub category: Option<Uuid>,
+    pub resource: Option<Uuid>,
+    pub role: Option<Uuid>,
+    pub billing_type: Option<String>,
+    pub quantity: Option<Decimal>,
+    pub unit_price: Option<Decimal>,
+    pub amount: Option<Decimal>,
+    pub currency: Option<Uuid>,
+    pub document_date: Option<NaiveDate>,
+    pub accounting_date: Option<NaiveDate>,
+    pub description: Option<String>,
+    pub external_description: Option<String>,
+    pub invoice: Option<Uuid>,
+    pub project_tax_group: Option<String>,
+    pub contract_tax_group: Option<String>,
+    pub billing_rule: Option<String>,
 }
 
-const STAGED_SELECT: &str = "SELECT s.\"ActualId\", s.\"ProjectId\", s.\"TaskId\", s.\"ContractId\", s.\"ContractLine\", \
+/// The staging rows `s` with their project `p`, contract `c` and contract line `cl`.
+pub(super) const STAGED_SELECT: &str = "SELECT s.\"ActualId\", s.\"ProjectId\", s.\"TaskId\", s.\"ContractId\", s.\"ContractLine\", \
     s.\"TransactionClassification\", s.\"TransType\", s.\"TransactionCategory\", s.\"ResourceId\", s.\"ResourceCategory\", \
     s.\"BillingType\", s.\"Quantity\", s.\"UnitPrice\", s.\"Amount\", s.\"TransactionCurrencyId\", s.\"DocumentDate\", \
-    s.\"AccountingDate\", s.\"Description\", s.\"ExternalDescription\" FROM \"ProjCDSActualsImport\" s";
+    s.\"AccountingDate\", s.\"Description\", s.\"ExternalDescription\", s.\"InvoiceId\", p.\"SalesTaxGroup\", \
+    c.\"SalesTaxGroup\", cl.\"BillingRuleType\" FROM \"ProjCDSActualsImport\" s \
+    LEFT JOIN \"ProjCDSProjectEntity\" p ON p.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND p.\"ProjectId\" = s.\"ProjectId\" \
+    LEFT JOIN \"ProjCDSProjectContractEntity\" c ON c.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND c.\"ContractId\" = s.\"ContractId\" \
+    LEFT JOIN \"ProjCDSContractLineImportEntity\" cl ON cl.\"DataAreaId\" = s.\"ProjectDataAreaId\" \
+        AND cl.\"ContractLine\" = s.\"ContractLine\"";
 
-const STAGED_TYPES: [ValueType; 19] = {
+pub(super) const STAGED_TYPES: [ValueType; 23] = {
     use ValueType::{Date, Decimal as D, Guid as G, Text as T};
-    [G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T]
+    [G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T, G, T, T, T]
 };
 
-fn staged_of(row: crate::store::Row) -> Option<Staged> {
+pub(super) fn staged_of(row: crate::store::Row) -> Option<Staged> {
     let mut c = Cells::new(row);
     Some(Staged {
         actual: c.guid()?,
@@ -79,6 +91,10 @@ fn staged_of(row: crate::store::Row) -> Option<Staged> {
         accounting_date: c.date(),
         description: c.text(),
         external_description: c.text(),
+        invoice: c.guid(),
+        project_tax_group: c.text(),
+        contract_tax_group: c.text(),
+        billing_rule: c.text(),
     })
 }
 
@@ -94,6 +110,9 @@ struct NewLine {
     rate: Decimal,
     amount_cur: Decimal,
     amount_mst: Decimal,
+    tax_group: Option<String>,
+    item_tax_group: Option<String>,
+    sales_tax: Decimal,
     /// Why the line cannot be posted as it is.
     error: Option<String>,
 }
@@ -153,6 +172,20 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
         return Ok(());
     };
     refuse_moved(db, company, job).await?;
+    import_journal_lines(db, setup, company, voucher_seq, journal_seq, job).await?;
+    not_posted(db, company, job).await?;
+    super::invoice::import::import_company(db, setup, company, job).await
+}
+
+/// Cost and unbilled sales actuals become integration journal lines.
+async fn import_journal_lines(
+    db: &Db,
+    setup: &Setup,
+    company: &Company,
+    voucher_seq: &str,
+    journal_seq: &str,
+    job: &mut Job,
+) -> Result<()> {
     let mut after = Uuid::nil();
     loop {
         // One transaction reads the batch and inserts its lines, under the import lock (SQLite:
@@ -164,6 +197,7 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
         lock_import(&mut tx).await?;
         let sql = format!(
             "{STAGED_SELECT} WHERE s.\"ProjectDataAreaId\" = ? AND s.\"ActualId\" > ? \
+             AND COALESCE(s.\"TransType\", '') <> 'BilledSales' AND COALESCE(s.\"TransactionClassification\", '') <> 'Tax' \
              AND NOT EXISTS (SELECT 1 FROM \"ProjCDSIntegrationJournalLine\" l WHERE l.\"ActualId\" = s.\"ActualId\") \
              AND NOT EXISTS (SELECT 1 FROM \"ProjPostedTransTable\" p WHERE p.\"ActualId\" = s.\"ActualId\") \
              ORDER BY s.\"ActualId\" LIMIT {BATCH}"
@@ -230,7 +264,7 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
 
 /// Serializes import batches (of every legal entity: an actual is looked up in all of them)
 /// until the transaction ends. SQLite's write transactions are serialized already.
-async fn lock_import(tx: &mut DbTx) -> Result<()> {
+pub(super) async fn lock_import(tx: &mut DbTx) -> Result<()> {
     if tx.dialect() == super::db::Dialect::Postgres {
         tx.fetch(
             "SELECT pg_advisory_xact_lock(?) IS NULL",
@@ -297,6 +331,12 @@ async fn refuse_moved(db: &Db, company: &Company, job: &mut Job) -> Result<()> {
 fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<NewLine, (Uuid, String)> {
     let actual = s.actual;
     let fail = |m: String| (actual, m);
+    classes::route(
+        s.classification.as_deref().unwrap_or_default(),
+        s.trans_type.as_deref().unwrap_or_default(),
+        s.billing_rule.as_deref(),
+    )
+    .map_err(|e| fail(format!("{e}; the actual is not imported")))?;
     let trans_date = s
         .document_date
         .or(s.accounting_date)
@@ -360,6 +400,29 @@ fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<N
     })?;
     let amount_cur = setup.round(amount, &currency);
     let amount_mst = setup.round(amount_cur * rate, &company.accounting_currency);
+    let (tax_group, item_tax_group) = if tax::is_taxed(s.trans_type.as_deref().unwrap_or_default()) {
+        company.tax_groups(
+            &classification,
+            category.as_deref(),
+            s.project_tax_group.clone(),
+            s.contract_tax_group.clone(),
+        )
+    } else {
+        (None, None)
+    };
+    let sales_tax = match company.tax.compute(
+        &company.id,
+        tax_group.as_deref(),
+        item_tax_group.as_deref(),
+        amount_cur,
+        |d| setup.round(d, &currency),
+    ) {
+        Ok(lines) => tax::total(&lines),
+        Err(e) => {
+            error.get_or_insert(e);
+            Decimal::ZERO
+        }
+    };
     Ok(NewLine {
         staged: s,
         trans_date,
@@ -370,6 +433,9 @@ fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<N
         rate,
         amount_cur,
         amount_mst,
+        tax_group,
+        item_tax_group,
+        sales_tax,
         error,
     })
 }
@@ -465,8 +531,9 @@ async fn insert_line(
          \"ProjectId\", \"TaskId\", \"ContractId\", \"ContractLine\", \"TransDate\", \"AccountingDate\", \"Voucher\", \
          \"TransactionClassification\", \"TransType\", \"ProjectCategoryId\", \"LinePropertyId\", \"ResourceId\", \
          \"ResourceCategory\", \"Quantity\", \"UnitPrice\", \"CurrencyCode\", \"ExchangeRate\", \"AmountCur\", \
-         \"AmountMST\", \"SalesTaxAmount\", \"Description\", \"ExternalDescription\", \"Status\", \"ErrorMessage\") \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         \"AmountMST\", \"SalesTaxAmount\", \"BillingSalesTaxGroup\", \"BillingItemSalesTaxGroup\", \"Description\", \
+         \"ExternalDescription\", \"Status\", \"ErrorMessage\") \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             text(company),
             text(journal),
@@ -491,7 +558,9 @@ async fn insert_line(
             dec(l.rate),
             dec(l.amount_cur),
             dec(l.amount_mst),
-            dec(Decimal::ZERO),
+            dec(l.sales_tax),
+            opt_text(l.tax_group.as_deref()),
+            opt_text(l.item_tax_group.as_deref()),
             opt_text(s.description.as_deref()),
             opt_text(s.external_description.as_deref()),
             text(if l.error.is_some() { "Error" } else { "Draft" }),
@@ -499,6 +568,22 @@ async fn insert_line(
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// Actuals of the deprecated Tax class are neither invoiced nor cost or revenue: they are marked
+/// processed and counted (`tax_not_posted`), and never reach a journal.
+async fn not_posted(db: &Db, company: &Company, job: &mut Job) -> Result<()> {
+    let n = db
+        .execute(
+            "UPDATE \"ProjCDSActualsImport\" SET \"IsProcessed\" = ? WHERE \"ProjectDataAreaId\" = ? \
+             AND \"TransactionClassification\" = 'Tax' AND \"IsProcessed\" = ?",
+            &[super::db::boolean(true), text(&company.id), super::db::boolean(false)],
+        )
+        .await?;
+    if n > 0 {
+        job.add("tax_not_posted", n);
+    }
     Ok(())
 }
 

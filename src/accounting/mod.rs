@@ -4,12 +4,16 @@
 //! ledger (`post`), which writes the posted attributes back onto the staging rows. Each run is
 //! recorded in the job log (`joblog`). A real ERP does this itself; then these stay off.
 
+pub mod classes;
 pub mod db;
 pub mod forecasts;
 pub mod import;
+pub mod invoice;
 pub mod joblog;
+mod ledger;
 pub mod numbers;
 pub mod post;
 pub mod recover;
 pub mod schedule;
 pub mod setup;
+pub mod tax;

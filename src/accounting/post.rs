@@ -15,7 +15,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::db::{Cells, Db, DbTx, boolean, date, dec, guid, int, now, opt_guid, opt_text, text};
+use super::db::{Cells, Db, DbTx, date, dec, guid, int, now, opt_guid, opt_text, text};
+use super::ledger::{self, Posting};
 use super::import::{NewJournal, create_journal, next_line_num};
 use super::joblog::{Job, JobSummary};
 use super::numbers;
@@ -53,6 +54,8 @@ struct Line {
     amount_cur: Option<Decimal>,
     amount_mst: Option<Decimal>,
     sales_tax: Option<Decimal>,
+    tax_group: Option<String>,
+    item_tax_group: Option<String>,
     dimensions: Option<String>,
     description: Option<String>,
 }
@@ -60,11 +63,11 @@ struct Line {
 const LINE_SELECT: &str = "SELECT \"LineNum\", \"ActualId\", \"ProjectId\", \"TaskId\", \"TransDate\", \"AccountingDate\", \
     \"Voucher\", \"TransactionClassification\", \"TransType\", \"ProjectCategoryId\", \"LinePropertyId\", \"ResourceId\", \
     \"Quantity\", \"CurrencyCode\", \"ExchangeRate\", \"AmountCur\", \"AmountMST\", \"SalesTaxAmount\", \
-    \"DefaultDimensionDisplayValue\", \"Description\" FROM \"ProjCDSIntegrationJournalLine\"";
+    \"BillingSalesTaxGroup\", \"BillingItemSalesTaxGroup\", \"DefaultDimensionDisplayValue\", \"Description\" FROM \"ProjCDSIntegrationJournalLine\"";
 
-const LINE_TYPES: [ValueType; 20] = {
+const LINE_TYPES: [ValueType; 22] = {
     use ValueType::{Date, Decimal as D, Guid as G, Int, Text as T};
-    [Int, G, G, G, Date, Date, T, T, T, T, T, G, D, T, D, D, D, D, T, T]
+    [Int, G, G, G, Date, Date, T, T, T, T, T, G, D, T, D, D, D, D, T, T, T, T]
 };
 
 fn line_of(row: crate::store::Row) -> Option<Line> {
@@ -88,6 +91,8 @@ fn line_of(row: crate::store::Row) -> Option<Line> {
         amount_cur: c.dec(),
         amount_mst: c.dec(),
         sales_tax: c.dec(),
+        tax_group: c.text(),
+        item_tax_group: c.text(),
         dimensions: c.text(),
         description: c.text(),
     })
@@ -192,9 +197,12 @@ async fn post_journal(db: &Db, setup: &Setup, company: &Company, journal: &str, 
         .collect();
     let mut valid = Vec::new();
     let mut invalid = Vec::new();
-    for line in lines {
+    for mut line in lines {
         match validate(setup, company, &line) {
-            Ok(()) => valid.push(line),
+            Ok(tax) => {
+                line.sales_tax = Some(tax);
+                valid.push(line)
+            }
             Err(e) => invalid.push((line, e)),
         }
     }
@@ -297,8 +305,9 @@ async fn original_of(db: &Db, company: &str, journal: &str) -> Result<Option<Str
         .and_then(|r| Cells::new(r).text()))
 }
 
-/// Why a line cannot post, if it cannot.
-fn validate(setup: &Setup, company: &Company, l: &Line) -> std::result::Result<(), String> {
+/// The line's sales tax, computed from its tax groups as they are now (they may have been
+/// edited since the import), or why the line cannot post.
+fn validate(setup: &Setup, company: &Company, l: &Line) -> std::result::Result<Decimal, String> {
     let missing = |what: &str| Err(format!("line {}: no {what}", l.line_num));
     let Some(accounting_date) = l.accounting_date else {
         return missing("accounting date");
@@ -344,7 +353,20 @@ fn validate(setup: &Setup, company: &Company, l: &Line) -> std::result::Result<(
             l.line_num
         ));
     }
-    Ok(())
+    if !super::tax::is_taxed(trans_type) {
+        return Ok(Decimal::ZERO);
+    }
+    company
+        .tax
+        .compute(
+            &company.id,
+            l.tax_group.as_deref(),
+            l.item_tax_group.as_deref(),
+            cur,
+            |d| setup.round(d, currency),
+        )
+        .map(|lines| super::tax::total(&lines))
+        .map_err(|e| format!("line {}: {e}", l.line_num))
 }
 
 /// Marks lines with their errors (status `Error`).
@@ -441,10 +463,17 @@ async fn post_chunk(db: &Db, company: &Company, journal: &str, trans_seq: &str, 
     for l in chunk {
         let n = tx
             .execute(
-                "UPDATE \"ProjCDSIntegrationJournalLine\" SET \"Status\" = 'Posted', \"PostedDateTime\" = ?, \"ErrorMessage\" = NULL \
-                 WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ? AND \"ActualId\" = ? \
+                "UPDATE \"ProjCDSIntegrationJournalLine\" SET \"Status\" = 'Posted', \"PostedDateTime\" = ?, \"ErrorMessage\" = NULL, \
+                 \"SalesTaxAmount\" = ? WHERE \"DataAreaId\" = ? AND \"JournalId\" = ? AND \"LineNum\" = ? AND \"ActualId\" = ? \
                  AND \"Status\" <> 'Posted'",
-                &[now(), text(&company.id), text(journal), int(l.line_num), guid(l.actual)],
+                &[
+                    now(),
+                    super::db::opt_dec(l.sales_tax),
+                    text(&company.id),
+                    text(journal),
+                    int(l.line_num),
+                    guid(l.actual),
+                ],
             )
             .await?;
         if n == 1 {
@@ -503,47 +532,26 @@ async fn post_line(tx: &mut DbTx, company: &Company, journal: &str, l: &Line, tr
         ],
     )
     .await?;
-    // Balanced entries: debit positive, credit negative, in both currencies.
     let (debit, credit) = company.accounts(&trans_type, &class).cloned().unwrap_or_default();
-    for (account, sign, is_credit) in [(debit, Decimal::ONE, false), (credit, Decimal::NEGATIVE_ONE, true)] {
-        tx.execute(
-            "INSERT INTO \"GeneralJournalAccountEntry\" (\"DataAreaId\", \"Voucher\", \"AccountingDate\", \"MainAccount\", \
-             \"LedgerDimensionDisplayValue\", \"PostingType\", \"TransactionCurrencyCode\", \"TransactionCurrencyAmount\", \
-             \"AccountingCurrencyAmount\", \"IsCredit\", \"Text\", \"ProjectId\", \"ActualId\", \"CreatedDateTime\") \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &[
-                text(&company.id),
-                text(&voucher),
-                date(accounting_date),
-                text(&account),
-                opt_text(l.dimensions.as_deref()),
-                text(&format!("Project{trans_type}")),
-                text(&currency),
-                dec(cur * sign),
-                dec(mst * sign),
-                boolean(is_credit),
-                opt_text(l.description.as_deref()),
-                opt_guid(l.project),
-                guid(l.actual),
-                now(),
-            ],
-        )
-        .await?;
-    }
-    // The posted attributes, onto the staging row; the actuals map writes them back.
-    tx.execute(
-        "UPDATE \"ProjCDSActualsImport\" SET \"AccountingAmount\" = ?, \"ExchangeRate\" = ?, \"VoucherNumber\" = ?, \
-         \"SalesTaxAmount\" = ? WHERE \"ProjectDataAreaId\" = ? AND \"ActualId\" = ?",
-        &[
-            dec(mst),
-            dec(rate),
-            text(&voucher),
-            dec(tax),
-            text(&company.id),
-            guid(l.actual),
-        ],
-    )
-    .await?;
+    let posting = Posting {
+        company: &company.id,
+        voucher: &voucher,
+        accounting_date,
+        dimensions: l.dimensions.as_deref(),
+        posting_type: &format!("Project{trans_type}"),
+        currency: &currency,
+        text: l.description.as_deref(),
+        project: l.project,
+        actual: Some(l.actual),
+    };
+    ledger::balanced(tx, &posting, &debit, &credit, cur, mst).await?;
+    let posted = ledger::Posted {
+        accounting_amount: mst,
+        rate,
+        voucher: &voucher,
+        sales_tax: tax,
+    };
+    ledger::write_back(tx, &company.id, l.actual, &posted).await?;
     Ok(())
 }
 

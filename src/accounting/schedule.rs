@@ -22,6 +22,14 @@ fn count(process: &'static str, outcome: &'static str) {
     metrics::counter!(PROCESS_RUNS, "process" => process, "outcome" => outcome).increment(1);
 }
 
+/// Scheduled posting: every open journal, then every unposted invoice proposal (whose lines
+/// may have become ready with those journals). Two job-log runs, each logged.
+async fn post_all(db: &Db) -> crate::store::Result<super::joblog::JobSummary> {
+    let journals = post::post(db, &Journals::All { company: None }).await?;
+    tracing::info!(process = "post", "{journals}");
+    super::invoice::post::post(db, &super::invoice::post::Proposals::All { company: None }).await
+}
+
 /// Runs the scheduled processes until `stop` turns true. Each run holds its process's lock in
 /// the state store; a round whose process runs elsewhere (by hand) is skipped.
 pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: watch::Receiver<bool>) {
@@ -62,7 +70,7 @@ pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: w
             let result = match *name {
                 "forecasts" => super::forecasts::run(&db, None).await,
                 "import" => super::import::import(&db, None).await,
-                _ => post::post(&db, &Journals::All { company: None }).await,
+                _ => post_all(&db).await,
             };
             metrics::histogram!(PROCESS_SECONDS, "process" => *name).record(started.elapsed().as_secs_f64());
             count(name, if result.is_ok() { "succeeded" } else { "failed" });

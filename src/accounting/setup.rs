@@ -1,6 +1,6 @@
 //! The accounting setup the journal processes read, per legal entity: parameters, accounting
-//! currency, fiscal periods, line-property mapping, project categories, posting setup, and the
-//! currencies and exchange rates shared by all. Loaded once per run.
+//! currency, fiscal periods, line-property mapping, project categories, posting setup, sales
+//! tax, and the currencies and exchange rates shared by all. Loaded once per run.
 
 use std::collections::HashMap;
 
@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::db::{Cells, Db, setup_error};
+use super::tax::{TaxCode, TaxSetup};
 use crate::store::Result;
 use crate::value::ValueType;
 
@@ -82,6 +83,15 @@ pub struct Company {
     pub categories: HashMap<(Uuid, String), String>,
     /// (transaction type, classification or `All`) -> (debit, credit) main accounts.
     pub posting: HashMap<(String, String), (String, String)>,
+    /// Billing sales tax group when neither the project nor the contract names one.
+    pub sales_tax_group: Option<String>,
+    /// Item sales tax group of milestone billing.
+    pub milestone_item_tax_group: Option<String>,
+    /// Number sequence of customer invoices.
+    pub invoice_sequence: Option<String>,
+    /// Project category -> its item sales tax group.
+    pub category_tax_groups: HashMap<String, String>,
+    pub tax: TaxSetup,
 }
 
 impl Company {
@@ -116,6 +126,25 @@ impl Company {
                 p.start, p.end, self.id
             )),
         }
+    }
+
+    /// The sales tax group and item sales tax group of a sales line: the project's group, else
+    /// the contract's, else the parameter; the item group of the project category, or the
+    /// milestone parameter for milestones.
+    pub fn tax_groups(
+        &self,
+        classification: &str,
+        category: Option<&str>,
+        project_group: Option<String>,
+        contract_group: Option<String>,
+    ) -> (Option<String>, Option<String>) {
+        let group = project_group.or(contract_group).or_else(|| self.sales_tax_group.clone());
+        let item = if classification == "Milestone" {
+            self.milestone_item_tax_group.clone()
+        } else {
+            category.and_then(|c| self.category_tax_groups.get(c).cloned())
+        };
+        (group, item)
     }
 
     /// The debit and credit accounts of a transaction type and classification (`All` is the fallback).
@@ -221,10 +250,11 @@ impl Setup {
                 "SELECT p.\"DataAreaId\", c.\"AccountingCurrency\", p.\"IntegrationJournalPeriodUnit\", \
                  p.\"AutoSetAccountingDateToOpenPeriod\", p.\"DefaultProjectCategoryId\", p.\"VoucherNumberSequenceCode\", \
                  p.\"JournalNumberSequenceCode\", p.\"TransIdNumberSequenceCode\", p.\"TransferLinesWithPostingErrors\", \
-                 p.\"BatchPostingLineThreshold\", p.\"PostingParallelTasks\" \
+                 p.\"BatchPostingLineThreshold\", p.\"PostingParallelTasks\", p.\"SalesTaxGroup\", \
+                 p.\"MilestoneItemSalesTaxGroup\", p.\"InvoiceNumberSequenceCode\" \
                  FROM \"ProjParameters\" p JOIN \"CompanyInfo\" c ON c.\"DataAreaId\" = p.\"DataAreaId\"",
                 &[],
-                &[Text, Text, Text, Bool, Text, Text, Text, Text, Bool, Int, Int],
+                &[Text, Text, Text, Bool, Text, Text, Text, Text, Bool, Int, Int, Text, Text, Text],
             )
             .await?;
         for row in params {
@@ -249,6 +279,11 @@ impl Setup {
                 line_properties: HashMap::new(),
                 categories: HashMap::new(),
                 posting: HashMap::new(),
+                sales_tax_group: c.text(),
+                milestone_item_tax_group: c.text(),
+                invoice_sequence: c.text(),
+                category_tax_groups: HashMap::new(),
+                tax: TaxSetup::default(),
                 id: id.clone(),
             };
             setup.companies.insert(id, company);
@@ -287,20 +322,24 @@ impl Setup {
         }
         for row in db
             .fetch(
-                "SELECT \"DataAreaId\", \"SharedCategoryId\", \"TransactionType\", \"CategoryId\" FROM \"ProjCategory\"",
+                "SELECT \"DataAreaId\", \"SharedCategoryId\", \"TransactionType\", \"CategoryId\", \"ItemSalesTaxGroup\" \
+                 FROM \"ProjCategory\"",
                 &[],
-                &[Text, Guid, Text, Text],
+                &[Text, Guid, Text, Text, Text],
             )
             .await?
         {
             let mut c = Cells::new(row);
             let (id, shared, ttype, category) = (c.text().unwrap_or_default(), c.guid(), c.text(), c.text());
-            if let (Some(company), Some(shared), Some(ttype), Some(category)) =
-                (setup.companies.get_mut(&id), shared, ttype, category)
-            {
+            let Some(company) = setup.companies.get_mut(&id) else { continue };
+            if let (Some(category), Some(group)) = (&category, c.text()) {
+                company.category_tax_groups.insert(category.clone(), group);
+            }
+            if let (Some(shared), Some(ttype), Some(category)) = (shared, ttype, category) {
                 company.categories.insert((shared, ttype), category);
             }
         }
+        load_tax(db, &mut setup).await?;
         for row in db
             .fetch(
                 "SELECT \"DataAreaId\", \"TransType\", \"TransactionClassification\", \"DebitMainAccount\", \
@@ -321,6 +360,44 @@ impl Setup {
         }
         Ok(setup)
     }
+}
+
+/// The sales tax codes, groups and item groups of every legal entity.
+async fn load_tax(db: &Db, setup: &mut Setup) -> Result<()> {
+    use ValueType::{Decimal as Dec, Text};
+    for row in db
+        .fetch(
+            "SELECT \"DataAreaId\", \"TaxCode\", \"Rate\", \"TaxAccount\" FROM \"TaxTable\"",
+            &[],
+            &[Text, Text, Dec, Text],
+        )
+        .await?
+    {
+        let mut c = Cells::new(row);
+        let (id, code, rate, account) = (c.text().unwrap_or_default(), c.text(), c.dec(), c.text());
+        if let (Some(company), Some(code), Some(rate), Some(account)) = (setup.companies.get_mut(&id), code, rate, account)
+        {
+            company.tax.codes.insert(code, TaxCode { rate, account });
+        }
+    }
+    for (table, group_column, item) in [("TaxGroupData", "TaxGroup", false), ("TaxOnItem", "TaxItemGroup", true)] {
+        for row in db
+            .fetch(
+                &format!("SELECT \"DataAreaId\", \"{group_column}\", \"TaxCode\" FROM \"{table}\""),
+                &[],
+                &[Text, Text, Text],
+            )
+            .await?
+        {
+            let mut c = Cells::new(row);
+            let (id, group, code) = (c.text().unwrap_or_default(), c.text(), c.text());
+            if let (Some(company), Some(group), Some(code)) = (setup.companies.get_mut(&id), group, code) {
+                let groups = if item { &mut company.tax.item_groups } else { &mut company.tax.groups };
+                groups.entry(group).or_default().insert(code);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The shared-category transaction type of a transaction classification.

@@ -31,8 +31,13 @@ pub async fn open(config: &Config) -> Result<Db> {
     }
     let db = Db::open(&config.accounting.url).await.context("accounting store")?;
     // The processes need the reference schema's process tables (accounting migration 0002).
+    // ... and those of invoices and sales tax (accounting migration 0004).
     if db
-        .fetch("SELECT 1 FROM \"ProjCDSJobLog\" WHERE 1 = 0", &[], &[])
+        .fetch(
+            "SELECT 1 FROM \"ProjCDSJobLog\", \"TaxTable\" WHERE 1 = 0",
+            &[],
+            &[],
+        )
         .await
         .is_err()
     {
@@ -106,6 +111,25 @@ no integration journal is named {}",
         .with_hint("`dualsync journal list` shows the journals"));
     }
     Ok(summary.to_string())
+}
+
+pub async fn post_invoices(config: &Config, proposals: Vec<String>, company: Option<String>) -> Result<String> {
+    use crate::accounting::invoice::post::{self as invoices, Proposals};
+    let db = open(config).await?;
+    let _lock = lock(config, &db, recover::POST).await?;
+    let which = if proposals.is_empty() {
+        Proposals::All { company }
+    } else {
+        Proposals::Named(proposals)
+    };
+    let summary = invoices::post(&db, &which).await.context("accounting store")?;
+    if summary.counts.get("unknown_proposals").copied().unwrap_or(0) > 0 {
+        return Err(Error::not_found(format!(
+            "{summary}\nsome of the named invoice proposals do not exist (the job log names them)"
+        ))
+        .with_hint("`dualsync journal log` names each; a proposal takes its proforma invoice's ID"));
+    }
+    Ok(format!("{summary}\n(see `dualsync journal log` for each error)"))
 }
 
 pub async fn list(config: &Config) -> Result<String> {
