@@ -13,11 +13,49 @@ use crate::value::Value;
 const PERIOD_UNITS: [&str; 2] = ["Months", "Days"];
 const PARALLEL_TASKS: [i64; 2] = [4, 1];
 /// Number sequences per company: code, format after the company prefix, highest number.
-const SEQUENCES: [(&str, &str, Option<i64>); 3] = [
+const SEQUENCES: [(&str, &str, Option<i64>); 4] = [
     ("ProjVoucher", "PJV-######", Some(999_999)),
     ("ProjJournal", "PJN-######", Some(999_999)),
     ("ProjTransId", "PTR-#########", None),
+    ("ProjInvoice", "PIV-######", Some(999_999)),
 ];
+/// Sales tax per company: codes (code, percent, tax account), the billing sales tax group and
+/// its codes, and the item sales tax groups with theirs.
+struct TaxDemo {
+    codes: &'static [(&'static str, &'static str, &'static str)],
+    group: (&'static str, &'static [&'static str]),
+    item_groups: &'static [(&'static str, &'static [&'static str])],
+}
+const TAX: [TaxDemo; 2] = [
+    TaxDemo {
+        codes: &[("ST-TX", "6.25", "222100"), ("CITY-AUS", "2.00", "222110")],
+        group: ("TX-AUSTIN", &["ST-TX", "CITY-AUS"]),
+        item_groups: &[
+            ("SERVICE", &["ST-TX", "CITY-AUS"]),
+            ("EXPENSE", &["ST-TX"]),
+            ("GOODS", &["ST-TX", "CITY-AUS"]),
+            ("EXEMPT", &[]),
+        ],
+    },
+    TaxDemo {
+        codes: &[("VAT19", "19.00", "222200"), ("VAT7", "7.00", "222210")],
+        group: ("DE-DOMESTIC", &["VAT19", "VAT7"]),
+        item_groups: &[
+            ("SERVICE", &["VAT19"]),
+            ("EXPENSE", &["VAT19"]),
+            ("GOODS", &["VAT19"]),
+            ("REDUCED", &["VAT7"]),
+        ],
+    },
+];
+/// The item sales tax group of a project category, by its transaction type.
+fn item_tax_group(transaction_type: &str) -> &'static str {
+    match transaction_type {
+        "Expense" => "EXPENSE",
+        "Item" => "GOODS",
+        _ => "SERVICE",
+    }
+}
 /// Line properties: id, name, to be invoiced.
 const LINE_PROPERTIES: [(&str, &str, bool); 3] = [
     ("Chargeable", "Chargeable", true),
@@ -62,6 +100,9 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
     let mut mapping = Table::new("ProjCDSLinePropertyMapping");
     let mut posting = Table::new("ProjLedgerPostingSetup");
     let mut categories = Table::new("ProjCategory");
+    let mut tax_codes = Table::new("TaxTable");
+    let mut tax_groups = Table::new("TaxGroupData");
+    let mut tax_items = Table::new("TaxOnItem");
 
     for (i, &code) in CURRENCIES.iter().enumerate() {
         currencies.push(vec![
@@ -122,7 +163,36 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
             ("TransferLinesWithPostingErrors", Value::Bool(true)),
             ("BatchPostingLineThreshold", int(100)),
             ("PostingParallelTasks", int(PARALLEL_TASKS[c])),
+            ("SalesTaxGroup", text(TAX[c].group.0)),
+            ("MilestoneItemSalesTaxGroup", text("SERVICE")),
+            ("InvoiceNumberSequenceCode", text(SEQUENCES[3].0)),
         ]);
+        let tax = &TAX[c];
+        for &(code, rate, account) in tax.codes {
+            tax_codes.push(vec![
+                ("DataAreaId", text(company)),
+                ("TaxCode", text(code)),
+                ("Name", text(format!("{code} ({rate} %)"))),
+                ("Rate", Value::Decimal(super::fit(rate.parse().expect("a demo tax rate"), 4))),
+                ("TaxAccount", text(account)),
+            ]);
+        }
+        for &code in tax.group.1 {
+            tax_groups.push(vec![
+                ("DataAreaId", text(company)),
+                ("TaxGroup", text(tax.group.0)),
+                ("TaxCode", text(code)),
+            ]);
+        }
+        for &(group, codes) in tax.item_groups {
+            for &code in codes {
+                tax_items.push(vec![
+                    ("DataAreaId", text(company)),
+                    ("TaxItemGroup", text(group)),
+                    ("TaxCode", text(code)),
+                ]);
+            }
+        }
         for &(id, name, invoiced) in &LINE_PROPERTIES {
             properties.push(vec![
                 ("DataAreaId", text(company)),
@@ -158,13 +228,15 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
                     ),
                     ("SharedCategoryId", Value::Guid(id)),
                     ("TransactionType", text(ttype)),
+                    ("ItemSalesTaxGroup", text(item_tax_group(ttype))),
                 ];
                 categories.push(cells);
             }
         }
     }
     [
-        companies, currencies, rates, periods, sequences, parameters, properties, mapping, posting, categories,
+        companies, currencies, rates, periods, sequences, parameters, properties, mapping, posting, categories, tax_codes,
+        tax_groups, tax_items,
     ]
     .into_iter()
     .map(Table::finish)
@@ -192,6 +264,14 @@ pub(super) fn counts() -> Vec<(&'static str, u64)> {
         (
             "ProjCategory",
             companies * (CATEGORIES.len() * TRANSACTION_TYPES.len()) as u64,
+        ),
+        ("TaxTable", TAX.iter().map(|t| t.codes.len() as u64).sum()),
+        ("TaxGroupData", TAX.iter().map(|t| t.group.1.len() as u64).sum()),
+        (
+            "TaxOnItem",
+            TAX.iter()
+                .flat_map(|t| t.item_groups.iter().map(|g| g.1.len() as u64))
+                .sum(),
         ),
     ]
 }

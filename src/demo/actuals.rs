@@ -134,6 +134,8 @@ pub(super) struct Line {
     pub description: String,
     pub external: Option<String>,
     pub unit: Uuid,
+    /// The proforma invoice of a billed sales actual.
+    pub invoice: Option<Uuid>,
 }
 
 /// The facts `summary` counts, without generating the rows.
@@ -221,6 +223,7 @@ pub(super) fn lines(world: &World, e: u64, kind: Kind) -> Vec<Line> {
         let billed = Line {
             ttype: BILLED,
             status: Some(CUSTOMER_INVOICE_POSTED),
+            invoice: Some(guid(world.seed, "invoice", e)),
             date,
             description: format!("Proforma invoice confirmed: {}", original.description),
             ..original
@@ -255,6 +258,7 @@ pub(super) fn lines(world: &World, e: u64, kind: Kind) -> Vec<Line> {
         description: String::new(),
         external: None,
         unit: world.uom_each,
+        invoice: None,
     };
     let sales = |cost: &Line, price: Decimal, external: String| Line {
         ttype: UNBILLED,
@@ -407,9 +411,39 @@ pub(super) fn actual_row(world: &World, index: u64, line: &Line) -> Cells {
         ),
         ("msdyn_unit", Value::Guid(line.unit)),
         ("msdyn_skipsync", Value::Bool(line.skip)),
+        ("msdyn_invoice", opt_guid(line.invoice)),
     ];
     cells.extend(active());
     cells
+}
+
+/// Proforma invoice statuses (the reference store's codes).
+const INVOICE_CONFIRMED: i64 = 192_350_001;
+
+/// The confirmed proforma invoice of event `e`, if it is a proforma event: one invoice for its
+/// billed sales actual, numbered per legal entity.
+pub(super) fn invoice_row(world: &World, e: u64, kind: Kind) -> Option<Cells> {
+    if kind != Kind::Proforma {
+        return None;
+    }
+    let billed = lines(world, e, kind).pop().expect("a proforma event bills");
+    let project = &world.projects[billed.project];
+    let contract = &world.contracts[project.contract];
+    let c = project.company;
+    let mut cells: Cells = vec![
+        ("invoiceid", Value::Guid(guid(world.seed, "invoice", e))),
+        ("invoicenumber", text(format!("{}-PRO-{e:07}", COMPANIES[c]))),
+        ("name", text(format!("Proforma invoice: {}", billed.description))),
+        ("msdyn_company", text(COMPANIES[c])),
+        ("salesorderid", Value::Guid(contract.id)),
+        ("customerid", Value::Guid(world.accounts[contract.customer])),
+        ("transactioncurrencyid", Value::Guid(world.currency_ids[world.companies[c].currency])),
+        ("msdyn_invoicedate", Value::Date(billed.date)),
+        ("msdyn_invoicestatus", int(INVOICE_CONFIRMED)),
+        ("totalamount", money(billed.quantity * billed.price)),
+    ];
+    cells.extend(active());
+    Some(cells)
 }
 
 /// The connection between the two actuals of event `e`, if it is a pair.

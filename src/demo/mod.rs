@@ -111,8 +111,8 @@ fn exchange_rate(from: usize, to: usize, month: usize) -> Decimal {
 }
 
 /// Operational data, parents before children, in batches of at most `batch` rows (0 counts as
-/// 1). Master data comes first (a few hundred rows), then the actuals, generated lazily, then
-/// the transaction connections between them, also generated lazily.
+/// 1). Master data comes first (a few hundred rows), then the proforma invoices, then the actuals,
+/// then the transaction connections between them, each generated lazily.
 pub fn operational(opts: &SeedOptions, batch: usize) -> OperationalSeed {
     let world = World::new(opts.seed);
     let batch = batch.max(1);
@@ -125,6 +125,7 @@ pub fn operational(opts: &SeedOptions, batch: usize) -> OperationalSeed {
         master: master.into_iter(),
         next_event: 0,
         next_connection_event: 0,
+        next_invoice_event: 0,
         pending: None,
     }
 }
@@ -143,6 +144,7 @@ pub struct OperationalSeed {
     master: std::vec::IntoIter<SeedBatch>,
     next_event: u64,
     next_connection_event: u64,
+    next_invoice_event: u64,
     /// The second actual of an event that did not fit into the previous batch.
     pending: Option<Cells>,
 }
@@ -160,6 +162,18 @@ impl Iterator for OperationalSeed {
     fn next(&mut self) -> Option<SeedBatch> {
         if let Some(batch) = self.master.next() {
             return Some(batch);
+        }
+        // The proforma invoices before the actuals that bill them.
+        let mut table = Table::new("invoices");
+        while table.len() < self.batch && self.next_invoice_event < self.events {
+            let e = self.next_invoice_event;
+            self.next_invoice_event += 1;
+            if let Some(cells) = actuals::invoice_row(&self.world, e, plan_kind(e, self.actuals)) {
+                table.push(cells);
+            }
+        }
+        if !table.is_empty() {
+            return Some(table.finish());
         }
         let mut table = Table::new("msdyn_actuals");
         while table.len() < self.batch {
@@ -265,6 +279,8 @@ pub struct ActualsSummary {
     pub connections: u64,
     /// Connections with one skip-sync end (intercompany cost, negative unbilled sales).
     pub connections_with_skipped_end: u64,
+    /// Confirmed proforma invoices: one per billed sales actual.
+    pub invoices: u64,
     pub by_company: Vec<CompanyActuals>,
     /// Actuals per month (by transaction date), first day of each month.
     pub by_month: Vec<(NaiveDate, u64)>,
@@ -339,6 +355,9 @@ pub fn summary(opts: &SeedOptions) -> SeedSummary {
             }
             a.by_month[month_index(brief.date)].1 += 1;
         }
+        if kind == Kind::Proforma {
+            a.invoices += 1;
+        }
         if kind.size() == 2 {
             a.connections += 1;
             if matches!(kind, Kind::Intercompany | Kind::Proforma) {
@@ -347,6 +366,7 @@ pub fn summary(opts: &SeedOptions) -> SeedSummary {
         }
     }
     a.synced = a.total - a.skipped_intercompany_cost - a.skipped_negative_unbilled_sales;
+    operational.push(("invoices", a.invoices));
     operational.push(("msdyn_actuals", a.total));
     operational.push(("msdyn_transactionconnections", a.connections));
     let accounting = accounting::counts();
@@ -378,6 +398,7 @@ pub fn summary(opts: &SeedOptions) -> SeedSummary {
         ("ProjForecastSalesImport", counts.material_estimate_lines),
         ("ProjCDSActualsImport", a.synced),
         ("ProjCDSTransactionRelationshipImport", a.connections),
+        ("ProjInvoiceProposalEntity", a.invoices),
     ];
     SeedSummary {
         options: *opts,

@@ -31,6 +31,7 @@ fn parents_precede_children() {
             "msdyn_estimatelines" => "msdyn_estimatelineid",
             "msdyn_actuals" => "msdyn_actualid",
             "msdyn_transactionconnections" => "msdyn_transactionconnectionid",
+            "invoices" => "invoiceid",
             other => panic!("unexpected table {other}"),
         }
     };
@@ -73,6 +74,9 @@ fn parents_precede_children() {
             "msdyn_transactioncategory",
             "msdyn_transactioncategories",
         ),
+        ("invoices", "salesorderid", "salesorders"),
+        ("invoices", "customerid", "accounts"),
+        ("msdyn_actuals", "msdyn_invoice", "invoices"),
         ("msdyn_actuals", "msdyn_project", "msdyn_projects"),
         ("msdyn_actuals", "msdyn_task", "msdyn_projecttasks"),
         (

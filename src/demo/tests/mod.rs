@@ -147,6 +147,7 @@ fn tally(batches: &[SeedBatch]) -> ActualsSummary {
             .expect("date in the months of the actuals");
         a.by_month[m].1 += 1;
     }
+    a.invoices = rows(batches, "invoices").len() as u64;
     for r in rows(batches, "msdyn_transactionconnections") {
         a.connections += 1;
         if skipped.contains(&g(r["msdyn_transaction1"])) || skipped.contains(&g(r["msdyn_transaction2"])) {

@@ -6,8 +6,15 @@ use std::collections::{HashMap, HashSet};
 
 use super::*;
 
-const OPERATIONAL_SQL: &str = include_str!("../../../migrations/operational/sqlite/0001_reference_schema.sql");
-const ACCOUNTING_SQL: &str = include_str!("../../../migrations/accounting/sqlite/0001_reference_schema.sql");
+/// The migrations that shape the tables the demo fills, in order.
+const OPERATIONAL_SQL: &[&str] = &[
+    include_str!("../../../migrations/operational/sqlite/0001_reference_schema.sql"),
+    include_str!("../../../migrations/operational/sqlite/0002_invoices.sql"),
+];
+const ACCOUNTING_SQL: &[&str] = &[
+    include_str!("../../../migrations/accounting/sqlite/0001_reference_schema.sql"),
+    include_str!("../../../migrations/accounting/sqlite/0004_invoices_and_sales_tax.sql"),
+];
 
 // ----- a small parser of the CREATE TABLE statements -----
 
@@ -20,11 +27,21 @@ struct Col {
     check_in: Option<Vec<String>>,
 }
 
-fn parse_schema(sql: &str) -> HashMap<String, Vec<Col>> {
+fn parse_schema(migrations: &[&str]) -> HashMap<String, Vec<Col>> {
     let mut tables = HashMap::new();
     let mut current: Option<(String, Vec<Col>)> = None;
-    for line in sql.lines() {
+    for line in migrations.iter().flat_map(|sql| sql.lines()) {
         let code = line.split("  --").next().unwrap_or("").trim();
+        // ALTER TABLE "T" ADD COLUMN <column definition>;
+        if let Some(rest) = code.strip_prefix("ALTER TABLE ") {
+            let (table, definition) = rest.split_once(" ADD COLUMN ").expect("ADD COLUMN");
+            let table = table.trim_matches('"').to_string();
+            let definition = definition.trim_end_matches(';');
+            let mut one = parse_schema(&[&format!("CREATE TABLE \"{table}\" (\n{definition}\n);")]);
+            let col = one.remove(&table).and_then(|mut c| c.pop()).expect("a column");
+            tables.get_mut(&table).map(|cols: &mut Vec<Col>| cols.push(col)).expect("an altered table exists");
+            continue;
+        }
         if let Some(rest) = code.strip_prefix("CREATE TABLE ") {
             let name = rest.trim_end_matches('(').trim().trim_matches('"').to_string();
             current = Some((name, Vec::new()));
@@ -121,7 +138,7 @@ fn check_value(table: &str, col: &Col, value: &Value) {
     }
 }
 
-fn check_against_schema(batches: &[SeedBatch], sql: &str) {
+fn check_against_schema(batches: &[SeedBatch], sql: &[&str]) {
     let schema = parse_schema(sql);
     assert!(schema.len() > 10, "parsed {} tables", schema.len());
     for batch in batches {
@@ -168,11 +185,12 @@ fn rows_fit_the_reference_schemas() {
 fn the_schema_parser_reads_types_and_checks() {
     let op = parse_schema(OPERATIONAL_SQL);
     let acct = parse_schema(ACCOUNTING_SQL);
-    assert_eq!(op.len(), 16);
+    assert_eq!(op.len(), 17);
     let col = |t: &HashMap<String, Vec<Col>>, table: &str, name: &str| -> Col {
         t[table].iter().find(|c| c.name == name).cloned().expect("column")
     };
     assert_eq!(col(&op, "msdyn_actuals", "msdyn_amount").ty, "DECIMAL_TEXT(19,4)");
+    assert_eq!(col(&op, "msdyn_actuals", "msdyn_invoice").ty, "UUID_TEXT");
     assert_eq!(
         decimal_type(&col(&op, "msdyn_actuals", "exchangerate").ty),
         Some((23, 10))

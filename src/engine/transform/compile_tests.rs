@@ -17,6 +17,10 @@ pub(crate) fn shipped() -> Vec<TableMap> {
             include_str!("../../../table-maps/contract-lines.toml"),
         ),
         (
+            "project-invoice-proposals.toml",
+            include_str!("../../../table-maps/project-invoice-proposals.toml"),
+        ),
+        (
             "expense-estimates.toml",
             include_str!("../../../table-maps/expense-estimates.toml"),
         ),
@@ -93,9 +97,9 @@ fn named<'a>(maps: &'a [CompiledMap], name: &str) -> &'a CompiledMap {
 #[test]
 fn every_shipped_map_compiles() {
     let maps = compiled();
-    assert_eq!(maps.len(), 13);
+    assert_eq!(maps.len(), 14);
     let actuals = named(&maps, "actuals");
-    assert_eq!(actuals.fields.len(), 30);
+    assert_eq!(actuals.fields.len(), 31);
     assert!(!actuals.deletes);
     assert_eq!(actuals.skip.len(), 3);
     assert!(actuals.skip.iter().all(|s| s.side == Side::Operational));
@@ -147,13 +151,14 @@ fn every_shipped_map_compiles() {
 fn order_puts_parents_first() {
     let maps = compiled();
     let order = order(&maps).unwrap();
-    assert_eq!(order.len(), 13);
+    assert_eq!(order.len(), 14);
     let at = |n: &str| order.iter().position(|m| m == n).unwrap();
     assert!(at("projects") < at("project-tasks"));
     assert!(at("project-tasks") < at("actuals"));
     assert!(at("project-contracts") < at("contract-lines"));
     assert!(at("contract-lines") < at("contract-line-milestones"));
     assert!(at("actuals") < at("transaction-connections"));
+    assert!(at("project-contracts") < at("project-invoice-proposals"));
     for m in &maps {
         for r in &m.requires {
             assert!(at(r) < at(&m.name), "{r} before {}", m.name);
@@ -204,8 +209,8 @@ fn columns_of_actuals() {
     assert_eq!(op[..3], ["msdyn_actualid", "msdyn_company", "msdyn_project"]);
     assert_eq!(
         op.len(),
-        2 + 29 + 1,
-        "key, company, 29 other fields, and msdyn_skipsync"
+        2 + 30 + 1,
+        "key, company, 30 other fields, and msdyn_skipsync"
     );
     assert_eq!(op.last().map(String::as_str), Some("msdyn_skipsync"));
     assert!(
@@ -217,11 +222,11 @@ fn columns_of_actuals() {
 
     let acct = a.columns(Side::Accounting);
     assert_eq!(acct[..3], ["ProjectDataAreaId", "ActualId", "ProjectId"]);
-    assert_eq!(acct.len(), 31);
+    assert_eq!(acct.len(), 32);
 
     let to_acct = a.target_columns(Side::Accounting);
     assert_eq!(to_acct[..3], ["ProjectDataAreaId", "ActualId", "ProjectId"]);
-    assert_eq!(to_acct.len(), 2 + 25);
+    assert_eq!(to_acct.len(), 2 + 26);
     for written_back in [
         "AccountingAmount",
         "ExchangeRate",
@@ -291,7 +296,7 @@ fn checksum_is_stable_and_tells_an_edit() {
     edited.fields[1].accounting = Some("ProjectTitle".into());
     assert_ne!(compile_one(&edited).checksum, a);
     let checksums: HashSet<String> = compiled().into_iter().map(|m| m.checksum).collect();
-    assert_eq!(checksums.len(), 13);
+    assert_eq!(checksums.len(), 14);
 }
 
 #[test]
