@@ -948,10 +948,52 @@ OPERATIONAL_0002 = [
 ]
 
 
+# Columns later migrations add to existing tables: {migration: {table: [columns]}}.
+ADDED_COLUMNS = {
+    "operational/0002": {
+        "msdyn_actuals": [
+            col("msdyn_invoice", "guid", comment="the proforma invoice of a billed sales actual"),
+        ],
+    },
+    "accounting/0004": {
+        "ProjParameters": [
+            col("SalesTaxGroup", "text",
+                comment="billing sales tax group when neither the project nor the contract names one"),
+            col("MilestoneItemSalesTaxGroup", "text", comment="item sales tax group of milestone billing"),
+            col("InvoiceNumberSequenceCode", "text", comment="customer invoice numbers"),
+        ],
+        "ProjCategory": [
+            col("ItemSalesTaxGroup", "text", comment="item sales tax group of the category's sales lines"),
+        ],
+        "ProjCDSActualsImport": [
+            col("InvoiceId", "guid", comment="the proforma invoice of a billed sales actual"),
+        ],
+    },
+}
+
+
+def added(migration, dialect):
+    return "\n".join(add_columns(t, cols, dialect) for t, cols in ADDED_COLUMNS[migration].items())
+
+
+def schema(side):
+    """Every table of a side as the migrations leave it: created tables with the columns later
+    migrations add (for the OData test servers, which serve the reference schema)."""
+    import copy
+    if side == "operational":
+        tables, migrations = OPERATIONAL + OPERATIONAL_0002, ["operational/0002"]
+    else:
+        tables, migrations = ACCOUNTING + ACCOUNTING_0002 + ACCOUNTING_0004, ["accounting/0004"]
+    tables = copy.deepcopy(tables)
+    by_name = {t["name"]: t for t in tables}
+    for m in migrations:
+        for t, cols in ADDED_COLUMNS[m].items():
+            by_name[t]["cols"].extend(copy.deepcopy(cols))
+    return tables
+
+
 def operational_0002(dialect):
-    return add_columns("msdyn_actuals", [
-        col("msdyn_invoice", "guid", comment="the proforma invoice of a billed sales actual"),
-    ], dialect)
+    return added("operational/0002", dialect)
 
 
 def add_columns(table_name, cols, dialect):
@@ -1081,16 +1123,7 @@ ACCOUNTING_0004 = [
 
 
 def accounting_0004(dialect):
-    out = [add_columns("ProjParameters", [
-        col("SalesTaxGroup", "text",
-            comment="billing sales tax group when neither the project nor the contract names one"),
-        col("MilestoneItemSalesTaxGroup", "text", comment="item sales tax group of milestone billing"),
-        col("InvoiceNumberSequenceCode", "text", comment="customer invoice numbers"),
-    ], dialect), add_columns("ProjCategory", [
-        col("ItemSalesTaxGroup", "text", comment="item sales tax group of the category's sales lines"),
-    ], dialect), add_columns("ProjCDSActualsImport", [
-        col("InvoiceId", "guid", comment="the proforma invoice of a billed sales actual"),
-    ], dialect)]
+    out = [added("accounting/0004", dialect)]
     # The journal-line guard again, now letting the processes set SalesTaxAmount (posting
     # computes it from the line's tax groups as they are then).
     if dialect == "sqlite":

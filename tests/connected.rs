@@ -194,7 +194,7 @@ async fn a_connected_installation_runs_both_sides_over_http() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
-        out.contains("valid: 13 maps") && out.contains("checked against operational"),
+        out.contains(&format!("valid: {} maps", common::shipped_maps())) && out.contains("checked against operational"),
         "{out}"
     );
     assert!(out.contains(&format!("accounting ({})", fo.data_url())), "{out}");
@@ -449,7 +449,7 @@ async fn measure_a_connected_installation() {
     let mut daemon = Daemon::start_with_env(&config, &log, &env);
     // Done when the daemon logs the initial sync of every map done (checking the content
     // meanwhile would load the two single-threaded test servers); then checked once.
-    let maps = 13;
+    let maps = common::shipped_maps();
     eventually(
         "the initial sync of every map",
         &mut daemon,

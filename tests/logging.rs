@@ -72,7 +72,7 @@ async fn initial_sync_logs_pure_json(backend: &str) {
     let events = json_lines(&err);
     assert_eq!(message(&events[0]), "dualsync starting", "{err}");
     let done: Vec<&Value> = events.iter().filter(|e| message(e) == "initial sync done").collect();
-    assert_eq!(done.len(), 13, "one summary event per map:\n{err}");
+    assert_eq!(done.len(), common::shipped_maps(), "one summary event per map:\n{err}");
     assert!(done.iter().all(|e| e["fields"]["read"].is_u64()), "{err}");
     assert!(!err.contains('\x1b'), "no escapes in JSON");
 
@@ -117,7 +117,7 @@ async fn run_logs_pure_json_until_stopped() {
         .unwrap()
         .matches("initial sync done")
         .count()
-        < 13
+        < common::shipped_maps()
     {
         assert!(
             child.0.try_wait().unwrap().is_none(),
@@ -181,7 +181,7 @@ async fn human_logs_have_no_escapes_off_a_terminal() {
         "{err}"
     );
     // The summary table the command prints, one line per map, on stdout.
-    assert_eq!(out.lines().count(), 13, "{out}");
+    assert_eq!(out.lines().count(), common::shipped_maps(), "{out}");
     assert!(
         out.lines().any(|l| l.starts_with("projects ") && l.contains("read")),
         "{out}"

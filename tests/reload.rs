@@ -143,7 +143,7 @@ async fn map_edits(backend: &str) {
     };
     wait_for("every map running", Duration::from_secs(120), || {
         let s = status();
-        s.lines().skip(1).filter(|l| l.contains(" running ")).count() == 13
+        s.lines().skip(1).filter(|l| l.contains(" running ")).count() == common::shipped_maps()
     });
     let op = SqlStore::open(&op_url).await.unwrap();
     let acct = SqlStore::open(&acct_url).await.unwrap();

@@ -123,7 +123,7 @@ fn validate_exit_codes_and_summary() {
     let ok = dualsync(&["validate", "table-maps"]);
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
     let out = String::from_utf8_lossy(&ok.stdout);
-    assert!(out.starts_with("valid: 13 maps: actuals ("), "{out}");
+    assert!(out.starts_with("valid: 14 maps: actuals ("), "{out}");
     assert!(out.contains("hour-estimates (="), "{out}");
 
     let bad = dualsync(&["validate", "tests/fixtures/invalid/11-column-written-twice.toml"]);

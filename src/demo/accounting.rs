@@ -28,13 +28,17 @@ struct TaxDemo {
 }
 const TAX: [TaxDemo; 2] = [
     TaxDemo {
-        codes: &[("ST-TX", "6.25", "222100"), ("CITY-AUS", "2.00", "222110")],
-        group: ("TX-AUSTIN", &["ST-TX", "CITY-AUS"]),
+        codes: &[
+            ("ST-TX", "6.25", "222100"),
+            ("CITY-AUS", "2.00", "222110"),
+            ("EXEMPT", "0.00", "222190"),
+        ],
+        group: ("TX-AUSTIN", &["ST-TX", "CITY-AUS", "EXEMPT"]),
         item_groups: &[
             ("SERVICE", &["ST-TX", "CITY-AUS"]),
             ("EXPENSE", &["ST-TX"]),
             ("GOODS", &["ST-TX", "CITY-AUS"]),
-            ("EXEMPT", &[]),
+            ("EXEMPT", &["EXEMPT"]),
         ],
     },
     TaxDemo {

@@ -57,6 +57,7 @@ pub struct Posted {
     pub amount_cur: Decimal,
     pub amount_mst: Decimal,
     pub tax: Decimal,
+    pub trans_type: String,
 }
 
 /// A `GeneralJournalAccountEntry` row.
@@ -151,9 +152,9 @@ impl Books {
         self.rows(
             "SELECT \"DataAreaId\", \"ActualId\", \"JournalId\", \"Voucher\", \"CategoryId\", \"LinePropertyId\", \
              \"TransDate\", \"AccountingDate\", \"CurrencyCode\", \"ExchangeRate\", \"AmountCur\", \"AmountMST\", \
-             \"SalesTaxAmount\" FROM \"ProjPostedTransTable\" ORDER BY \"DataAreaId\", \"TransId\"",
+             \"SalesTaxAmount\", \"TransType\" FROM \"ProjPostedTransTable\" ORDER BY \"DataAreaId\", \"TransId\"",
             &[],
-            &[Text, Guid, Text, Text, Text, Text, Date, Date, Text, D, D, D, D],
+            &[Text, Guid, Text, Text, Text, Text, Date, Date, Text, D, D, D, D, Text],
         )
         .await
         .into_iter()
@@ -171,6 +172,7 @@ impl Books {
             amount_cur: c.dec().unwrap(),
             amount_mst: c.dec().unwrap(),
             tax: c.dec().unwrap(),
+            trans_type: c.text().unwrap(),
         })
         .collect()
     }
@@ -248,14 +250,18 @@ impl Books {
         .1
     }
 
-    /// The ledger over everything posted: each actual posted once, a voucher per posted line
-    /// with one debit and one credit entry that balance in both currencies, the accounting
+    /// The ledger over everything posted: each actual posted once, a voucher per posted journal
+    /// line with one debit and one credit entry that balance in both currencies, the accounting
     /// amount the transaction amount at the rate rounded to the accounting currency's
     /// precision, the posted line carrying the voucher, and the four posted attributes on the
-    /// staging row. Returns the number of posted actuals.
+    /// staging row; a voucher per posted invoice that balances in both currencies, whose debits
+    /// (receivable) for each billed actual are its amount plus its sales tax, the actual on one
+    /// proposal line. Returns the number of posted actuals.
     pub async fn check_ledger(&self) -> usize {
         use ValueType::{Decimal as D, Guid, Int, Text};
-        let posted = self.posted().await;
+        let all_posted = self.posted().await;
+        let (invoiced, posted): (Vec<Posted>, Vec<Posted>) =
+            all_posted.iter().cloned().partition(|p| p.trans_type == "BilledSales");
         let entries = self.entries().await;
         let lines = self.lines().await;
         let mut precision = HashMap::new();
@@ -300,12 +306,43 @@ impl Books {
                 .or_default()
                 .push(e);
         }
+        let invoice_vouchers: HashSet<(String, String)> =
+            invoiced.iter().map(|p| (p.company.clone(), p.voucher.clone())).collect();
         assert_eq!(
             by_voucher.len(),
-            posted.len(),
-            "one voucher per posted line, and no ledger entry without a subledger row"
+            posted.len() + invoice_vouchers.len(),
+            "one voucher per posted line or invoice, and no ledger entry without a subledger row"
         );
         let mut seen = HashSet::new();
+        for key in &invoice_vouchers {
+            let es = &by_voucher[key];
+            let sum_cur: Decimal = es.iter().map(|e| e.amount_cur).sum();
+            let sum_mst: Decimal = es.iter().map(|e| e.amount_mst).sum();
+            assert_eq!((sum_cur, sum_mst), (Decimal::ZERO, Decimal::ZERO), "invoice voucher {key:?} balances");
+        }
+        for p in &invoiced {
+            assert!(seen.insert((p.company.clone(), p.actual)), "actual {} posted twice", p.actual);
+            let debits: Decimal = by_voucher[&(p.company.clone(), p.voucher.clone())]
+                .iter()
+                .filter(|e| !e.credit && e.actual == Some(p.actual))
+                .map(|e| e.amount_cur)
+                .sum();
+            assert_eq!(debits, p.amount_cur + p.tax, "receivable of billed actual {}", p.actual);
+            let on_proposal = self
+                .count(
+                    "SELECT COUNT(*) FROM \"ProjProposalTrans\" WHERE \"DataAreaId\" = ? AND \"ActualId\" = ?",
+                    &[db::text(&p.company), db::guid(p.actual)],
+                )
+                .await;
+            assert_eq!(on_proposal, 1, "billed actual {} on one proposal line", p.actual);
+            let (amount, rate, voucher, tax) = &staged[&(p.company.clone(), p.actual)];
+            assert_eq!(
+                (*amount, *rate, voucher.as_deref(), *tax),
+                (Some(p.amount_mst), Some(p.rate), Some(p.voucher.as_str()), Some(p.tax)),
+                "posted attributes on the staging row of {}",
+                p.actual
+            );
+        }
         for p in &posted {
             assert!(
                 seen.insert((p.company.clone(), p.actual)),
@@ -366,6 +403,6 @@ impl Books {
                 "posted line without subledger: {l:?}"
             );
         }
-        posted.len()
+        all_posted.len()
     }
 }

@@ -151,6 +151,15 @@ macro_rules! both {
     };
 }
 
+/// How many table maps ship in `table-maps/`.
+#[allow(dead_code)]
+pub fn shipped_maps() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/table-maps"))
+        .expect("table-maps/")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml")))
+        .count()
+}
+
 /// A PostgreSQL database name for one test that does not exist (dropped if a previous run left
 /// it), for tests where the program under test creates its databases itself. Returns the URL.
 pub async fn absent_pg_database(name: &str) -> String {
@@ -388,10 +397,11 @@ impl Daemon {
         }
     }
 
-    /// Waits until `dualsync status` lists all 13 shipped maps as running.
+    /// Waits until `dualsync status` lists all shipped maps as running.
     pub async fn wait_all_running(&mut self, timeout: std::time::Duration) -> String {
-        self.wait_status("13 maps running", timeout, |maps| {
-            maps.len() == 13 && maps.iter().all(|m| m.state == "running")
+        let n = shipped_maps();
+        self.wait_status(&format!("{n} maps running"), timeout, |maps| {
+            maps.len() == n && maps.iter().all(|m| m.state == "running")
         })
         .await
     }

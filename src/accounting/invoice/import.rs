@@ -4,9 +4,9 @@
 //! that proposal, with its project category, line property and sales tax. The lines of one
 //! invoice are added together, and only once all are ready: the proposal has been made, and every
 //! unbilled sales actual connected to them (`ProjCDSTransactionRelationshipImport`) is posted.
-//! Until then they wait, and the job log says why, once per actual. A line that can never be
-//! added (a forbidden class, another currency, no amount) is an error that holds its invoice
-//! back until it is corrected.
+//! Until then they wait, and the job log says why, once per actual. An actual whose class the
+//! rules refuse is never invoiced (said on every run). A line that cannot be added as it is
+//! (another currency, no amount, no category) holds its invoice back until it is corrected.
 
 use std::collections::BTreeMap;
 
@@ -156,6 +156,14 @@ async fn add_lines(tx: &mut DbTx, setup: &Setup, company: &Company, job: &mut Jo
         .collect();
     let mut by_invoice: BTreeMap<Uuid, Vec<Staged>> = BTreeMap::new();
     for s in staged {
+        // A class the rules refuse is never invoiced: said on every run, and it does not hold
+        // back the other lines of its invoice.
+        let class = s.classification.as_deref().unwrap_or_default();
+        if let Err(e) = classes::route(class, "BilledSales", s.billing_rule.as_deref()) {
+            job.add("not_invoiced", 1);
+            notes.push((Some(s.actual), None, format!("{e}; the actual is not invoiced"), false));
+            continue;
+        }
         match s.invoice {
             Some(invoice) => by_invoice.entry(invoice).or_default().push(s),
             None => notes.push((
