@@ -1,7 +1,10 @@
 //! End to end through the daemon, on SQLite and on PostgreSQL: `dualsync run` with the
 //! accounting processes scheduled (import and posting every second) syncs the demo actuals to
 //! the staging table, imports and posts them, and the posted attributes come back onto every
-//! non-skipped operational actual — including one created while the daemon runs.
+//! non-skipped operational actual — including one created while the daemon runs — with the real
+//! sales tax of each sales actual; the demo's proforma invoices become invoice proposals, are
+//! posted, and the customer invoice number, status and tax come back onto each invoice; every
+//! fixed-price contract line gets its revenue estimate project from its first milestone.
 
 mod common;
 
@@ -141,6 +144,83 @@ async fn posted_end_to_end(backend: &str) {
         matches!(&back[0][1], Value::Text(v) if v.contains("PJV-")),
         "the new actual has its voucher: {:?}",
         back[0]
+    );
+    // Sales tax: every posted sales actual carries its real tax (the demo's groups tax every
+    // sales line), cost none.
+    let tax_desc = desc
+        .project(&[
+            "msdyn_transactiontypecode",
+            "msdyn_salestaxamount",
+            "msdyn_amount",
+            "msdyn_skipsync",
+        ])
+        .unwrap();
+    let (mut taxed_sales, mut sales) = (0, 0);
+    for r in op.scan(&tax_desc, None, 100_000).await.unwrap() {
+        let (Value::Int(ttype), Value::Bool(false)) = (&r[1], &r[4]) else {
+            continue;
+        };
+        match (*ttype, &r[2]) {
+            (192350000, tax) => assert!(
+                matches!(tax, Value::Decimal(d) if d.is_zero()),
+                "cost has no sales tax: {r:?}"
+            ),
+            (_, Value::Decimal(d)) => {
+                sales += 1;
+                if !d.is_zero() {
+                    taxed_sales += 1;
+                }
+            }
+            _ => panic!("a posted sales actual without sales tax amount: {r:?}"),
+        }
+    }
+    assert!(
+        sales > 0 && taxed_sales == sales,
+        "{taxed_sales} of {sales} sales actuals taxed"
+    );
+
+    // Invoices: each confirmed proforma invoice was posted, and the customer invoice came back.
+    let inv = op.describe("invoices").await.unwrap();
+    let inv = inv
+        .project(&[
+            "msdyn_invoicestatus",
+            "msdyn_customerinvoicenumber",
+            "totaltax",
+            "totalamount",
+        ])
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let rows = op.scan(&inv, None, 10_000).await.unwrap();
+        assert_eq!(rows.len() as u64, a.invoices, "the demo's proforma invoices");
+        let done = rows.iter().filter(|r| r[1] == Value::Int(192350002)).count();
+        if done == rows.len() {
+            for r in &rows {
+                assert!(
+                    matches!(&r[2], Value::Text(n) if n.contains("PIV-")),
+                    "invoice number: {r:?}"
+                );
+                assert!(
+                    matches!(&r[3], Value::Decimal(t) if t.is_sign_positive() && !t.is_zero()),
+                    "tax: {r:?}"
+                );
+            }
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{done} of {} invoices posted back after 60 s",
+            rows.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Each fixed-price contract line's first milestone made its revenue estimate project.
+    let acct = SqlStore::open(&acct_url).await.unwrap();
+    let estimates = acct.describe("ProjFixedPriceRevenueEstimateProject").await.unwrap();
+    let made = acct.scan(&estimates, None, 10_000).await.unwrap().len() as u64;
+    assert_eq!(
+        made, summary.fixed_price_lines,
+        "one revenue estimate project per fixed-price line"
     );
     unsafe { libc_kill(daemon.id() as i32, 15) };
     assert!(daemon.wait().unwrap().success());

@@ -32,7 +32,11 @@ async fn nothing_is_created_on_an_empty_install(backend: &str) {
     let (code, out, err) = dualsync(&["status"], &config);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("never started"), "{out}");
-    assert_eq!(common::parse_status(&out).len(), common::shipped_maps(), "the maps of the files: {out}");
+    assert_eq!(
+        common::parse_status(&out).len(),
+        common::shipped_maps(),
+        "the maps of the files: {out}"
+    );
     let (code, out, err) = dualsync(&["errors", "list"], &config);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("0 record errors"), "{out}");

@@ -9,7 +9,8 @@
 //! invoices, their lines added only when every billed actual of the invoice is ready (its
 //! unbilled sales posted), posting a proposal once (customer invoice, subledger, balanced
 //! voucher with receivable, revenue and tax, TaxTrans, posted attributes and the invoice written
-//! back), and billed actuals without an invoice or whose invoice has not arrived explained.
+//! back), billed actuals without an invoice or whose invoice has not arrived explained; the
+//! first milestone of a fixed-price line creating its revenue estimate project once.
 
 mod common;
 
@@ -72,8 +73,14 @@ async fn sales_tax(t: TestStore) {
     let edited = b.actual("USPM", "2026-07-08").kind("UnbilledSales").amount("200.00");
     let exempt = b.actual("USPM", "2026-07-08").kind("UnbilledSales").amount("50.00");
     let unknown = b.actual("USPM", "2026-07-08").kind("UnbilledSales").amount("10.00");
-    b.stage(&[cost.clone(), sales.clone(), edited.clone(), exempt.clone(), unknown.clone()])
-        .await;
+    b.stage(&[
+        cost.clone(),
+        sales.clone(),
+        edited.clone(),
+        exempt.clone(),
+        unknown.clone(),
+    ])
+    .await;
     let run = b.import().await;
     assert_eq!(run.count("lines"), 5, "{run:?}");
     // Cost carries no sales tax.
@@ -111,10 +118,18 @@ async fn sales_tax(t: TestStore) {
         (exempt.id, "0"),
     ] {
         assert_eq!(b.posted_of(actual).await.tax, money(tax), "subledger tax of {actual}");
-        assert_eq!(staged_tax(&b, actual).await, Some(money(tax)), "written back for {actual}");
+        assert_eq!(
+            staged_tax(&b, actual).await,
+            Some(money(tax)),
+            "written back for {actual}"
+        );
         assert_eq!(line_tax(&b, actual).await.2, money(tax), "journal line of {actual}");
     }
-    assert_eq!(staged_tax(&b, unknown.id).await, None, "nothing written back for a line that did not post");
+    assert_eq!(
+        staged_tax(&b, unknown.id).await,
+        None,
+        "nothing written back for a line that did not post"
+    );
     b.check_ledger().await;
 
     // The project's own billing sales tax group wins over the parameter.
@@ -174,11 +189,21 @@ async fn transaction_classes(t: TestStore) {
     let run = b.import().await;
     assert_eq!(run.count("lines"), 1, "only the retainer is journalized: {run:?}");
     assert_eq!(run.count("tax_not_posted"), 1);
-    assert_eq!((run.count("not_imported"), run.count("not_invoiced")), (3, 1), "{run:?}");
+    assert_eq!(
+        (run.count("not_imported"), run.count("not_invoiced")),
+        (3, 1),
+        "{run:?}"
+    );
     assert!(b.has_line(retainer.id).await);
     for (a, words) in [
-        (&milestone_unbilled, "transaction class Milestone is not allowed with transaction type UnbilledSales"),
-        (&fee_cost, "transaction class Fee is not allowed with transaction type Cost"),
+        (
+            &milestone_unbilled,
+            "transaction class Milestone is not allowed with transaction type UnbilledSales",
+        ),
+        (
+            &fee_cost,
+            "transaction class Fee is not allowed with transaction type Cost",
+        ),
         (&interorg, "InterOrganizationalSales is not available"),
     ] {
         assert!(!b.has_line(a.id).await);
@@ -256,19 +281,33 @@ async fn invoice_flow(t: TestStore) {
     // Billed actuals without an invoice, and with one that has not arrived.
     let orphan = b.actual("USPM", "2026-07-20").kind("BilledSales");
     let early = b.actual("USPM", "2026-07-20").kind("BilledSales");
-    b.stage(&[unbilled.clone(), billed.clone(), retainer.clone(), orphan.clone(), early.clone()])
-        .await;
+    b.stage(&[
+        unbilled.clone(),
+        billed.clone(),
+        retainer.clone(),
+        orphan.clone(),
+        early.clone(),
+    ])
+    .await;
     for a in [&billed, &retainer] {
         set_staged(&b, a.id, "InvoiceId", db::guid(invoice)).await;
     }
     set_staged(&b, early.id, "InvoiceId", db::guid(Uuid::new_v4())).await;
-    b.relate(Uuid::new_v4(), (unbilled.id, "UnbilledSales"), (billed.id, "BilledSales"))
-        .await;
+    b.relate(
+        Uuid::new_v4(),
+        (unbilled.id, "UnbilledSales"),
+        (billed.id, "BilledSales"),
+    )
+    .await;
 
     let run = b.import().await;
     assert_eq!(run.count("lines"), 1, "the unbilled sales to a journal: {run:?}");
     assert_eq!(run.count("invoice_proposals"), 1);
-    assert_eq!(run.count("invoice_lines"), 0, "not ready: its unbilled sales are not posted");
+    assert_eq!(
+        run.count("invoice_lines"),
+        0,
+        "not ready: its unbilled sales are not posted"
+    );
     let said = |a: Uuid, words: &str| {
         let errors = run.errors_of(a);
         assert_eq!(errors.len(), 1, "{a}: {run:?}");
@@ -277,8 +316,16 @@ async fn invoice_flow(t: TestStore) {
     said(billed.id, "hasn't been posted yet");
     said(orphan.id, "names no proforma invoice");
     said(early.id, "has not reached the accounting side");
-    assert!(run.errors_of(retainer.id).is_empty(), "the retainer is ready; it waits for its invoice's other line");
-    let proposals = b.count("SELECT COUNT(*) FROM \"ProjProposalJour\" WHERE \"ProposalId\" = 'USPM-PRO-0000001'", &[]).await;
+    assert!(
+        run.errors_of(retainer.id).is_empty(),
+        "the retainer is ready; it waits for its invoice's other line"
+    );
+    let proposals = b
+        .count(
+            "SELECT COUNT(*) FROM \"ProjProposalJour\" WHERE \"ProposalId\" = 'USPM-PRO-0000001'",
+            &[],
+        )
+        .await;
     assert_eq!(proposals, 1, "the proposal takes the proforma invoice ID");
     assert_eq!(b.count("SELECT COUNT(*) FROM \"ProjProposalTrans\"", &[]).await, 0);
 
@@ -290,13 +337,27 @@ async fn invoice_flow(t: TestStore) {
     assert!(run.errors.is_empty(), "each explanation is written once: {run:?}");
 
     let run = post_invoices(&b, Proposals::All { company: None }).await;
-    assert_eq!((run.count("invoices_posted"), run.count("invoice_lines_posted")), (1, 2), "{run:?}");
+    assert_eq!(
+        (run.count("invoices_posted"), run.count("invoice_lines_posted")),
+        (1, 2),
+        "{run:?}"
+    );
     // 1,500.00 x (6.25 % + 2 %): 93.75 + 30.00 = 123.75, per line 82.50 and 41.25.
     let (billed_p, retainer_p) = (b.posted_of(billed.id).await, b.posted_of(retainer.id).await);
-    assert_eq!((billed_p.trans_type.as_str(), billed_p.tax), ("BilledSales", money("82.50")));
-    assert_eq!((retainer_p.trans_type.as_str(), retainer_p.tax), ("BilledSales", money("41.25")));
+    assert_eq!(
+        (billed_p.trans_type.as_str(), billed_p.tax),
+        ("BilledSales", money("82.50"))
+    );
+    assert_eq!(
+        (retainer_p.trans_type.as_str(), retainer_p.tax),
+        ("BilledSales", money("41.25"))
+    );
     assert_eq!(billed_p.voucher, retainer_p.voucher, "one voucher per invoice");
-    assert_eq!(billed_p.accounting_date, day("2026-07-20"), "posted on the invoice date");
+    assert_eq!(
+        billed_p.accounting_date,
+        day("2026-07-20"),
+        "posted on the invoice date"
+    );
     assert_eq!(staged_tax(&b, billed.id).await, Some(money("82.50")));
     use ValueType::{Date, Decimal as D, Text};
     let mut inv = b
@@ -336,8 +397,11 @@ async fn invoice_flow(t: TestStore) {
     .collect();
     assert_eq!(by_account, expected);
     assert_eq!(
-        b.count("SELECT COUNT(*) FROM \"TaxTrans\" WHERE \"ProjInvoiceId\" = ?", &[db::text(&number)])
-            .await,
+        b.count(
+            "SELECT COUNT(*) FROM \"TaxTrans\" WHERE \"ProjInvoiceId\" = ?",
+            &[db::text(&number)]
+        )
+        .await,
         4,
         "two codes on each of two lines"
     );
@@ -353,7 +417,12 @@ async fn invoice_flow(t: TestStore) {
         .remove(0);
     assert_eq!(
         (back.text(), back.date(), back.text(), back.dec()),
-        (Some(number), Some(day("2026-07-20")), Some("Posted".into()), Some(money("123.75")))
+        (
+            Some(number),
+            Some(day("2026-07-20")),
+            Some("Posted".into()),
+            Some(money("123.75"))
+        )
     );
     assert_eq!(b.check_ledger().await, 3, "the unbilled sales and two billed actuals");
 
@@ -384,9 +453,21 @@ async fn invoice_errors(t: TestStore) {
         &[],
     )
     .await;
-    let run = post_invoices(&b, Proposals::All { company: Some("USPM".into()) }).await;
-    assert_eq!((run.count("invoices_posted"), run.count("proposals_with_errors")), (0, 1));
-    assert!(run.errors[0].message.contains("no exchange rate from GBP to USD"), "{run:?}");
+    let run = post_invoices(
+        &b,
+        Proposals::All {
+            company: Some("USPM".into()),
+        },
+    )
+    .await;
+    assert_eq!(
+        (run.count("invoices_posted"), run.count("proposals_with_errors")),
+        (0, 1)
+    );
+    assert!(
+        run.errors[0].message.contains("no exchange rate from GBP to USD"),
+        "{run:?}"
+    );
     assert_eq!(run.errors[0].journal.as_deref(), Some("USPM-PRO-0000002"));
     assert_eq!(b.posted_count().await, 0);
     b.exec(
@@ -399,11 +480,64 @@ async fn invoice_errors(t: TestStore) {
     assert_eq!(run.count("invoices_posted"), 1, "{run:?}");
     let p = b.posted_of(billed.id).await;
     // 300.00 GBP at 1.27 = 381.00 USD; the tax is in the invoice's currency.
-    assert_eq!((p.currency.as_str(), p.amount_mst, p.tax), ("GBP", money("381.00"), money("24.75")));
+    assert_eq!(
+        (p.currency.as_str(), p.amount_mst, p.tax),
+        ("GBP", money("381.00"), money("24.75"))
+    );
     assert_eq!(b.check_ledger().await, 1);
 }
 
+// -- 4. fixed-price revenue estimate projects -----------------------------------------------------
+
+/// The first milestone of a fixed-price contract line creates its revenue estimate project,
+/// once; later milestones leave it as it is.
+async fn revenue_estimate_project(t: TestStore) {
+    let b = Books::new(t).await;
+    let (line, project) = (Uuid::new_v4(), Uuid::new_v4());
+    b.exec(
+        "INSERT INTO \"ProjCDSContractLineImportEntity\" (\"DataAreaId\", \"ContractLine\", \"ProjectId\", \"BillingRuleType\") \
+         VALUES ('DEMF', ?, ?, 'Milestone')",
+        &[db::guid(line), db::guid(project)],
+    )
+    .await;
+    let milestone = |date: &str| {
+        let id = Uuid::new_v4();
+        let b = &b;
+        let date = day(date);
+        async move {
+            b.exec(
+                "INSERT INTO \"ProjCDSContractLineMilestoneEntity\" (\"DataAreaId\", \"MilestoneId\", \"ContractLine\", \
+                 \"MilestoneDate\", \"Amount\") VALUES ('DEMF', ?, ?, ?, ?)",
+                &[db::guid(id), db::guid(line), db::date(date), db::dec(money("5000.00"))],
+            )
+            .await;
+            id
+        }
+    };
+    milestone("2026-09-30").await;
+    let first = milestone("2026-08-31").await;
+    let estimate = || async {
+        use ValueType::Guid;
+        b.rows(
+            "SELECT \"ProjectId\", \"FirstMilestoneId\" FROM \"ProjFixedPriceRevenueEstimateProject\" \
+             WHERE \"DataAreaId\" = 'DEMF' AND \"ContractLine\" = ?",
+            &[db::guid(line)],
+            &[Guid, Guid],
+        )
+        .await
+        .into_iter()
+        .map(|mut c| (c.guid(), c.guid()))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(b.import().await.count("revenue_estimate_projects"), 1);
+    assert_eq!(estimate().await, [(Some(project), Some(first))]);
+    milestone("2026-07-31").await;
+    assert_eq!(b.import().await.count("revenue_estimate_projects"), 0);
+    assert_eq!(estimate().await, [(Some(project), Some(first))], "made once");
+}
+
 both!(bl_sales_tax, Side::Accounting, sales_tax);
+both!(bl_revenue_estimate_project, Side::Accounting, revenue_estimate_project);
 both!(bl_transaction_classes, Side::Accounting, transaction_classes);
 both!(bl_invoice_flow, Side::Accounting, invoice_flow);
 both!(bl_invoice_errors, Side::Accounting, invoice_errors);

@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn routes_and_refusals() {
         assert_eq!(route("Time", "Cost", None), Ok(Route::Journal));
-        assert_eq!(route("Retainer", "UnbilledSales", Some("Milestone")), Ok(Route::Journal));
+        assert_eq!(
+            route("Retainer", "UnbilledSales", Some("Milestone")),
+            Ok(Route::Journal)
+        );
         assert_eq!(route("Retainer", "BilledSales", None), Ok(Route::Invoice));
         assert_eq!(route("Milestone", "BilledSales", Some("Milestone")), Ok(Route::Invoice));
         // Without a known contract line, a milestone is taken at its word.

@@ -66,7 +66,9 @@ pub(super) const STAGED_SELECT: &str = "SELECT s.\"ActualId\", s.\"ProjectId\", 
 
 pub(super) const STAGED_TYPES: [ValueType; 23] = {
     use ValueType::{Date, Decimal as D, Guid as G, Text as T};
-    [G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T, G, T, T, T]
+    [
+        G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T, G, T, T, T,
+    ]
 };
 
 pub(super) fn staged_of(row: crate::store::Row) -> Option<Staged> {
@@ -156,6 +158,18 @@ async fn run(db: &Db, only: Option<&str>, job: &mut Job) -> Result<()> {
         };
         import_company(db, &setup, company, job).await?;
     }
+    // Revenue estimate projects and invoice proposals, in every legal entity of the setup
+    // (also one with no staged actuals yet).
+    let mut companies: Vec<&Company> = setup
+        .companies
+        .values()
+        .filter(|c| only.is_none_or(|o| o == c.id))
+        .collect();
+    companies.sort_by(|a, b| a.id.cmp(&b.id));
+    for company in companies {
+        super::milestones::revenue_estimate_projects(db, company, job).await?;
+        super::invoice::import::import_company(db, &setup, company, job).await?;
+    }
     relate_vouchers(db, job).await
 }
 
@@ -173,8 +187,7 @@ async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job
     };
     refuse_moved(db, company, job).await?;
     import_journal_lines(db, setup, company, voucher_seq, journal_seq, job).await?;
-    not_posted(db, company, job).await?;
-    super::invoice::import::import_company(db, setup, company, job).await
+    not_posted(db, company, job).await
 }
 
 /// Cost and unbilled sales actuals become integration journal lines.

@@ -11,6 +11,7 @@ pub mod import;
 pub mod invoice;
 pub mod joblog;
 mod ledger;
+mod milestones;
 pub mod numbers;
 pub mod post;
 pub mod recover;

@@ -16,9 +16,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::db::{Cells, Db, DbTx, date, dec, guid, int, now, opt_guid, opt_text, text};
-use super::ledger::{self, Posting};
 use super::import::{NewJournal, create_journal, next_line_num};
 use super::joblog::{Job, JobSummary};
+use super::ledger::{self, Posting};
 use super::numbers;
 use super::setup::{Company, Setup};
 use crate::store::Result;

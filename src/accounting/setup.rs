@@ -138,7 +138,9 @@ impl Company {
         project_group: Option<String>,
         contract_group: Option<String>,
     ) -> (Option<String>, Option<String>) {
-        let group = project_group.or(contract_group).or_else(|| self.sales_tax_group.clone());
+        let group = project_group
+            .or(contract_group)
+            .or_else(|| self.sales_tax_group.clone());
         let item = if classification == "Milestone" {
             self.milestone_item_tax_group.clone()
         } else {
@@ -375,7 +377,8 @@ async fn load_tax(db: &Db, setup: &mut Setup) -> Result<()> {
     {
         let mut c = Cells::new(row);
         let (id, code, rate, account) = (c.text().unwrap_or_default(), c.text(), c.dec(), c.text());
-        if let (Some(company), Some(code), Some(rate), Some(account)) = (setup.companies.get_mut(&id), code, rate, account)
+        if let (Some(company), Some(code), Some(rate), Some(account)) =
+            (setup.companies.get_mut(&id), code, rate, account)
         {
             company.tax.codes.insert(code, TaxCode { rate, account });
         }
@@ -392,7 +395,11 @@ async fn load_tax(db: &Db, setup: &mut Setup) -> Result<()> {
             let mut c = Cells::new(row);
             let (id, group, code) = (c.text().unwrap_or_default(), c.text(), c.text());
             if let (Some(company), Some(group), Some(code)) = (setup.companies.get_mut(&id), group, code) {
-                let groups = if item { &mut company.tax.item_groups } else { &mut company.tax.groups };
+                let groups = if item {
+                    &mut company.tax.item_groups
+                } else {
+                    &mut company.tax.groups
+                };
                 groups.entry(group).or_default().insert(code);
             }
         }

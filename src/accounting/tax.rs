@@ -62,7 +62,9 @@ impl TaxSetup {
             .intersection(item)
             .map(|code| {
                 let c = self.codes.get(code).ok_or_else(|| {
-                    format!("the tax code {code} of sales tax group {group} is not in TaxTable of legal entity {company}")
+                    format!(
+                        "the tax code {code} of sales tax group {group} is not in TaxTable of legal entity {company}"
+                    )
                 })?;
                 Ok(TaxLine {
                     code: code.clone(),
@@ -100,7 +102,8 @@ mod tests {
             );
         }
         t.groups.insert("TX".into(), ["ST".into(), "CITY".into()].into());
-        t.item_groups.insert("SERVICE".into(), ["ST".into(), "CITY".into(), "VAT".into()].into());
+        t.item_groups
+            .insert("SERVICE".into(), ["ST".into(), "CITY".into(), "VAT".into()].into());
         t.item_groups.insert("EXEMPT".into(), BTreeSet::new());
         t
     }
@@ -121,11 +124,23 @@ mod tests {
     fn no_group_no_tax_and_unknown_groups_named() {
         let t = setup();
         let round = |d: Decimal| d;
-        assert!(t.compute("USPM", None, Some("SERVICE"), Decimal::TEN, round).unwrap().is_empty());
-        assert!(t.compute("USPM", Some("TX"), Some("EXEMPT"), Decimal::TEN, round).unwrap().is_empty());
-        let e = t.compute("USPM", Some("NY"), Some("SERVICE"), Decimal::TEN, round).unwrap_err();
+        assert!(
+            t.compute("USPM", None, Some("SERVICE"), Decimal::TEN, round)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            t.compute("USPM", Some("TX"), Some("EXEMPT"), Decimal::TEN, round)
+                .unwrap()
+                .is_empty()
+        );
+        let e = t
+            .compute("USPM", Some("NY"), Some("SERVICE"), Decimal::TEN, round)
+            .unwrap_err();
         assert!(e.contains("sales tax group NY") && e.contains("USPM"), "{e}");
-        let e = t.compute("USPM", Some("TX"), Some("GOODS"), Decimal::TEN, round).unwrap_err();
+        let e = t
+            .compute("USPM", Some("TX"), Some("GOODS"), Decimal::TEN, round)
+            .unwrap_err();
         assert!(e.contains("item sales tax group GOODS"), "{e}");
     }
 }

@@ -33,11 +33,7 @@ pub async fn open(config: &Config) -> Result<Db> {
     // The processes need the reference schema's process tables (accounting migration 0002).
     // ... and those of invoices and sales tax (accounting migration 0004).
     if db
-        .fetch(
-            "SELECT 1 FROM \"ProjCDSJobLog\", \"TaxTable\" WHERE 1 = 0",
-            &[],
-            &[],
-        )
+        .fetch("SELECT 1 FROM \"ProjCDSJobLog\", \"TaxTable\" WHERE 1 = 0", &[], &[])
         .await
         .is_err()
     {

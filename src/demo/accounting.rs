@@ -177,7 +177,10 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
                 ("DataAreaId", text(company)),
                 ("TaxCode", text(code)),
                 ("Name", text(format!("{code} ({rate} %)"))),
-                ("Rate", Value::Decimal(super::fit(rate.parse().expect("a demo tax rate"), 4))),
+                (
+                    "Rate",
+                    Value::Decimal(super::fit(rate.parse().expect("a demo tax rate"), 4)),
+                ),
                 ("TaxAccount", text(account)),
             ]);
         }
@@ -239,8 +242,8 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
         }
     }
     [
-        companies, currencies, rates, periods, sequences, parameters, properties, mapping, posting, categories, tax_codes,
-        tax_groups, tax_items,
+        companies, currencies, rates, periods, sequences, parameters, properties, mapping, posting, categories,
+        tax_codes, tax_groups, tax_items,
     ]
     .into_iter()
     .map(Table::finish)

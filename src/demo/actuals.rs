@@ -437,7 +437,10 @@ pub(super) fn invoice_row(world: &World, e: u64, kind: Kind) -> Option<Cells> {
         ("msdyn_company", text(COMPANIES[c])),
         ("salesorderid", Value::Guid(contract.id)),
         ("customerid", Value::Guid(world.accounts[contract.customer])),
-        ("transactioncurrencyid", Value::Guid(world.currency_ids[world.companies[c].currency])),
+        (
+            "transactioncurrencyid",
+            Value::Guid(world.currency_ids[world.companies[c].currency]),
+        ),
         ("msdyn_invoicedate", Value::Date(billed.date)),
         ("msdyn_invoicestatus", int(INVOICE_CONFIRMED)),
         ("totalamount", money(billed.quantity * billed.price)),

@@ -306,8 +306,10 @@ impl Books {
                 .or_default()
                 .push(e);
         }
-        let invoice_vouchers: HashSet<(String, String)> =
-            invoiced.iter().map(|p| (p.company.clone(), p.voucher.clone())).collect();
+        let invoice_vouchers: HashSet<(String, String)> = invoiced
+            .iter()
+            .map(|p| (p.company.clone(), p.voucher.clone()))
+            .collect();
         assert_eq!(
             by_voucher.len(),
             posted.len() + invoice_vouchers.len(),
@@ -318,10 +320,18 @@ impl Books {
             let es = &by_voucher[key];
             let sum_cur: Decimal = es.iter().map(|e| e.amount_cur).sum();
             let sum_mst: Decimal = es.iter().map(|e| e.amount_mst).sum();
-            assert_eq!((sum_cur, sum_mst), (Decimal::ZERO, Decimal::ZERO), "invoice voucher {key:?} balances");
+            assert_eq!(
+                (sum_cur, sum_mst),
+                (Decimal::ZERO, Decimal::ZERO),
+                "invoice voucher {key:?} balances"
+            );
         }
         for p in &invoiced {
-            assert!(seen.insert((p.company.clone(), p.actual)), "actual {} posted twice", p.actual);
+            assert!(
+                seen.insert((p.company.clone(), p.actual)),
+                "actual {} posted twice",
+                p.actual
+            );
             let debits: Decimal = by_voucher[&(p.company.clone(), p.voucher.clone())]
                 .iter()
                 .filter(|e| !e.credit && e.actual == Some(p.actual))

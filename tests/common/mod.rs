@@ -156,7 +156,10 @@ macro_rules! both {
 pub fn shipped_maps() -> usize {
     std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/table-maps"))
         .expect("table-maps/")
-        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml")))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
         .count()
 }
 

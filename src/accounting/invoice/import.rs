@@ -28,7 +28,12 @@ use crate::value::ValueType;
 type Note = (Option<Uuid>, Option<String>, String, bool);
 
 /// Makes the proposals and adds the lines that are ready, for one legal entity.
-pub(in crate::accounting) async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job) -> Result<()> {
+pub(in crate::accounting) async fn import_company(
+    db: &Db,
+    setup: &Setup,
+    company: &Company,
+    job: &mut Job,
+) -> Result<()> {
     let mut notes = Vec::new();
     let mut tx = db.begin().await?;
     lock_import(&mut tx).await?;
@@ -38,7 +43,8 @@ pub(in crate::accounting) async fn import_company(db: &Db, setup: &Setup, compan
     // Job-log lines after the commit: on SQLite no other connection writes while the
     // transaction holds the lock.
     for (record, proposal, message, once) in notes {
-        if once && let Some(r) = record
+        if once
+            && let Some(r) = record
             && logged_before(db, r, &message).await?
         {
             continue;
@@ -140,7 +146,13 @@ struct NewLine {
 }
 
 /// Adds the billed sales actuals of each invoice to its proposal, all at once when all are ready.
-async fn add_lines(tx: &mut DbTx, setup: &Setup, company: &Company, job: &mut Job, notes: &mut Vec<Note>) -> Result<()> {
+async fn add_lines(
+    tx: &mut DbTx,
+    setup: &Setup,
+    company: &Company,
+    job: &mut Job,
+    notes: &mut Vec<Note>,
+) -> Result<()> {
     let sql = format!(
         "{STAGED_SELECT} WHERE s.\"ProjectDataAreaId\" = ? AND s.\"TransType\" = 'BilledSales' \
          AND COALESCE(s.\"TransactionClassification\", '') <> 'Tax' \
@@ -258,7 +270,12 @@ async fn unposted_sales(tx: &mut DbTx, actual: Uuid) -> Result<i64> {
 }
 
 /// The proposal line of one billed sales actual, or why it cannot be one.
-fn prepare(setup: &Setup, company: &Company, proposal: &Proposal, s: Staged) -> std::result::Result<NewLine, (Uuid, String)> {
+fn prepare(
+    setup: &Setup,
+    company: &Company,
+    proposal: &Proposal,
+    s: Staged,
+) -> std::result::Result<NewLine, (Uuid, String)> {
     let fail = |m: String| (s.actual, m);
     let class = s.classification.clone().unwrap_or_default();
     classes::route(&class, "BilledSales", s.billing_rule.as_deref()).map_err(fail)?;
@@ -276,7 +293,12 @@ fn prepare(setup: &Setup, company: &Company, proposal: &Proposal, s: Staged) -> 
     let amount = setup.round(amount, &proposal.currency);
     let category = s
         .category
-        .and_then(|shared| company.categories.get(&(shared, category_type(&class).to_string())).cloned())
+        .and_then(|shared| {
+            company
+                .categories
+                .get(&(shared, category_type(&class).to_string()))
+                .cloned()
+        })
         .or_else(|| company.default_category.clone())
         .ok_or_else(|| {
             fail(format!(
@@ -300,9 +322,13 @@ fn prepare(setup: &Setup, company: &Company, proposal: &Proposal, s: Staged) -> 
     );
     let sales_tax = company
         .tax
-        .compute(&company.id, tax_group.as_deref(), item_tax_group.as_deref(), amount, |d| {
-            setup.round(d, &proposal.currency)
-        })
+        .compute(
+            &company.id,
+            tax_group.as_deref(),
+            item_tax_group.as_deref(),
+            amount,
+            |d| setup.round(d, &proposal.currency),
+        )
         .map(|l| tax::total(&l))
         .map_err(fail)?;
     Ok(NewLine {

@@ -46,7 +46,11 @@ fn proposal_of(row: crate::store::Row) -> Option<Proposal> {
 }
 
 /// The proposals matching `condition` (a WHERE clause over `ProjProposalJour` with its args).
-pub(super) async fn proposals(tx: &mut DbTx, condition: &str, args: &[crate::store::sql::conn::Arg]) -> Result<Vec<Proposal>> {
+pub(super) async fn proposals(
+    tx: &mut DbTx,
+    condition: &str,
+    args: &[crate::store::sql::conn::Arg],
+) -> Result<Vec<Proposal>> {
     use ValueType::{Date, Guid, Text};
     Ok(tx
         .fetch(

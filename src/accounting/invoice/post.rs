@@ -98,8 +98,14 @@ async fn run(db: &Db, which: &Proposals, job: &mut Job) -> Result<()> {
     for proposal in selected {
         if proposal.status != "Created" {
             let area = Some(proposal.company.as_str());
-            job.error(db, area, Some(proposal.proforma), Some(&proposal.id), "the invoice proposal is already posted")
-                .await?;
+            job.error(
+                db,
+                area,
+                Some(proposal.proforma),
+                Some(&proposal.id),
+                "the invoice proposal is already posted",
+            )
+            .await?;
             continue;
         }
         let company = setup.company(&proposal.company)?;
@@ -165,12 +171,24 @@ fn validate(setup: &Setup, company: &Company, p: &Proposal, lines: Vec<Line>) ->
             )
         })?;
     let sequence = |s: &Option<String>, what: &str, column: &str| {
-        s.clone()
-            .ok_or_else(|| format!("ProjParameters of {} names no {what} number sequence ({column})", company.id))
+        s.clone().ok_or_else(|| {
+            format!(
+                "ProjParameters of {} names no {what} number sequence ({column})",
+                company.id
+            )
+        })
     };
-    let invoice_seq = sequence(&company.invoice_sequence, "customer invoice", "InvoiceNumberSequenceCode")?;
+    let invoice_seq = sequence(
+        &company.invoice_sequence,
+        "customer invoice",
+        "InvoiceNumberSequenceCode",
+    )?;
     let voucher_seq = sequence(&company.voucher_sequence, "voucher", "VoucherNumberSequenceCode")?;
-    let trans_seq = sequence(&company.trans_id_sequence, "transaction-id", "TransIdNumberSequenceCode")?;
+    let trans_seq = sequence(
+        &company.trans_id_sequence,
+        "transaction-id",
+        "TransIdNumberSequenceCode",
+    )?;
     let mut ready = Vec::new();
     for l in lines {
         let class = l.classification.clone().unwrap_or_default();
@@ -182,9 +200,13 @@ fn validate(setup: &Setup, company: &Company, p: &Proposal, lines: Vec<Line>) ->
         })?;
         let taxes = company
             .tax
-            .compute(&company.id, l.tax_group.as_deref(), l.item_tax_group.as_deref(), l.amount, |d| {
-                setup.round(d, &p.currency)
-            })
+            .compute(
+                &company.id,
+                l.tax_group.as_deref(),
+                l.item_tax_group.as_deref(),
+                l.amount,
+                |d| setup.round(d, &p.currency),
+            )
             .map_err(|e| format!("line {}: {e}", l.line_num))?;
         ready.push((l, accounts, taxes));
     }
@@ -225,14 +247,21 @@ async fn post_proposal(db: &Db, setup: &Setup, company: &Company, p: &Proposal, 
         // Another run posted it meanwhile.
         return Ok(());
     }
-    let invoice = numbers::take(&mut tx, &company.id, &ready.invoice_seq, 1).await?.remove(0);
-    let voucher = numbers::take(&mut tx, &company.id, &ready.voucher_seq, 1).await?.remove(0);
+    let invoice = numbers::take(&mut tx, &company.id, &ready.invoice_seq, 1)
+        .await?
+        .remove(0);
+    let voucher = numbers::take(&mut tx, &company.id, &ready.voucher_seq, 1)
+        .await?
+        .remove(0);
     let trans_ids = numbers::take(&mut tx, &company.id, &ready.trans_seq, ready.lines.len()).await?;
     let (mut sales, mut sum_tax, mut total_mst) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     for ((line, (receivable, revenue), taxes), trans_id) in ready.lines.iter().zip(trans_ids) {
         let mst = setup.round(line.amount * ready.rate, &company.accounting_currency);
         let line_tax = tax::total(taxes);
-        post_line(&mut tx, company, p, &ready, &invoice, &voucher, &trans_id, line, mst, line_tax).await?;
+        post_line(
+            &mut tx, company, p, &ready, &invoice, &voucher, &trans_id, line, mst, line_tax,
+        )
+        .await?;
         let posting = |posting_type, text| Posting {
             company: &company.id,
             voucher: &voucher,
@@ -251,13 +280,27 @@ async fn post_proposal(db: &Db, setup: &Setup, company: &Company, p: &Proposal, 
             let tax_mst = setup.round(t.amount * ready.rate, &company.accounting_currency);
             let entry = posting("SalesTax", Some(t.code.as_str()));
             ledger::balanced(&mut tx, &entry, receivable, &t.account, t.amount, tax_mst).await?;
-            record_tax(&mut tx, company, &ready, &voucher, &invoice, line, t, tax_mst, &p.currency).await?;
+            record_tax(
+                &mut tx,
+                company,
+                &ready,
+                &voucher,
+                &invoice,
+                line,
+                t,
+                tax_mst,
+                &p.currency,
+            )
+            .await?;
             total_mst += tax_mst;
         }
         sales += line.amount;
         sum_tax += line_tax;
     }
-    finish_invoice(&mut tx, company, p, &ready, &invoice, &voucher, sales, sum_tax, total_mst).await?;
+    finish_invoice(
+        &mut tx, company, p, &ready, &invoice, &voucher, sales, sum_tax, total_mst,
+    )
+    .await?;
     tx.commit().await?;
     job.add("invoices_posted", 1);
     job.add("invoice_lines_posted", ready.lines.len() as u64);
@@ -313,7 +356,12 @@ async fn post_line(
     tx.execute(
         "UPDATE \"ProjProposalTrans\" SET \"SalesTaxAmount\" = ? WHERE \"DataAreaId\" = ? AND \"ProposalId\" = ? \
          AND \"LineNum\" = ?",
-        &[dec(line_tax), text(&company.id), text(&p.id), super::super::db::int(l.line_num)],
+        &[
+            dec(line_tax),
+            text(&company.id),
+            text(&p.id),
+            super::super::db::int(l.line_num),
+        ],
     )
     .await?;
     let posted = ledger::Posted {

@@ -39,7 +39,10 @@ fn parse_schema(migrations: &[&str]) -> HashMap<String, Vec<Col>> {
             let definition = definition.trim_end_matches(';');
             let mut one = parse_schema(&[&format!("CREATE TABLE \"{table}\" (\n{definition}\n);")]);
             let col = one.remove(&table).and_then(|mut c| c.pop()).expect("a column");
-            tables.get_mut(&table).map(|cols: &mut Vec<Col>| cols.push(col)).expect("an altered table exists");
+            tables
+                .get_mut(&table)
+                .map(|cols: &mut Vec<Col>| cols.push(col))
+                .expect("an altered table exists");
             continue;
         }
         if let Some(rest) = code.strip_prefix("CREATE TABLE ") {
