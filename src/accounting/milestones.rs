@@ -16,6 +16,9 @@ use super::setup::Company;
 use crate::store::Result;
 use crate::value::ValueType;
 
+/// A milestone's place in its contract line: date (none sorts last), then id.
+type FirstMilestone = (Option<NaiveDate>, Uuid);
+
 /// Creates the revenue estimate project of every contract line of `company` that has staged
 /// milestones and none yet.
 pub(super) async fn revenue_estimate_projects(db: &Db, company: &Company, job: &mut Job) -> Result<()> {
@@ -34,7 +37,7 @@ pub(super) async fn revenue_estimate_projects(db: &Db, company: &Company, job: &
         )
         .await?;
     // Contract line -> (first milestone's date and id, project).
-    let mut first: BTreeMap<Uuid, ((Option<NaiveDate>, Uuid), Option<Uuid>)> = BTreeMap::new();
+    let mut first: BTreeMap<Uuid, (FirstMilestone, Option<Uuid>)> = BTreeMap::new();
     for row in rows {
         let mut c = Cells::new(row);
         let (Some(line), date, Some(milestone), project) = (c.guid(), c.date(), c.guid(), c.guid()) else {
