@@ -103,6 +103,10 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         accounting: Option<String>,
     },
+    /// Check the accounting setup before any record moves: number sequences, an open period,
+    /// line properties, ledger posting setup, project categories per legal entity, exchange
+    /// rates for the currencies in use, sales tax groups. Exit 0 complete, 1 problems.
+    Check,
     /// Print the JSON Schema of the table-map format, for editors to validate and complete maps.
     Schema,
     /// Create, migrate and fill the reference stores.
@@ -128,6 +132,7 @@ impl Command {
                 | Command::Resume { .. }
                 | Command::Errors(_)
                 | Command::Reconcile { .. }
+                | Command::Check
                 | Command::Plan { .. }
                 | Command::Journal(JournalCommand::Log { .. })
         )
@@ -318,8 +323,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let load = || Config::load(Some(&cli.config)).map_err(Error::usage);
     let output = cli.output;
     if output == Output::Json && !cli.command.has_json() {
-        return Err(Error::usage("this command has no JSON output")
-            .with_hint("--output json works with status, pause, resume, errors, plan, reconcile and journal log"));
+        return Err(Error::usage("this command has no JSON output").with_hint(
+            "--output json works with status, pause, resume, errors, plan, reconcile, check and journal log",
+        ));
     }
     let code = match cli.command {
         Command::Validate {
@@ -387,6 +393,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let report = commands::reconcile::reconcile(&load()?, &request).await?;
             print_report(output.render(&report));
             match report.unrepaired {
+                0 => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
+            }
+        }
+        Command::Check => {
+            let report = commands::check::check(&load()?).await?;
+            print_report(output.render(&report));
+            match report.problems.len() {
                 0 => ExitCode::SUCCESS,
                 _ => ExitCode::FAILURE,
             }

@@ -4,6 +4,7 @@
 //! ledger (`post`), which writes the posted attributes back onto the staging rows. Each run is
 //! recorded in the job log (`joblog`). A real ERP does this itself; then these stay off.
 
+pub mod check;
 pub mod classes;
 pub mod db;
 pub mod forecasts;

@@ -1,5 +1,5 @@
 //! The admin commands, one module each: `status`, `pause`/`resume`, `errors ...`, `journal
-//! ...`, `store ...` and `validate`. `cli.rs` parses the command line and calls them; each
+//! ...`, `check`, `store ...` and `validate`. `cli.rs` parses the command line and calls them; each
 //! returns what it prints or an `Error` (whose kind gives the exit code). The daemon itself
 //! (`run`, `initial-sync`) lives in `daemon`.
 //!
@@ -9,6 +9,7 @@
 //! first start with `demo = true`, or `store init`), and those that read the state store work
 //! while the map files are invalid, since the daemon keeps running the maps it last adopted.
 
+pub mod check;
 pub mod errors;
 pub mod journal;
 pub mod maps;

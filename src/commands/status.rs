@@ -35,6 +35,50 @@ pub struct StatusReport {
     pub change_logs: ChangeLogs,
     /// The last scheduled reconcile (`[reconcile]`), if one ran.
     pub reconcile: Option<ReconcileRun>,
+    /// The accounting setup check of the daemon's last start (with `[processes] enabled`).
+    pub setup_check: Option<SetupCheckRun>,
+}
+
+/// The setup check the daemon ran at its last start.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SetupCheckRun {
+    /// succeeded (complete), partial (problems) or failed (could not check).
+    pub status: String,
+    pub checked_at: DateTime<Utc>,
+    /// Each missing piece: legal entity, what, and the fix (or why the check failed).
+    pub problems: Vec<String>,
+}
+
+impl SetupCheckRun {
+    fn of(job: crate::engine::state::Job) -> SetupCheckRun {
+        let problems = job
+            .errors
+            .as_ref()
+            .and_then(|e| e.as_array())
+            .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        SetupCheckRun {
+            status: job.status.as_str().into(),
+            checked_at: job.finished_at.unwrap_or(job.started_at),
+            problems,
+        }
+    }
+
+    fn text(&self) -> String {
+        let at = self.checked_at.format("%Y-%m-%d %H:%M:%S UTC");
+        let mut out = match (self.status.as_str(), self.problems.len()) {
+            ("succeeded", _) => format!("setup check: complete (at start, {at})\n"),
+            ("failed", _) => format!("setup check: could not run (at start, {at})\n"),
+            (_, n) => format!(
+                "setup check: {} (at start, {at}; `dualsync check` checks again)\n",
+                super::output::plural(n as u64, "problem")
+            ),
+        };
+        for p in &self.problems {
+            out.push_str(&format!("  {p}\n"));
+        }
+        out
+    }
 }
 
 /// The last run of the scheduled reconcile.
@@ -164,6 +208,9 @@ impl Report for StatusReport {
         if let Some(r) = &self.reconcile {
             out.push_str(&r.line());
         }
+        if let Some(c) = &self.setup_check {
+            out.push_str(&c.text());
+        }
         out
     }
 }
@@ -202,6 +249,7 @@ pub async fn status(config: &Config) -> Result<StatusReport> {
                 accounting: None,
             },
             reconcile: None,
+            setup_check: None,
         });
     };
     let mut sides = Vec::new();
@@ -282,6 +330,11 @@ async fn report(files: &MapFiles, state: &StateStore, sides: &[(Side, SideView)]
             .await
             .context("state store")?
             .map(ReconcileRun::of),
+        setup_check: state
+            .last_job(crate::accounting::check::JOB)
+            .await
+            .context("state store")?
+            .map(SetupCheckRun::of),
     })
 }
 

@@ -274,6 +274,7 @@ async fn run_locked(
                 tracing::warn!(process = process.job, error = %e, "closing aborted job-log runs failed");
             }
         }
+        crate::accounting::check::at_start(&db, &engine.state, &config.companies).await;
         tokio::spawn(crate::accounting::schedule::run(
             db,
             engine.state.clone(),
