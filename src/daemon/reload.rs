@@ -126,6 +126,11 @@ pub async fn adopt(engine: &mut Engine, maps: &[ValidMap]) -> Result<Vec<String>
             .await
             .map_err(err)?;
     }
+    for name in rescope(engine).await.map_err(err)? {
+        if !changed.contains(&name) {
+            changed.push(name);
+        }
+    }
     for name in removed {
         tracing::info!(map = %name, "the map was removed from the map folder: stopped");
         engine
@@ -135,6 +140,50 @@ pub async fn adopt(engine: &mut Engine, maps: &[ValidMap]) -> Result<Vec<String>
             .map_err(err)?;
     }
     Ok(changed)
+}
+
+/// A legal entity added to the scope (the configuration's `companies`) since a map last synced
+/// makes its records sync again: the map's initial-sync checkpoint is cleared, so a fan-out per
+/// company writes each existing record for the new legal entity, and the records of the new
+/// legal entity come into scope. A legal entity taken out of the scope keeps what was synced and
+/// gets no more changes. Returns the maps that sync again. The scope is recorded per map.
+async fn rescope(engine: &Engine) -> crate::store::Result<Vec<String>> {
+    let mut now: Vec<String> = engine.companies.clone();
+    now.sort();
+    now.dedup();
+    let scope = now.join(",");
+    let set = |s: &str| -> std::collections::BTreeSet<String> {
+        s.split(',').filter(|c| !c.is_empty()).map(String::from).collect()
+    };
+    let mut again = Vec::new();
+    for map in &engine.maps {
+        let scoped = map.fans_out_per_company()
+            || map.side(Side::Operational).company.is_some()
+            || map.side(Side::Accounting).company.is_some();
+        let last = engine.state.map_scope(&map.name).await?;
+        if scoped
+            && let Some(last) = &last
+            && *last != scope
+        {
+            let (before, after) = (set(last), set(&scope));
+            // An empty scope is every legal entity.
+            let added: Vec<&String> = after.difference(&before).collect();
+            let widened = (after.is_empty() && !before.is_empty()) || (!before.is_empty() && !added.is_empty());
+            let removed: Vec<&String> = before.difference(&after).collect();
+            if !removed.is_empty() && !after.is_empty() {
+                tracing::info!(map = %map.name, removed = ?removed, "legal entities left the scope: what was synced for them is kept, and they get no more changes");
+            }
+            if widened {
+                tracing::info!(map = %map.name, added = ?added, "legal entities joined the scope: the map's records are synced again");
+                engine.state.clear_checkpoint(&map.name).await?;
+                again.push(map.name.clone());
+            }
+        }
+        if last.as_deref() != Some(scope.as_str()) {
+            engine.state.set_map_scope(&map.name, &scope).await?;
+        }
+    }
+    Ok(again)
 }
 
 /// Reloads the maps after an edit: adopts them when valid, otherwise logs every problem and

@@ -135,6 +135,32 @@ impl StateStore {
         Ok(())
     }
 
+    /// The legal entities in scope when `map` last synced (sorted, comma-separated), if known.
+    pub async fn map_scope(&self, map: &str) -> Result<Option<String>> {
+        Ok(self
+            .fetch(
+                "SELECT companies FROM map_states WHERE map = ?",
+                &[text(map)],
+                &[ValueType::Text],
+            )
+            .await?
+            .into_iter()
+            .next()
+            .map(|mut c| c.opt_text())
+            .transpose()?
+            .flatten())
+    }
+
+    /// Records the legal entities in scope for `map` (which must be known: adopted first).
+    pub async fn set_map_scope(&self, map: &str, companies: &str) -> Result<()> {
+        self.execute(
+            "UPDATE map_states SET companies = ?, updated_at = ? WHERE map = ?",
+            &[text(companies), time(now()), text(map)],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The maps the engine runs or ran, each with its state, checksum and definition (`None`
     /// when adopted by a release that did not keep it), by map name.
     pub async fn map_definitions(&self) -> Result<Vec<MapDefinition>> {
