@@ -563,13 +563,19 @@ async fn cost_unbilled_pairs(t: TestStore) {
 /// are; once fixed, they post. Without transfer, a journal with a bad line posts nothing.
 async fn error_lines_transfer(t: TestStore) {
     let b = Books::new(t).await;
+    // Unbilled sales without a posting setup: a line that cannot post.
+    b.exec(
+        "DELETE FROM \"ProjLedgerPostingSetup\" WHERE \"TransType\" = 'UnbilledSales'",
+        &[],
+    )
+    .await;
     b.set_param("USPM", "AutoSetAccountingDateToOpenPeriod", db::boolean(false))
         .await;
     let good: Vec<Actual> = ["2026-07-10", "2026-07-11", "2026-07-12"]
         .iter()
         .map(|d| b.actual("USPM", d))
         .collect();
-    let no_setup = b.actual("USPM", "2026-07-13").kind("InterOrganizationalSales");
+    let no_setup = b.actual("USPM", "2026-07-13").class("Retainer").kind("UnbilledSales");
     let closed = b.actual("USPM", "2026-07-14").accounting_date("2026-06-30");
     b.stage(&good).await;
     b.stage(&[no_setup.clone(), closed.clone()]).await;
@@ -598,7 +604,7 @@ async fn error_lines_transfer(t: TestStore) {
     for (a, part) in [
         (
             &no_setup,
-            "no ledger posting setup for transaction type InterOrganizationalSales",
+            "no ledger posting setup for transaction type UnbilledSales and classification Retainer",
         ),
         (&closed, "closed period"),
     ] {
@@ -652,7 +658,7 @@ async fn error_lines_transfer(t: TestStore) {
     // Fixed: a posting setup for the type, the period opened; the error journal posts.
     b.exec(
         "INSERT INTO \"ProjLedgerPostingSetup\" (\"DataAreaId\", \"TransType\", \"TransactionClassification\", \
-         \"DebitMainAccount\", \"CreditMainAccount\") VALUES ('USPM', 'InterOrganizationalSales', 'All', '600800', '200800')",
+         \"DebitMainAccount\", \"CreditMainAccount\") VALUES ('USPM', 'UnbilledSales', 'Retainer', '130100', '400100')",
         &[],
     )
     .await;
@@ -674,7 +680,7 @@ async fn error_lines_transfer(t: TestStore) {
     b.set_param("DEMF", "TransferLinesWithPostingErrors", db::boolean(false))
         .await;
     let fine = b.actual("DEMF", "2026-07-20");
-    let bad = b.actual("DEMF", "2026-07-20").kind("InterOrganizationalSales");
+    let bad = b.actual("DEMF", "2026-07-20").class("Retainer").kind("UnbilledSales");
     b.stage(&[fine.clone(), bad.clone()]).await;
     b.import().await;
     let demf = b.line(fine.id).await.journal;
@@ -715,7 +721,7 @@ async fn large_journal(t: TestStore) {
         ("Expense", "Cost"),
         ("Material", "Cost"),
         ("Time", "UnbilledSales"),
-        ("Expense", "BilledSales"),
+        ("Fee", "UnbilledSales"),
     ];
     let actuals: Vec<Actual> = (0..N)
         .map(|i| {
@@ -766,7 +772,13 @@ async fn large_journal(t: TestStore) {
         };
         assert_eq!((p.currency.as_str(), p.rate, p.amount_cur), (code, rate, a.amount));
         assert_eq!(p.amount_mst, round_to(a.amount * rate, 2), "{a:?}");
-        assert_eq!(p.tax, Decimal::ZERO);
+        // Sales lines are taxed with TX-AUSTIN on the default category's SERVICE group (state
+        // 6.25 % and city 2 %, each rounded); cost is not.
+        let tax = match a.trans_type {
+            "UnbilledSales" => round_to(a.amount * money("0.0625"), 2) + round_to(a.amount * money("0.02"), 2),
+            _ => Decimal::ZERO,
+        };
+        assert_eq!(p.tax, tax, "{a:?}");
     }
     assert_eq!(
         b.count("SELECT COUNT(*) FROM \"GeneralJournalAccountEntry\"", &[])

@@ -33,6 +33,12 @@ async fn lines_per_actual(b: &Books) -> HashMap<Uuid, usize> {
 /// line and one posting; error lines are moved once, and no error journal is left empty.
 async fn concurrent_imports_and_posts(t: TestStore) {
     let b = Books::new(t).await;
+    // Unbilled sales without a posting setup: a line that cannot post.
+    b.exec(
+        "DELETE FROM \"ProjLedgerPostingSetup\" WHERE \"TransType\" = 'UnbilledSales'",
+        &[],
+    )
+    .await;
     const N: usize = 1000;
     let actuals: Vec<Actual> = (0..N)
         .map(|i| {
@@ -41,16 +47,13 @@ async fn concurrent_imports_and_posts(t: TestStore) {
             let a = b.actual(company, date);
             // Every 50th has no posting setup: posting moves it to an error journal.
             if i % 50 == 7 {
-                a.kind("InterOrganizationalSales")
+                a.class("Retainer").kind("UnbilledSales")
             } else {
                 a
             }
         })
         .collect();
-    let bad = actuals
-        .iter()
-        .filter(|a| a.trans_type == "InterOrganizationalSales")
-        .count();
+    let bad = actuals.iter().filter(|a| a.class == "Retainer").count();
     // Staged in four parts, with the processes running between them.
     for part in actuals.chunks(N / 4) {
         b.stage(part).await;
@@ -264,9 +267,15 @@ async fn empty_amount_is_an_error(t: TestStore) {
 /// error journal again unfixed keeps them there (no chain of error journals).
 async fn all_lines_failing_move_to_an_error_journal(t: TestStore) {
     let b = Books::new(t).await;
+    // Unbilled sales without a posting setup: a line that cannot post.
+    b.exec(
+        "DELETE FROM \"ProjLedgerPostingSetup\" WHERE \"TransType\" = 'UnbilledSales'",
+        &[],
+    )
+    .await;
     let bad: Vec<Actual> = ["2026-07-10", "2026-07-11"]
         .iter()
-        .map(|d| b.actual("USPM", d).kind("InterOrganizationalSales"))
+        .map(|d| b.actual("USPM", d).class("Retainer").kind("UnbilledSales"))
         .collect();
     b.stage(&bad).await;
     b.import().await;
@@ -320,7 +329,7 @@ async fn all_lines_failing_move_to_an_error_journal(t: TestStore) {
 
     b.exec(
         "INSERT INTO \"ProjLedgerPostingSetup\" (\"DataAreaId\", \"TransType\", \"TransactionClassification\", \
-         \"DebitMainAccount\", \"CreditMainAccount\") VALUES ('USPM', 'InterOrganizationalSales', 'All', '600800', '200800')",
+         \"DebitMainAccount\", \"CreditMainAccount\") VALUES ('USPM', 'UnbilledSales', 'Retainer', '130100', '400100')",
         &[],
     )
     .await;

@@ -433,7 +433,7 @@ pub(super) fn invoice_row(world: &World, e: u64, kind: Kind) -> Option<Cells> {
     let mut cells: Cells = vec![
         ("invoiceid", Value::Guid(guid(world.seed, "invoice", e))),
         ("invoicenumber", text(format!("{}-PRO-{e:07}", COMPANIES[c]))),
-        ("name", text(format!("Proforma invoice: {}", billed.description))),
+        ("name", text(format!("Proforma invoice {}-PRO-{e:07}", COMPANIES[c]))),
         ("msdyn_company", text(COMPANIES[c])),
         ("salesorderid", Value::Guid(contract.id)),
         ("customerid", Value::Guid(world.accounts[contract.customer])),
