@@ -12,23 +12,26 @@ use common::{Daemon, DaemonStores, eventually};
 use dualsync::accounting::db::{self, Cells, Db};
 use dualsync::value::ValueType;
 
+/// The one integer a query returns.
+async fn scalar(db: &Db, sql: &str, args: &[dualsync::store::sql::conn::Arg]) -> i64 {
+    db.fetch(sql, args, &[ValueType::Int])
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .and_then(|r| Cells::new(r).int())
+        .unwrap()
+}
+
+/// Rows of an accounting table in one legal entity.
 async fn count(db: &Db, table: &str, company: &str) -> i64 {
     let column = if table == "ProjCDSActualsImport" {
         "ProjectDataAreaId"
     } else {
         "DataAreaId"
     };
-    db.fetch(
-        &format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = ?"),
-        &[db::text(company)],
-        &[ValueType::Int],
-    )
-    .await
-    .unwrap()
-    .into_iter()
-    .next()
-    .and_then(|r| Cells::new(r).int())
-    .unwrap()
+    let sql = format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = ?");
+    scalar(db, &sql, &[db::text(company)]).await
 }
 
 fn with_companies(stores: &DaemonStores, companies: &str) -> std::path::PathBuf {
@@ -46,30 +49,13 @@ fn with_companies(stores: &DaemonStores, companies: &str) -> std::path::PathBuf 
 async fn scope(backend: &'static str) {
     let (stores, op, acct) = DaemonStores::seeded(backend, "scope", 200, 4).await;
     let (op, acct) = (Db::new(&op), Db::new(&acct));
-    let roles = op
-        .fetch(
-            "SELECT COUNT(*) FROM bookableresourcecategories",
-            &[],
-            &[ValueType::Int],
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .next()
-        .and_then(|r| Cells::new(r).int())
-        .unwrap();
-    let demf_projects = op
-        .fetch(
-            "SELECT COUNT(*) FROM msdyn_projects WHERE msdyn_company = 'DEMF'",
-            &[],
-            &[ValueType::Int],
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .next()
-        .and_then(|r| Cells::new(r).int())
-        .unwrap();
+    let roles = scalar(&op, "SELECT COUNT(*) FROM bookableresourcecategories", &[]).await;
+    let demf_projects = scalar(
+        &op,
+        "SELECT COUNT(*) FROM msdyn_projects WHERE msdyn_company = 'DEMF'",
+        &[],
+    )
+    .await;
     assert!(roles > 0 && demf_projects > 0);
 
     // USPM only.
@@ -121,17 +107,8 @@ async fn scope(backend: &'static str) {
     let renamed = |company: &'static str| {
         let acct = &acct;
         async move {
-            acct.fetch(
-                "SELECT COUNT(*) FROM \"ProjCDSProjectEntity\" WHERE \"DataAreaId\" = ? AND \"ProjectName\" LIKE 'renamed %'",
-                &[db::text(company)],
-                &[ValueType::Int],
-            )
-            .await
-            .unwrap()
-            .into_iter()
-            .next()
-            .and_then(|r| Cells::new(r).int())
-            .unwrap()
+            let sql = "SELECT COUNT(*) FROM \"ProjCDSProjectEntity\" WHERE \"DataAreaId\" = ? AND \"ProjectName\" LIKE 'renamed %'";
+            scalar(acct, sql, &[db::text(company)]).await
         }
     };
     eventually(

@@ -100,6 +100,7 @@ fn every_shipped_map_validates() {
         "hour-estimates",
         "material-estimates",
         "project-contracts",
+        "project-invoice-proposals",
         "project-tasks",
         "projects",
         "resource-roles",

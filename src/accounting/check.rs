@@ -120,20 +120,21 @@ pub async fn run(db: &Db, companies: &[String], today: NaiveDate) -> Result<Vec<
     } else {
         companies.to_vec()
     };
-    let sequences: HashSet<(String, String)> = pairs(
-        db,
-        "SELECT \"DataAreaId\", \"NumberSequenceCode\" FROM \"NumberSequenceTable\"",
-    )
-    .await?;
-    let properties: HashSet<(String, String)> = pairs(
-        db,
-        "SELECT \"DataAreaId\", \"LinePropertyId\" FROM \"ProjLineProperty\"",
-    )
-    .await?;
-    let project_categories: HashSet<(String, String)> =
-        pairs(db, "SELECT \"DataAreaId\", \"CategoryId\" FROM \"ProjCategory\"").await?;
-    let shared = shared_categories(db).await?;
-    let in_use = currencies_in_use(db).await?;
+    let found = Found {
+        sequences: pairs(
+            db,
+            "SELECT \"DataAreaId\", \"NumberSequenceCode\" FROM \"NumberSequenceTable\"",
+        )
+        .await?,
+        properties: pairs(
+            db,
+            "SELECT \"DataAreaId\", \"LinePropertyId\" FROM \"ProjLineProperty\"",
+        )
+        .await?,
+        project_categories: pairs(db, "SELECT \"DataAreaId\", \"CategoryId\" FROM \"ProjCategory\"").await?,
+        shared: shared_categories(db).await?,
+        in_use: currencies_in_use(db).await?,
+    };
     for id in &scope {
         let mut problem = |problem: String, fix: String| {
             out.push(SetupProblem {
@@ -156,20 +157,11 @@ pub async fn run(db: &Db, companies: &[String], today: NaiveDate) -> Result<Vec<
             );
             continue;
         };
-        for p in company_problems(
-            &setup,
-            company,
-            today,
-            &sequences,
-            &properties,
-            &project_categories,
-            &shared,
-            &in_use,
-        ) {
+        for p in company_problems(&setup, company, today, &found) {
             problem(p.0, p.1);
         }
     }
-    for c in in_use.iter().filter(|(_, code)| code.is_none()) {
+    for c in found.in_use.iter().filter(|(_, code)| code.is_none()) {
         out.push(SetupProblem {
             company: None,
             problem: format!("currency {} is in use but not in the Currency table", c.0),
@@ -179,18 +171,29 @@ pub async fn run(db: &Db, companies: &[String], today: NaiveDate) -> Result<Vec<
     Ok(out)
 }
 
+/// What the setup tables hold beyond `Setup`, read once for every legal entity.
+struct Found {
+    /// (legal entity, number sequence code).
+    sequences: HashSet<(String, String)>,
+    /// (legal entity, line property).
+    properties: HashSet<(String, String)>,
+    /// (legal entity, project category).
+    project_categories: HashSet<(String, String)>,
+    /// The synced shared categories: (id, transaction type, name).
+    shared: BTreeSet<(Uuid, String, Option<String>)>,
+    /// The currencies in use, with their code when `Currency` has them.
+    in_use: BTreeSet<(Uuid, Option<String>)>,
+}
+
 /// Every problem of one legal entity, as (problem, fix).
-#[allow(clippy::too_many_arguments)]
-fn company_problems(
-    setup: &Setup,
-    c: &Company,
-    today: NaiveDate,
-    sequences: &HashSet<(String, String)>,
-    properties: &HashSet<(String, String)>,
-    project_categories: &HashSet<(String, String)>,
-    shared: &BTreeSet<(Uuid, String, Option<String>)>,
-    in_use: &BTreeSet<(Uuid, Option<String>)>,
-) -> Vec<(String, String)> {
+fn company_problems(setup: &Setup, c: &Company, today: NaiveDate, found: &Found) -> Vec<(String, String)> {
+    let Found {
+        sequences,
+        properties,
+        project_categories,
+        shared,
+        in_use,
+    } = found;
     let mut out = Vec::new();
     let id = &c.id;
     for (name, column, code) in [

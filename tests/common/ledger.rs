@@ -286,7 +286,7 @@ impl Books {
         {
             accounting_currency.insert(c.text().unwrap(), c.text().unwrap());
         }
-        let mut staged = HashMap::new();
+        let mut staged: Staged = HashMap::new();
         for mut c in self
             .rows(
                 "SELECT \"ProjectDataAreaId\", \"ActualId\", \"AccountingAmount\", \"ExchangeRate\", \"VoucherNumber\", \
@@ -345,13 +345,7 @@ impl Books {
                 )
                 .await;
             assert_eq!(on_proposal, 1, "billed actual {} on one proposal line", p.actual);
-            let (amount, rate, voucher, tax) = &staged[&(p.company.clone(), p.actual)];
-            assert_eq!(
-                (*amount, *rate, voucher.as_deref(), *tax),
-                (Some(p.amount_mst), Some(p.rate), Some(p.voucher.as_str()), Some(p.tax)),
-                "posted attributes on the staging row of {}",
-                p.actual
-            );
+            written_back(&staged, p);
         }
         for p in &posted {
             assert!(
@@ -399,13 +393,7 @@ impl Books {
             assert_eq!(line[0].status, "Posted");
             assert_eq!(line[0].voucher, p.voucher);
             assert_eq!(line[0].journal, p.journal);
-            let (amount, rate, voucher, tax) = &staged[&(p.company.clone(), p.actual)];
-            assert_eq!(
-                (*amount, *rate, voucher.as_deref(), *tax),
-                (Some(p.amount_mst), Some(p.rate), Some(p.voucher.as_str()), Some(p.tax)),
-                "posted attributes on the staging row of {}",
-                p.actual
-            );
+            written_back(&staged, p);
         }
         for l in lines.iter().filter(|l| l.status == "Posted") {
             assert!(
@@ -415,4 +403,18 @@ impl Books {
         }
         all_posted.len()
     }
+}
+
+/// The staging row's posted attributes: (accounting amount, rate, voucher, sales tax).
+type Staged = HashMap<(String, Uuid), (Option<Decimal>, Option<Decimal>, Option<String>, Option<Decimal>)>;
+
+/// The four posted attributes of `p` are on its staging row.
+fn written_back(staged: &Staged, p: &Posted) {
+    let (amount, rate, voucher, tax) = &staged[&(p.company.clone(), p.actual)];
+    assert_eq!(
+        (*amount, *rate, voucher.as_deref(), *tax),
+        (Some(p.amount_mst), Some(p.rate), Some(p.voucher.as_str()), Some(p.tax)),
+        "posted attributes on the staging row of {}",
+        p.actual
+    );
 }

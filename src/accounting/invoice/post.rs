@@ -247,21 +247,25 @@ async fn post_proposal(db: &Db, setup: &Setup, company: &Company, p: &Proposal, 
         // Another run posted it meanwhile.
         return Ok(());
     }
-    let invoice = numbers::take(&mut tx, &company.id, &ready.invoice_seq, 1)
+    let number = numbers::take(&mut tx, &company.id, &ready.invoice_seq, 1)
         .await?
         .remove(0);
     let voucher = numbers::take(&mut tx, &company.id, &ready.voucher_seq, 1)
         .await?
         .remove(0);
     let trans_ids = numbers::take(&mut tx, &company.id, &ready.trans_seq, ready.lines.len()).await?;
+    let inv = Invoice {
+        company,
+        proposal: p,
+        ready: &ready,
+        number: &number,
+        voucher: &voucher,
+    };
     let (mut sales, mut sum_tax, mut total_mst) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     for ((line, (receivable, revenue), taxes), trans_id) in ready.lines.iter().zip(trans_ids) {
         let mst = setup.round(line.amount * ready.rate, &company.accounting_currency);
         let line_tax = tax::total(taxes);
-        post_line(
-            &mut tx, company, p, &ready, &invoice, &voucher, &trans_id, line, mst, line_tax,
-        )
-        .await?;
+        post_line(&mut tx, &inv, &trans_id, line, mst, line_tax).await?;
         let posting = |posting_type, text| Posting {
             company: &company.id,
             voucher: &voucher,
@@ -280,49 +284,41 @@ async fn post_proposal(db: &Db, setup: &Setup, company: &Company, p: &Proposal, 
             let tax_mst = setup.round(t.amount * ready.rate, &company.accounting_currency);
             let entry = posting("SalesTax", Some(t.code.as_str()));
             ledger::balanced(&mut tx, &entry, receivable, &t.account, t.amount, tax_mst).await?;
-            record_tax(
-                &mut tx,
-                company,
-                &ready,
-                &voucher,
-                &invoice,
-                line,
-                t,
-                tax_mst,
-                &p.currency,
-            )
-            .await?;
+            record_tax(&mut tx, &inv, line, t, tax_mst).await?;
             total_mst += tax_mst;
         }
         sales += line.amount;
         sum_tax += line_tax;
     }
-    finish_invoice(
-        &mut tx, company, p, &ready, &invoice, &voucher, sales, sum_tax, total_mst,
-    )
-    .await?;
+    finish_invoice(&mut tx, &inv, sales, sum_tax, total_mst).await?;
     tx.commit().await?;
     job.add("invoices_posted", 1);
     job.add("invoice_lines_posted", ready.lines.len() as u64);
-    tracing::info!(company = %company.id, proposal = %p.id, invoice = %invoice, "invoice proposal posted");
+    tracing::info!(company = %company.id, proposal = %p.id, invoice = %number, "invoice proposal posted");
     Ok(())
+}
+
+/// The invoice being posted: its legal entity, proposal, what validation settled, its number
+/// and its voucher.
+struct Invoice<'a> {
+    company: &'a Company,
+    proposal: &'a Proposal,
+    ready: &'a Ready,
+    number: &'a str,
+    voucher: &'a str,
 }
 
 /// The subledger row of one line, its tax on the proposal line, and the posted attributes on
 /// its actual's staging row.
-#[allow(clippy::too_many_arguments)]
 async fn post_line(
     tx: &mut DbTx,
-    company: &Company,
-    p: &Proposal,
-    ready: &Ready,
-    invoice: &str,
-    voucher: &str,
+    inv: &Invoice<'_>,
     trans_id: &str,
     l: &Line,
     mst: Decimal,
     line_tax: Decimal,
 ) -> Result<()> {
+    let (company, p, ready, invoice, voucher) = (inv.company, inv.proposal, inv.ready, inv.number, inv.voucher);
     tx.execute(
         "INSERT INTO \"ProjPostedTransTable\" (\"DataAreaId\", \"TransId\", \"ActualId\", \"JournalId\", \"ProjectId\", \
          \"TaskId\", \"TransactionClassification\", \"TransType\", \"CategoryId\", \"LinePropertyId\", \"ResourceId\", \
@@ -373,18 +369,15 @@ async fn post_line(
     ledger::write_back(tx, &company.id, l.actual, &posted).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_tax(
-    tx: &mut DbTx,
-    company: &Company,
-    ready: &Ready,
-    voucher: &str,
-    invoice: &str,
-    l: &Line,
-    t: &TaxLine,
-    tax_mst: Decimal,
-    currency: &str,
-) -> Result<()> {
+/// The posted sales tax of one code on one line.
+async fn record_tax(tx: &mut DbTx, inv: &Invoice<'_>, l: &Line, t: &TaxLine, tax_mst: Decimal) -> Result<()> {
+    let (company, ready, voucher, invoice, currency) = (
+        inv.company,
+        inv.ready,
+        inv.voucher,
+        inv.number,
+        inv.proposal.currency.as_str(),
+    );
     tx.execute(
         "INSERT INTO \"TaxTrans\" (\"DataAreaId\", \"Voucher\", \"TransDate\", \"TaxCode\", \"TaxGroup\", \"TaxItemGroup\", \
          \"CurrencyCode\", \"SourceBaseAmountCur\", \"SourceTaxAmountCur\", \"TaxAmountMST\", \"ActualId\", \"ProjInvoiceId\") \
@@ -409,18 +402,14 @@ async fn record_tax(
 }
 
 /// The customer invoice, its number on the proposal, and what the map writes back.
-#[allow(clippy::too_many_arguments)]
 async fn finish_invoice(
     tx: &mut DbTx,
-    company: &Company,
-    p: &Proposal,
-    ready: &Ready,
-    invoice: &str,
-    voucher: &str,
+    inv: &Invoice<'_>,
     sales: Decimal,
     sum_tax: Decimal,
     total_mst: Decimal,
 ) -> Result<()> {
+    let (company, p, ready, invoice, voucher) = (inv.company, inv.proposal, inv.ready, inv.number, inv.voucher);
     tx.execute(
         "INSERT INTO \"ProjInvoiceJour\" (\"DataAreaId\", \"ProjInvoiceId\", \"ProposalId\", \"ProformaInvoiceId\", \
          \"CustomerId\", \"InvoiceDate\", \"CurrencyCode\", \"ExchangeRate\", \"SalesAmount\", \"SumTax\", \"InvoiceAmount\", \
