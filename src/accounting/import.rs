@@ -6,6 +6,10 @@
 //! exchange rate is missing is not imported (the job log names the currency pair and date) and
 //! is picked up once the rate exists. A line whose accounting date, category or line property
 //! cannot be set is imported with status `Error` and the reason, for posting to report.
+//! Only cost and unbilled sales become journal lines (`classes`): billed sales go to invoice
+//! proposals (`invoice::import`), the deprecated Tax class nowhere, and a class/type combination
+//! the rules forbid is refused. The run also makes the fixed-price revenue estimate projects
+//! (`milestones`) and relates vouchers (`relations`).
 
 use std::collections::BTreeMap;
 
@@ -17,88 +21,13 @@ use super::db::{Cells, Db, DbTx, date, dec, guid, int, opt_date, opt_guid, opt_t
 use super::joblog::{Job, JobSummary};
 use super::numbers;
 use super::setup::{Company, Setup, category_type};
+use super::staged::{STAGED_SELECT, STAGED_TYPES, Staged, staged_of};
 use super::{classes, tax};
 use crate::store::Result;
 use crate::value::ValueType;
 
 /// Staging rows read per transaction.
 const BATCH: usize = 1000;
-
-/// A staging row, as the imports read it, with what it takes from the synced entities: the
-/// billing sales tax groups of its project and contract, and its contract line's billing rule.
-#[derive(Debug, Clone)]
-pub(super) struct Staged {
-    pub actual: Uuid,
-    pub project: Option<Uuid>,
-    pub task: Option<Uuid>,
-    pub contract: Option<Uuid>,
-    pub contract_line: Option<Uuid>,
-    pub classification: Option<String>,
-    pub trans_type: Option<String>,
-    pub category: Option<Uuid>,
-    pub resource: Option<Uuid>,
-    pub role: Option<Uuid>,
-    pub billing_type: Option<String>,
-    pub quantity: Option<Decimal>,
-    pub unit_price: Option<Decimal>,
-    pub amount: Option<Decimal>,
-    pub currency: Option<Uuid>,
-    pub document_date: Option<NaiveDate>,
-    pub accounting_date: Option<NaiveDate>,
-    pub description: Option<String>,
-    pub external_description: Option<String>,
-    pub invoice: Option<Uuid>,
-    pub project_tax_group: Option<String>,
-    pub contract_tax_group: Option<String>,
-    pub billing_rule: Option<String>,
-}
-
-/// The staging rows `s` with their project `p`, contract `c` and contract line `cl`.
-pub(super) const STAGED_SELECT: &str = "SELECT s.\"ActualId\", s.\"ProjectId\", s.\"TaskId\", s.\"ContractId\", s.\"ContractLine\", \
-    s.\"TransactionClassification\", s.\"TransType\", s.\"TransactionCategory\", s.\"ResourceId\", s.\"ResourceCategory\", \
-    s.\"BillingType\", s.\"Quantity\", s.\"UnitPrice\", s.\"Amount\", s.\"TransactionCurrencyId\", s.\"DocumentDate\", \
-    s.\"AccountingDate\", s.\"Description\", s.\"ExternalDescription\", s.\"InvoiceId\", p.\"SalesTaxGroup\", \
-    c.\"SalesTaxGroup\", cl.\"BillingRuleType\" FROM \"ProjCDSActualsImport\" s \
-    LEFT JOIN \"ProjCDSProjectEntity\" p ON p.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND p.\"ProjectId\" = s.\"ProjectId\" \
-    LEFT JOIN \"ProjCDSProjectContractEntity\" c ON c.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND c.\"ContractId\" = s.\"ContractId\" \
-    LEFT JOIN \"ProjCDSContractLineImportEntity\" cl ON cl.\"DataAreaId\" = s.\"ProjectDataAreaId\" \
-        AND cl.\"ContractLine\" = s.\"ContractLine\"";
-
-pub(super) const STAGED_TYPES: [ValueType; 23] = {
-    use ValueType::{Date, Decimal as D, Guid as G, Text as T};
-    [
-        G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T, G, T, T, T,
-    ]
-};
-
-pub(super) fn staged_of(row: crate::store::Row) -> Option<Staged> {
-    let mut c = Cells::new(row);
-    Some(Staged {
-        actual: c.guid()?,
-        project: c.guid(),
-        task: c.guid(),
-        contract: c.guid(),
-        contract_line: c.guid(),
-        classification: c.text(),
-        trans_type: c.text(),
-        category: c.guid(),
-        resource: c.guid(),
-        role: c.guid(),
-        billing_type: c.text(),
-        quantity: c.dec(),
-        unit_price: c.dec(),
-        amount: c.dec(),
-        currency: c.guid(),
-        document_date: c.date(),
-        accounting_date: c.date(),
-        description: c.text(),
-        external_description: c.text(),
-        invoice: c.guid(),
-        project_tax_group: c.text(),
-        contract_tax_group: c.text(),
-        billing_rule: c.text(),
-    })
-}
 
 /// A journal line ready to insert.
 #[derive(Debug, Clone)]
@@ -170,7 +99,7 @@ async fn run(db: &Db, only: Option<&str>, job: &mut Job) -> Result<()> {
         super::milestones::revenue_estimate_projects(db, company, job).await?;
         super::invoice::import::import_company(db, &setup, company, job).await?;
     }
-    relate_vouchers(db, job).await
+    super::relations::relate_vouchers(db, job).await
 }
 
 async fn import_company(db: &Db, setup: &Setup, company: &Company, job: &mut Job) -> Result<()> {
@@ -207,7 +136,7 @@ async fn import_journal_lines(
         // imported by two runs, in this legal entity or any other. The unique key on
         // (ActualId, DataAreaId) backs it up.
         let mut tx = db.begin().await?;
-        lock_import(&mut tx).await?;
+        super::staged::lock_import(&mut tx).await?;
         let sql = format!(
             "{STAGED_SELECT} WHERE s.\"ProjectDataAreaId\" = ? AND s.\"ActualId\" > ? \
              AND COALESCE(s.\"TransType\", '') <> 'BilledSales' AND COALESCE(s.\"TransactionClassification\", '') <> 'Tax' \
@@ -274,23 +203,6 @@ async fn import_journal_lines(
         }
     }
 }
-
-/// Serializes import batches (of every legal entity: an actual is looked up in all of them)
-/// until the transaction ends. SQLite's write transactions are serialized already.
-pub(super) async fn lock_import(tx: &mut DbTx) -> Result<()> {
-    if tx.dialect() == super::db::Dialect::Postgres {
-        tx.fetch(
-            "SELECT pg_advisory_xact_lock(?) IS NULL",
-            &[int(IMPORT_LOCK)],
-            &[ValueType::Bool],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// The key of the PostgreSQL advisory lock the import takes: "dsimport" in ASCII.
-const IMPORT_LOCK: i64 = 0x6473_696d_706f_7274;
 
 /// Staging rows of `company` whose actual already has a journal line or a posting in another
 /// legal entity (its company was changed after it was imported) are refused: the job log says
@@ -598,73 +510,4 @@ async fn not_posted(db: &Db, company: &Company, job: &mut Job) -> Result<()> {
         job.add("tax_not_posted", n);
     }
     Ok(())
-}
-
-/// Relates the vouchers of connected actuals (cost and unbilled sales) once both have a line:
-/// each unprocessed `ProjCDSTransactionRelationshipImport` row becomes a
-/// `ProjPostedTransRelationship` naming both vouchers. A line deleted and imported again has a
-/// new voucher: its relationships are brought up to date.
-async fn relate_vouchers(db: &Db, job: &mut Job) -> Result<()> {
-    use ValueType::{Guid, Text};
-    let pending = db
-        .fetch(
-            "SELECT r.\"ConnectionId\", r.\"Transaction1Id\", r.\"Transaction1Role\", r.\"Transaction2Id\", \
-             r.\"Transaction2Role\", l1.\"DataAreaId\", l1.\"Voucher\", l2.\"DataAreaId\", l2.\"Voucher\" \
-             FROM \"ProjCDSTransactionRelationshipImport\" r \
-             JOIN \"ProjCDSIntegrationJournalLine\" l1 ON l1.\"ActualId\" = r.\"Transaction1Id\" \
-             JOIN \"ProjCDSIntegrationJournalLine\" l2 ON l2.\"ActualId\" = r.\"Transaction2Id\" \
-             LEFT JOIN \"ProjPostedTransRelationship\" p ON p.\"ConnectionId\" = r.\"ConnectionId\" \
-             WHERE r.\"IsProcessed\" = ? OR p.\"Transaction1Voucher\" <> l1.\"Voucher\" \
-                OR p.\"Transaction2Voucher\" <> l2.\"Voucher\"",
-            &[super::db::boolean(false)],
-            &[Guid, Guid, Text, Guid, Text, Text, Text, Text, Text],
-        )
-        .await?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let mut tx = db.begin().await?;
-    for row in pending {
-        let mut c = Cells::new(row);
-        let connection = c.guid();
-        let values = [
-            opt_guid(connection),
-            opt_guid(c.guid()),
-            opt_text(c.text().as_deref()),
-            opt_guid(c.guid()),
-            opt_text(c.text().as_deref()),
-        ];
-        let (area1, voucher1, area2, voucher2) = (c.text(), c.text(), c.text(), c.text());
-        let [id, t1, role1, t2, role2] = values;
-        tx.execute(
-            "INSERT INTO \"ProjPostedTransRelationship\" (\"ConnectionId\", \"Transaction1Id\", \"Transaction1DataAreaId\", \
-             \"Transaction1Voucher\", \"Transaction1Role\", \"Transaction2Id\", \"Transaction2DataAreaId\", \
-             \"Transaction2Voucher\", \"Transaction2Role\", \"PostedDateTime\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (\"ConnectionId\") DO UPDATE SET \
-             \"Transaction1DataAreaId\" = excluded.\"Transaction1DataAreaId\", \
-             \"Transaction1Voucher\" = excluded.\"Transaction1Voucher\", \
-             \"Transaction2DataAreaId\" = excluded.\"Transaction2DataAreaId\", \
-             \"Transaction2Voucher\" = excluded.\"Transaction2Voucher\"",
-            &[
-                id.clone(),
-                t1,
-                opt_text(area1.as_deref()),
-                opt_text(voucher1.as_deref()),
-                role1,
-                t2,
-                opt_text(area2.as_deref()),
-                opt_text(voucher2.as_deref()),
-                role2,
-                super::db::now(),
-            ],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE \"ProjCDSTransactionRelationshipImport\" SET \"IsProcessed\" = ? WHERE \"ConnectionId\" = ?",
-            &[super::db::boolean(true), id],
-        )
-        .await?;
-        job.add("related_vouchers", 1);
-    }
-    tx.commit().await
 }

@@ -16,6 +16,8 @@ mod milestones;
 pub mod numbers;
 pub mod post;
 pub mod recover;
+mod relations;
 pub mod schedule;
 pub mod setup;
+mod staged;
 pub mod tax;

@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use super::super::classes;
 use super::super::db::{Cells, Db, DbTx, boolean, date, dec, guid, int, opt_dec, opt_guid, opt_text, text};
-use super::super::import::{STAGED_SELECT, STAGED_TYPES, Staged, lock_import, staged_of};
 use super::super::joblog::{Job, logged_before};
 use super::super::setup::{Company, Setup, category_type};
+use super::super::staged::{STAGED_SELECT, STAGED_TYPES, Staged, lock_import, staged_of};
 use super::super::tax;
 use super::{Proposal, proposal_of_invoice};
 use crate::store::Result;
