@@ -75,6 +75,9 @@ async fn the_status_page_shows_a_record_error_and_its_retry_button_resolves_it()
         .unwrap();
     assert_eq!(b.current_url().await.unwrap().path(), "/");
     assert_eq!(text(b, "#health").await, "healthy");
+    // The daemon checked the accounting setup at start (processes are on): the page says so.
+    let setup = text(b, "#setup").await;
+    assert!(setup.starts_with("Setup check: "), "{setup}");
     let actuals = text(b, "#maps tr[data-map='actuals']").await;
     assert!(actuals.contains("running"), "{actuals}");
     assert!(text(b, "#errors").await.contains("None"), "no record errors yet");

@@ -152,6 +152,19 @@ fn live(v: &View, q: &PageQuery) -> Markup {
                         br; span.warn { "The map files in " (s.map_files.folder) " have " (s.map_files.problems)
                             " problem(s); the daemon keeps the maps it last adopted (dualsync validate shows them)." }
                     }
+                    @if let Some(c) = &s.setup_check {
+                        br; span #setup class=(if c.status == "succeeded" { "ok" } else { "warn" }) {
+                            @match (c.status.as_str(), c.problems.len()) {
+                                ("succeeded", _) => { "Setup check: complete" }
+                                ("failed", _) => { "Setup check: could not run" }
+                                (_, n) => { "Setup check: " (n) " problem(s) in the accounting setup (dualsync check names them)" }
+                            }
+                            " (at the daemon's start, " (c.checked_at.format("%Y-%m-%d %H:%M:%S UTC")) ")."
+                        }
+                        @if !c.problems.is_empty() {
+                            ul #setup-problems { @for p in &c.problems { li { (p) } } }
+                        }
+                    }
                     br; small #updated { "as of " (Utc::now().format("%Y-%m-%d %H:%M:%S UTC")) }
                 }
                 (maps_table(&s.maps))
