@@ -261,6 +261,21 @@ async fn filter(b: &Client, map: &str, kind: &str) {
     }
     let button = b.find(Locator::Css("form.filter button")).await.unwrap();
     button.click().await.unwrap();
+    // The answer is a new page: wait until the browser is on it (its address carries the
+    // filter), not only for an element the old page has too.
+    let (want_map, want_kind) = (format!("map={map}"), format!("kind={kind}"));
+    let started = Instant::now();
+    loop {
+        let query = b.current_url().await.ok().and_then(|u| u.query().map(String::from));
+        if query.is_some_and(|q| q.split('&').any(|p| p == want_map) && q.split('&').any(|p| p == want_kind)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the filtered page did not load"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     b.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css("#errors h2"))
