@@ -52,10 +52,7 @@ struct NewLine {
 pub async fn import(db: &Db, company: Option<&str>) -> Result<JobSummary> {
     let mut job = Job::start(db, "ImportFromStaging", company).await?;
     let result = run(db, company, &mut job).await;
-    let failure = result.as_ref().err().map(|e| e.to_string());
-    let summary = job.finish(db, failure.as_deref()).await?;
-    result?;
-    Ok(summary)
+    job.close(db, result).await
 }
 
 async fn run(db: &Db, only: Option<&str>, job: &mut Job) -> Result<()> {

@@ -63,6 +63,15 @@ impl Job {
         Ok(())
     }
 
+    /// Ends the run with the outcome of its work: the error that stopped it marks it `Failed`
+    /// and is returned; otherwise its summary.
+    pub async fn close(self, db: &Db, result: Result<()>) -> Result<JobSummary> {
+        let failure = result.as_ref().err().map(|e| e.to_string());
+        let summary = self.finish(db, failure.as_deref()).await?;
+        result?;
+        Ok(summary)
+    }
+
     /// Ends the run: `Succeeded`, or `Warning` when records had errors, or `Failed` with the
     /// error that stopped it.
     pub async fn finish(self, db: &Db, failure: Option<&str>) -> Result<JobSummary> {

@@ -24,13 +24,26 @@ use super::setup::{Company, Setup};
 use crate::store::Result;
 use crate::value::ValueType;
 
-/// Which journals to post.
+/// Which journals (or invoice proposals) to post.
 #[derive(Debug, Clone)]
-pub enum Journals {
-    /// Every open journal (of one legal entity, or all).
+pub enum Selection {
+    /// Every unposted one (of one legal entity, or all).
     All { company: Option<String> },
-    /// These journal ids (in any legal entity).
+    /// These ids (in any legal entity).
     Named(Vec<String>),
+}
+
+/// Which journals to post.
+pub type Journals = Selection;
+
+impl Selection {
+    /// The legal entity the run is for, when it is for one.
+    pub fn company(&self) -> Option<&str> {
+        match self {
+            Selection::All { company } => company.as_deref(),
+            Selection::Named(_) => None,
+        }
+    }
 }
 
 /// One line to post, as read from the journal.
@@ -100,16 +113,9 @@ fn line_of(row: crate::store::Row) -> Option<Line> {
 
 /// Posts the selected journals; one job-log run for all of them.
 pub async fn post(db: &Db, which: &Journals) -> Result<JobSummary> {
-    let company = match which {
-        Journals::All { company } => company.as_deref(),
-        Journals::Named(_) => None,
-    };
-    let mut job = Job::start(db, "Post", company).await?;
+    let mut job = Job::start(db, "Post", which.company()).await?;
     let result = run(db, which, &mut job).await;
-    let failure = result.as_ref().err().map(|e| e.to_string());
-    let summary = job.finish(db, failure.as_deref()).await?;
-    result?;
-    Ok(summary)
+    job.close(db, result).await
 }
 
 async fn run(db: &Db, which: &Journals, job: &mut Job) -> Result<()> {

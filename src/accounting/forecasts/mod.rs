@@ -60,9 +60,7 @@ pub async fn run(db: &Db, company: Option<&str>) -> Result<JobSummary> {
         job.add(counter, 0);
     }
     let result = reconcile(db, company, &mut job).await;
-    let failure = result.as_ref().err().map(|e| e.to_string());
-    let summary = job.finish(db, failure.as_deref()).await?;
-    result?;
+    let summary = job.close(db, result).await?;
     tracing::info!("{summary}");
     Ok(summary)
 }

@@ -23,13 +23,7 @@ use crate::store::Result;
 use crate::value::ValueType;
 
 /// Which invoice proposals to post.
-#[derive(Debug, Clone)]
-pub enum Proposals {
-    /// Every unposted proposal (of one legal entity, or all).
-    All { company: Option<String> },
-    /// These proposal ids (in any legal entity).
-    Named(Vec<String>),
-}
+pub type Proposals = super::super::post::Selection;
 
 /// One proposal line, as posting reads it.
 #[derive(Debug, Clone)]
@@ -52,16 +46,9 @@ struct Line {
 
 /// Posts the selected proposals; one job-log run (`Post`) for all of them.
 pub async fn post(db: &Db, which: &Proposals) -> Result<JobSummary> {
-    let company = match which {
-        Proposals::All { company } => company.as_deref(),
-        Proposals::Named(_) => None,
-    };
-    let mut job = Job::start(db, "Post", company).await?;
+    let mut job = Job::start(db, "Post", which.company()).await?;
     let result = run(db, which, &mut job).await;
-    let failure = result.as_ref().err().map(|e| e.to_string());
-    let summary = job.finish(db, failure.as_deref()).await?;
-    result?;
-    Ok(summary)
+    job.close(db, result).await
 }
 
 async fn run(db: &Db, which: &Proposals, job: &mut Job) -> Result<()> {
