@@ -842,10 +842,11 @@ LINE_MESSAGE = ("only BillingSalesTaxGroup, BillingItemSalesTaxGroup and Default
 POSTED_MESSAGE = "a posted integration journal line cannot be changed"
 
 
-def line_guard(dialect, process=LINE_PROCESS):
-    """The trigger that refuses edits of journal lines beyond the editable columns."""
+def line_guard(dialect, process=LINE_PROCESS, extra=()):
+    """The trigger that refuses edits of journal lines beyond the editable columns (`extra`:
+    columns later migrations added)."""
     line = next(t for t in ACCOUNTING if t["name"] == "ProjCDSIntegrationJournalLine")
-    fixed = [c["name"] for c in line["cols"] if c["name"] not in LINE_EDITABLE + process]
+    fixed = [c["name"] for c in line["cols"] if c["name"] not in LINE_EDITABLE + process] + list(extra)
     if dialect == "sqlite":
         changed = lambda cols: " OR ".join(f'NEW.{q(c)} IS NOT OLD.{q(c)}' for c in cols)
         return f"""-- Journal lines: only the billing sales tax groups and the financial dimensions may be edited,
@@ -948,6 +949,172 @@ OPERATIONAL_0002 = [
 ]
 
 
+# Migration 0003 of the operational store: expense categories, expenses and project vendor
+# invoices arriving from the accounting side (read-only here but for their approval), and the
+# source document of an actual.
+APPROVAL = lambda: col("msdyn_approvalstatus", "int", null=False, default=192350000,
+                       comment="192350000 Pending approval, 192350001 Approved (the reference store's codes);\n"
+                               "approving creates the cost actual")
+OPERATIONAL_0003 = [
+    table("msdyn_expensecategories",
+          "Expense categories of each legal entity, maintained on the accounting side and synced\n"
+          "here (map expense-categories); each is tied to its transaction category.", [
+        col("msdyn_expensecategoryid", "guid", null=False),
+        col("msdyn_name", "text", null=False, comment="the category code (accounting CostType), e.g. Hotel"),
+        col("msdyn_company", "text", null=False, comment="legal-entity code"),
+        col("msdyn_description", "text"),
+        col("msdyn_transactioncategory", "guid", comment="the transaction category (its Expense shared category)"),
+        col("msdyn_expensetype", "text", comment="expense type of the accounting side, e.g. Hotel, Transport"),
+        *std_op(),
+    ], ["msdyn_expensecategoryid"], uniques=[["msdyn_company", "msdyn_name"]]),
+
+    table("msdyn_expenses",
+          "Project expense report lines posted on the accounting side (map project-expenses).\n"
+          "Approving one creates its Expense cost actual.", [
+        col("msdyn_expenseid", "guid", null=False),
+        col("msdyn_name", "text", comment="the expense report number"),
+        col("msdyn_company", "text", null=False),
+        col("msdyn_project", "guid"),
+        col("msdyn_task", "guid"),
+        col("msdyn_expensecategory", "guid"),
+        col("msdyn_transactioncategory", "guid"),
+        col("msdyn_bookableresource", "guid", comment="the worker"),
+        col("msdyn_transactiondate", "date"),
+        col("msdyn_quantity", QTY),
+        col("msdyn_price", PRICE),
+        col("msdyn_amount", AMOUNT, comment="project cost: the amount with non-recoverable tax"),
+        col("transactioncurrencyid", "guid"),
+        col("msdyn_description", "text"),
+        APPROVAL(),
+        col("msdyn_actual", "guid", comment="the cost actual approval created"),
+        *std_op(),
+    ], ["msdyn_expenseid"], indexes=[["msdyn_company", "msdyn_approvalstatus"]]),
+
+    table("msdyn_projectvendorinvoices",
+          "Project vendor invoices posted on the accounting side (map project-vendor-invoices).", [
+        col("msdyn_projectvendorinvoiceid", "guid", null=False),
+        col("msdyn_name", "text", comment="the vendor's invoice number"),
+        col("msdyn_company", "text", null=False),
+        col("msdyn_vendoraccount", "text"),
+        col("msdyn_purchaseorder", "text"),
+        col("msdyn_invoicedate", "date"),
+        col("msdyn_documentdate", "date"),
+        col("transactioncurrencyid", "guid"),
+        col("msdyn_description", "text"),
+        col("msdyn_vendorinvoicestatus", "int",
+            comment="192350000 Draft (posted, waiting for the project manager), 192350001 Confirmed"),
+        *std_op(),
+    ], ["msdyn_projectvendorinvoiceid"]),
+
+    table("msdyn_projectvendorinvoicelines",
+          "Project lines of posted vendor invoices (map project-vendor-invoice-lines). Approving\n"
+          "one creates its cost actual.", [
+        col("msdyn_projectvendorinvoicelineid", "guid", null=False),
+        col("msdyn_vendorinvoice", "guid"),
+        col("msdyn_externalinvoiceline", "text", comment="the accounting project transaction id (ProjTransId)"),
+        col("msdyn_company", "text", null=False),
+        col("msdyn_project", "guid"),
+        col("msdyn_task", "guid"),
+        col("msdyn_transactionclassification", "int", comment="192350001 Expense, 192350002 Material"),
+        col("msdyn_transactioncategory", "guid"),
+        col("msdyn_product", "text", comment="the item number"),
+        col("msdyn_name", "text"),
+        col("msdyn_transactiondate", "date"),
+        col("msdyn_quantity", QTY),
+        col("msdyn_price", PRICE),
+        col("msdyn_amount", AMOUNT),
+        col("transactioncurrencyid", "guid"),
+        APPROVAL(),
+        col("msdyn_actual", "guid", comment="the cost actual approval created"),
+        *std_op(),
+    ], ["msdyn_projectvendorinvoicelineid"], indexes=[["msdyn_company", "msdyn_approvalstatus"]]),
+]
+
+# Migration 0005 of the accounting store: expense categories, expense reports and vendor
+# invoices, the integration accounts they post to, and the offset account of journal lines.
+ACCOUNTING_0005 = [
+    table("ProjExpenseCategoriesExport",
+          "Expense categories per legal entity (map expense-categories), each on a shared category\n"
+          "of type Expense. ExpenseCategoryId is the operational record's GUID.", [
+        DATAAREA(),
+        col("CostType", "text", null=False, comment="the expense category, e.g. Hotel"),
+        col("ExpenseCategoryId", "guid", null=False, default="uuid", unique=True),
+        col("CostTxt", "text"),
+        col("TransactionCategoryId", "guid", comment="the transaction category (ProjCDSCategoryEntity.CategoryId)"),
+        col("ExpType", "text", comment="expense type, e.g. Hotel, Transport, Meals"),
+        col("IsInactive", "bool", null=False, default=False),
+    ], ["DataAreaId", "CostType"]),
+
+    table("ProjExpenseExportEntity",
+          "Project expense report lines. Posting one (Status Draft -> Posted) debits the expense\n"
+          "integration account; the map project-expenses exports the posted ones.", [
+        DATAAREA(),
+        col("ExpenseLineId", "guid", null=False, default="uuid"),
+        col("ExpenseNumber", "text", null=False, comment="the expense report"),
+        col("Worker", "guid", comment="the bookable resource"),
+        col("ProjectId", "guid"),
+        col("TaskId", "guid"),
+        col("CostType", "text", null=False, comment="the expense category"),
+        col("TransDate", "date", null=False),
+        col("Quantity", QTY),
+        col("Price", PRICE),
+        col("Amount", AMOUNT, null=False, comment="project cost, with non-recoverable tax"),
+        col("CurrencyCode", "text", null=False),
+        col("Description", "text"),
+        col("Status", "text", null=False, default="Draft", check=enum("Draft", "Posted")),
+        col("ExpenseCategoryId", "guid", comment="set at posting, exported"),
+        col("TransactionCategoryId", "guid", comment="set at posting, exported"),
+        col("TransactionCurrencyId", "guid", comment="set at posting, exported"),
+        col("Voucher", "text"),
+        col("PostedDateTime", "datetime"),
+    ], ["DataAreaId", "ExpenseLineId"], indexes=[["DataAreaId", "Status"]]),
+
+    table("VendInvoiceExportsV2",
+          "Project vendor invoices (headers). Posting one (PostingStatus Pending -> Posted) records\n"
+          "the vendor balance against the procurement integration account; the map\n"
+          "project-vendor-invoices exports the posted ones.", [
+        DATAAREA(),
+        col("VendorInvoiceId", "guid", null=False, default="uuid"),
+        col("VendorInvoiceNum", "text", null=False),
+        col("InvoiceAccount", "text", null=False, comment="the vendor"),
+        col("PurchId", "text"),
+        col("DocumentDate", "date"),
+        col("TransDate", "date", null=False),
+        col("CurrencyCode", "text", null=False),
+        col("Description", "text"),
+        col("PostingStatus", "text", null=False, default="Pending", check=enum("Pending", "Posted")),
+        col("ProjVendInvoiceStatus", "text", check=enum("Draft", "Confirmed"),
+            comment="Draft once posted; Confirmed by the project manager (synced back)"),
+        col("TransactionCurrencyId", "guid", comment="set at posting, exported"),
+        col("Voucher", "text"),
+        col("PostedDateTime", "datetime"),
+    ], ["DataAreaId", "VendorInvoiceId"], uniques=[["DataAreaId", "InvoiceAccount", "VendorInvoiceNum"]]),
+
+    table("ProjVendInvoiceLinesExportEntity",
+          "Vendor invoice lines; those with a project are project cost (map\n"
+          "project-vendor-invoice-lines).", [
+        DATAAREA(),
+        col("VendInvoiceLineId", "guid", null=False, default="uuid"),
+        col("VendorInvoiceId", "guid", null=False),
+        col("LineNum", "bigint", null=False),
+        col("ProjTransId", "text", comment="set at posting: the project transaction id"),
+        col("ProjId", "guid", comment="the project; lines without one are not project cost"),
+        col("ProjTaskId", "guid"),
+        col("CategoryType", "text", check=enum("Expense", "Item"), comment="Expense or Item"),
+        col("TransactionCategoryId", "guid"),
+        col("ItemId", "text"),
+        col("Description", "text"),
+        col("Quantity", QTY),
+        col("PurchPrice", PRICE),
+        col("LineAmount", AMOUNT, null=False),
+        col("TransDate", "date", comment="set at posting from the header"),
+        col("TransactionCurrencyId", "guid", comment="set at posting, exported"),
+    ], ["DataAreaId", "VendInvoiceLineId"],
+        fks=[fk(["DataAreaId", "VendorInvoiceId"], "VendInvoiceExportsV2", ["DataAreaId", "VendorInvoiceId"], "CASCADE")],
+        uniques=[["DataAreaId", "VendorInvoiceId", "LineNum"]]),
+]
+
+
 # Columns later migrations add to existing tables: {migration: {table: [columns]}}.
 ADDED_COLUMNS = {
     "operational/0002": {
@@ -969,6 +1136,35 @@ ADDED_COLUMNS = {
             col("InvoiceId", "guid", comment="the proforma invoice of a billed sales actual"),
         ],
     },
+    "operational/0003": {
+        "msdyn_actuals": [
+            col("msdyn_externalreferenceid", "text",
+                comment="the source document line (an expense or vendor invoice line) of a cost actual"),
+        ],
+        "msdyn_estimatelines": [
+            col("msdyn_expensecategory", "guid", comment="expense estimates: the legal entity's expense category"),
+        ],
+    },
+    "accounting/0005": {
+        "ProjParameters": [
+            col("ExpenseIntegrationAccount", "text",
+                comment="debited when an expense report posts; the journal line of the expense actual clears it"),
+            col("ExpensePayableAccount", "text", comment="credited when an expense report posts: owed to the worker"),
+            col("ProcurementIntegrationAccount", "text",
+                comment="debited when a vendor invoice posts; the journal line of its cost actual clears it"),
+            col("VendorPayableAccount", "text", comment="credited when a vendor invoice posts: the vendor balance"),
+        ],
+        "ProjCDSActualsImport": [
+            col("ExternalReferenceId", "text", comment="the source document line of a cost actual"),
+        ],
+        "ProjCDSEstimateExpenseImport": [
+            col("ExpenseCategoryId", "guid", comment="the expense category (ProjExpenseCategoriesExport)"),
+        ],
+        "ProjCDSIntegrationJournalLine": [
+            col("OffsetMainAccount", "text",
+                comment="set by the import: the integration account the source document posted to"),
+        ],
+    },
 }
 
 
@@ -981,9 +1177,11 @@ def schema(side):
     migrations add (for the OData test servers, which serve the reference schema)."""
     import copy
     if side == "operational":
-        tables, migrations = OPERATIONAL + OPERATIONAL_0002, ["operational/0002"]
+        tables = OPERATIONAL + OPERATIONAL_0002 + OPERATIONAL_0003
+        migrations = ["operational/0002", "operational/0003"]
     else:
-        tables, migrations = ACCOUNTING + ACCOUNTING_0002 + ACCOUNTING_0004, ["accounting/0004"]
+        tables = ACCOUNTING + ACCOUNTING_0002 + ACCOUNTING_0004 + ACCOUNTING_0005
+        migrations = ["accounting/0004", "accounting/0005"]
     tables = copy.deepcopy(tables)
     by_name = {t["name"]: t for t in tables}
     for m in migrations:
@@ -994,6 +1192,27 @@ def schema(side):
 
 def operational_0002(dialect):
     return added("operational/0002", dialect)
+
+
+def operational_0003(dialect):
+    return added("operational/0003", dialect)
+
+
+def accounting_0005(dialect):
+    out = [added("accounting/0005", dialect)]
+    # The journal-line guard again, with the new offset account among the fixed columns.
+    if dialect == "sqlite":
+        out.append('DROP TRIGGER "ProjCDSIntegrationJournalLine_guard";\n'
+                   'DROP TRIGGER "ProjCDSIntegrationJournalLine_posted_guard";\n')
+    else:
+        out.append('DROP TRIGGER "ProjCDSIntegrationJournalLine_guard" ON "ProjCDSIntegrationJournalLine";\n'
+                   'DROP FUNCTION "ProjCDSIntegrationJournalLine_guard"();\n')
+    out.append(line_guard(dialect, LINE_PROCESS + ["SalesTaxAmount"], extra=["OffsetMainAccount"]))
+    # Import from staging finds the source document of a cost actual by its text reference.
+    for t, c in (("ProjExpenseExportEntity", "ExpenseLineId"), ("ProjVendInvoiceLinesExportEntity", "VendInvoiceLineId")):
+        expr = f'CAST({q(c)} AS TEXT)'
+        out.append(f'CREATE INDEX ix_{t.lower()}_{c.lower()}_text ON {q(t)} ({expr if dialect == "sqlite" else "(" + expr + ")"});')
+    return "\n".join(out)
 
 
 def add_columns(table_name, cols, dialect):
@@ -1167,6 +1386,13 @@ def sql_default(c, dialect):
         return None
     if d == "now":
         return "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))" if dialect == "sqlite" else "now()"
+    if d == "uuid":
+        # A random (version 4) UUID, lowercase and hyphenated as the store keeps UUIDs.
+        if dialect == "postgres":
+            return "gen_random_uuid()"
+        return ("(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+                "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
+                "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))")
     if isinstance(d, bool):
         if dialect == "sqlite":
             return "1" if d else "0"
@@ -1317,6 +1543,14 @@ def main():
          "-- Sales tax (codes, groups, item groups, posted tax), project invoice proposals and posted\n"
          "-- invoices, and the parameters and staging columns they need.\n",
          ACCOUNTING_0004, accounting_0004),
+        ("operational", "0003_expenses_and_vendor_invoices.sql",
+         "-- Expense categories, expenses and project vendor invoices from the accounting side, and\n"
+         "-- the source document of an actual.\n",
+         OPERATIONAL_0003, operational_0003),
+        ("accounting", "0005_expenses_and_vendor_invoices.sql",
+         "-- Expense categories, expense reports and vendor invoices, the integration accounts they\n"
+         "-- post to, and the offset account of integration journal lines.\n",
+         ACCOUNTING_0005, accounting_0005),
     )
     for store, file, intro, tables, extra in migrations:
         for dialect in ("sqlite", "postgres"):

@@ -116,6 +116,10 @@ pub enum Command {
     /// the staging table, post journals, and read the job log.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// The operational side's own processes, on an operational store that is a database:
+    /// approving expenses and project vendor invoices into cost actuals.
+    #[command(subcommand)]
+    Operational(OperationalCommand),
     /// Benchmark: initial sync against a raw bulk copy, peak memory at two row counts, and
     /// live-sync latency, on SQLite and PostgreSQL (docs/performance.md). Run it from a release
     /// build: `cargo run --release -- bench`.
@@ -170,6 +174,14 @@ pub enum JournalCommand {
         #[arg(long, value_name = "X", requires = "all")]
         company: Option<String>,
     },
+    /// Post expense reports (their draft lines) and pending vendor invoices, the accounting
+    /// side's own documents: each debits its integration account and credits the worker's or
+    /// the vendor's balance, and is exported to the operational side for approval.
+    PostDocuments {
+        /// Only this legal entity.
+        #[arg(long, value_name = "X")]
+        company: Option<String>,
+    },
     /// List the journals with their status and line counts.
     List,
     /// Forecasts from the estimate staging tables (hour, expense and item forecasts); hour
@@ -184,6 +196,17 @@ pub enum JournalCommand {
         /// How many runs.
         #[arg(long, default_value_t = 10)]
         limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperationalCommand {
+    /// Approve pending expenses and project vendor invoice lines: one cost actual each, naming
+    /// its source line; a vendor invoice whose lines are all approved is confirmed.
+    Approve {
+        /// Only this legal entity.
+        #[arg(long, value_name = "X")]
+        company: Option<String>,
     },
 }
 
@@ -440,6 +463,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Journal(JournalCommand::Forecasts { company }) => {
             print_report(commands::journal::forecasts(&load()?, company).await?)
+        }
+        Command::Journal(JournalCommand::PostDocuments { company }) => {
+            print_report(commands::journal::post_documents(&load()?, company).await?)
+        }
+        Command::Operational(OperationalCommand::Approve { company }) => {
+            print_report(commands::operational::approve(&load()?, company).await?)
         }
         Command::Journal(JournalCommand::List) => print_report(commands::journal::list(&load()?).await?),
         Command::Journal(JournalCommand::Log { limit }) => {

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod logging;
+pub mod operational;
 pub mod store;
 pub mod tablemap;
 pub mod value;

@@ -44,6 +44,8 @@ struct NewLine {
     tax_group: Option<String>,
     item_tax_group: Option<String>,
     sales_tax: Decimal,
+    /// The integration account the source document posted to, which the line credits.
+    offset: Option<String>,
     /// Why the line cannot be posted as it is.
     error: Option<String>,
 }
@@ -320,6 +322,13 @@ fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<N
                 .into(),
         )
     })?;
+    let offset = match super::payables::offset_account(company, s.source.as_deref()) {
+        Ok(account) => account,
+        Err(e) => {
+            error.get_or_insert(e);
+            None
+        }
+    };
     let amount_cur = setup.round(amount, &currency);
     let amount_mst = setup.round(amount_cur * rate, &company.accounting_currency);
     let (tax_group, item_tax_group) = if tax::is_taxed(s.trans_type.as_deref().unwrap_or_default()) {
@@ -358,6 +367,7 @@ fn prepare(setup: &Setup, company: &Company, s: Staged) -> std::result::Result<N
         tax_group,
         item_tax_group,
         sales_tax,
+        offset,
         error,
     })
 }
@@ -454,8 +464,8 @@ async fn insert_line(
          \"TransactionClassification\", \"TransType\", \"ProjectCategoryId\", \"LinePropertyId\", \"ResourceId\", \
          \"ResourceCategory\", \"Quantity\", \"UnitPrice\", \"CurrencyCode\", \"ExchangeRate\", \"AmountCur\", \
          \"AmountMST\", \"SalesTaxAmount\", \"BillingSalesTaxGroup\", \"BillingItemSalesTaxGroup\", \"Description\", \
-         \"ExternalDescription\", \"Status\", \"ErrorMessage\") \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         \"ExternalDescription\", \"Status\", \"ErrorMessage\", \"OffsetMainAccount\") \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             text(company),
             text(journal),
@@ -487,6 +497,7 @@ async fn insert_line(
             opt_text(s.external_description.as_deref()),
             text(if l.error.is_some() { "Error" } else { "Draft" }),
             opt_text(l.error.as_deref()),
+            opt_text(l.offset.as_deref()),
         ],
     )
     .await?;

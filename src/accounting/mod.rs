@@ -14,6 +14,7 @@ pub mod joblog;
 mod ledger;
 mod milestones;
 pub mod numbers;
+pub mod payables;
 pub mod post;
 pub mod recover;
 mod relations;

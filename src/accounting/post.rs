@@ -71,16 +71,20 @@ struct Line {
     item_tax_group: Option<String>,
     dimensions: Option<String>,
     description: Option<String>,
+    offset: Option<String>,
 }
 
 const LINE_SELECT: &str = "SELECT \"LineNum\", \"ActualId\", \"ProjectId\", \"TaskId\", \"TransDate\", \"AccountingDate\", \
     \"Voucher\", \"TransactionClassification\", \"TransType\", \"ProjectCategoryId\", \"LinePropertyId\", \"ResourceId\", \
     \"Quantity\", \"CurrencyCode\", \"ExchangeRate\", \"AmountCur\", \"AmountMST\", \"SalesTaxAmount\", \
-    \"BillingSalesTaxGroup\", \"BillingItemSalesTaxGroup\", \"DefaultDimensionDisplayValue\", \"Description\" FROM \"ProjCDSIntegrationJournalLine\"";
+    \"BillingSalesTaxGroup\", \"BillingItemSalesTaxGroup\", \"DefaultDimensionDisplayValue\", \"Description\", \"OffsetMainAccount\" \
+    FROM \"ProjCDSIntegrationJournalLine\"";
 
-const LINE_TYPES: [ValueType; 22] = {
+const LINE_TYPES: [ValueType; 23] = {
     use ValueType::{Date, Decimal as D, Guid as G, Int, Text as T};
-    [Int, G, G, G, Date, Date, T, T, T, T, T, G, D, T, D, D, D, D, T, T, T, T]
+    [
+        Int, G, G, G, Date, Date, T, T, T, T, T, G, D, T, D, D, D, D, T, T, T, T, T,
+    ]
 };
 
 fn line_of(row: crate::store::Row) -> Option<Line> {
@@ -108,6 +112,7 @@ fn line_of(row: crate::store::Row) -> Option<Line> {
         item_tax_group: c.text(),
         dimensions: c.text(),
         description: c.text(),
+        offset: c.text(),
     })
 }
 
@@ -538,7 +543,10 @@ async fn post_line(tx: &mut DbTx, company: &Company, journal: &str, l: &Line, tr
         ],
     )
     .await?;
-    let (debit, credit) = company.accounts(&trans_type, &class).cloned().unwrap_or_default();
+    // The offset: the integration account a source document posted to (which this clears), else
+    // the posting setup's credit account.
+    let (debit, setup_credit) = company.accounts(&trans_type, &class).cloned().unwrap_or_default();
+    let credit = l.offset.clone().unwrap_or(setup_credit);
     let posting = Posting {
         company: &company.id,
         voucher: &voucher,

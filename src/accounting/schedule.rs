@@ -31,22 +31,51 @@ async fn post_all(db: &Db) -> crate::store::Result<super::joblog::JobSummary> {
 }
 
 /// Runs the scheduled processes until `stop` turns true. Each run holds its process's lock in
-/// the state store; a round whose process runs elsewhere (by hand) is skipped.
-pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: watch::Receiver<bool>) {
+/// the state store; a round whose process runs elsewhere (by hand) is skipped. `operational` is
+/// the operational store when it is a database (approval runs there; it needs no lock: each
+/// document is claimed in its own transaction).
+pub async fn run(
+    db: Db,
+    operational: Option<Db>,
+    state: StateStore,
+    config: ProcessesConfig,
+    mut stop: watch::Receiver<bool>,
+) {
     let every = |s: u64| (s > 0).then(|| Duration::from_secs(s));
-    // One run at a time, in this order: forecasts, import, posting.
+    // One run at a time, in this order: the documents (posted, then approved into actuals),
+    // forecasts, import, posting.
     let mut jobs: Vec<(&'static str, recover::Process, Option<Duration>, Option<Instant>)> = vec![
+        // Posting documents is posting (job `Post`): it takes the posting lock.
+        ("documents", recover::POST, every(config.documents_seconds), None),
         ("forecasts", recover::FORECASTS, every(config.forecasts_seconds), None),
         ("import", recover::IMPORT, every(config.import_seconds), None),
         ("post", recover::POST, every(config.post_seconds), None),
     ];
+    let mut approve = (operational, every(config.approve_seconds), None::<Instant>);
     tracing::info!(
+        documents_seconds = config.documents_seconds,
+        approve_seconds = config.approve_seconds,
         forecasts_seconds = config.forecasts_seconds,
         import_seconds = config.import_seconds,
         post_seconds = config.post_seconds,
         "accounting processes scheduled"
     );
     while !*stop.borrow() {
+        if let (Some(op), Some(interval), last) = (&approve.0, approve.1, &mut approve.2)
+            && last.is_none_or(|t| t.elapsed() >= interval)
+        {
+            *last = Some(Instant::now());
+            let started = Instant::now();
+            let result = crate::operational::approve::approve(op, None).await;
+            metrics::histogram!(PROCESS_SECONDS, "process" => "approve").record(started.elapsed().as_secs_f64());
+            count("approve", if result.is_ok() { "succeeded" } else { "failed" });
+            match result {
+                Ok(approved) => tracing::info!(process = "approve", "{approved}"),
+                Err(e) => {
+                    tracing::error!(process = "approve", error = %e, "approval failed; retried at the next interval")
+                }
+            }
+        }
         for (name, process, interval, last) in jobs.iter_mut() {
             let Some(interval) = *interval else { continue };
             if last.is_some_and(|t| t.elapsed() < interval) {
@@ -70,6 +99,7 @@ pub async fn run(db: Db, state: StateStore, config: ProcessesConfig, mut stop: w
             let result = match *name {
                 "forecasts" => super::forecasts::run(&db, None).await,
                 "import" => super::import::import(&db, None).await,
+                "documents" => super::payables::post(&db, None).await,
                 _ => post_all(&db).await,
             };
             metrics::histogram!(PROCESS_SECONDS, "process" => *name).record(started.elapsed().as_secs_f64());

@@ -92,6 +92,19 @@ pub struct Company {
     /// Project category -> its item sales tax group.
     pub category_tax_groups: HashMap<String, String>,
     pub tax: TaxSetup,
+    /// The integration accounts and payables of expense reports and vendor invoices.
+    pub integration: IntegrationAccounts,
+}
+
+/// Where expense reports and vendor invoices post (`ProjParameters`): each debits its
+/// integration account and credits its payable; the journal line of the cost actual that the
+/// document becomes credits the integration account again, which clears it.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationAccounts {
+    pub expense: Option<String>,
+    pub expense_payable: Option<String>,
+    pub procurement: Option<String>,
+    pub vendor_payable: Option<String>,
 }
 
 impl Company {
@@ -253,10 +266,13 @@ impl Setup {
                  p.\"AutoSetAccountingDateToOpenPeriod\", p.\"DefaultProjectCategoryId\", p.\"VoucherNumberSequenceCode\", \
                  p.\"JournalNumberSequenceCode\", p.\"TransIdNumberSequenceCode\", p.\"TransferLinesWithPostingErrors\", \
                  p.\"BatchPostingLineThreshold\", p.\"PostingParallelTasks\", p.\"SalesTaxGroup\", \
-                 p.\"MilestoneItemSalesTaxGroup\", p.\"InvoiceNumberSequenceCode\" \
+                 p.\"MilestoneItemSalesTaxGroup\", p.\"InvoiceNumberSequenceCode\", p.\"ExpenseIntegrationAccount\", \
+                 p.\"ExpensePayableAccount\", p.\"ProcurementIntegrationAccount\", p.\"VendorPayableAccount\" \
                  FROM \"ProjParameters\" p JOIN \"CompanyInfo\" c ON c.\"DataAreaId\" = p.\"DataAreaId\"",
                 &[],
-                &[Text, Text, Text, Bool, Text, Text, Text, Text, Bool, Int, Int, Text, Text, Text],
+                &[
+                    Text, Text, Text, Bool, Text, Text, Text, Text, Bool, Int, Int, Text, Text, Text, Text, Text, Text, Text,
+                ],
             )
             .await?;
         for row in params {
@@ -286,6 +302,12 @@ impl Setup {
                 invoice_sequence: c.text(),
                 category_tax_groups: HashMap::new(),
                 tax: TaxSetup::default(),
+                integration: IntegrationAccounts {
+                    expense: c.text(),
+                    expense_payable: c.text(),
+                    procurement: c.text(),
+                    vendor_payable: c.text(),
+                },
                 id: id.clone(),
             };
             setup.companies.insert(id, company);

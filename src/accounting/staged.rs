@@ -37,6 +37,9 @@ pub(super) struct Staged {
     pub project_tax_group: Option<String>,
     pub contract_tax_group: Option<String>,
     pub billing_rule: Option<String>,
+    /// The kind of posted source document the actual names (`ExternalReferenceId`): `Expense`
+    /// (an expense report line) or `Vendor` (a vendor invoice line); see `payables`.
+    pub source: Option<String>,
 }
 
 /// The staging rows `s` with their project `p`, contract `c` and contract line `cl`.
@@ -44,16 +47,21 @@ pub(super) const STAGED_SELECT: &str = "SELECT s.\"ActualId\", s.\"ProjectId\", 
     s.\"TransactionClassification\", s.\"TransType\", s.\"TransactionCategory\", s.\"ResourceId\", s.\"ResourceCategory\", \
     s.\"BillingType\", s.\"Quantity\", s.\"UnitPrice\", s.\"Amount\", s.\"TransactionCurrencyId\", s.\"DocumentDate\", \
     s.\"AccountingDate\", s.\"Description\", s.\"ExternalDescription\", s.\"InvoiceId\", p.\"SalesTaxGroup\", \
-    c.\"SalesTaxGroup\", cl.\"BillingRuleType\" FROM \"ProjCDSActualsImport\" s \
+    c.\"SalesTaxGroup\", cl.\"BillingRuleType\", CASE WHEN s.\"ExternalReferenceId\" IS NULL THEN NULL \
+    WHEN EXISTS (SELECT 1 FROM \"ProjExpenseExportEntity\" x WHERE x.\"DataAreaId\" = s.\"ProjectDataAreaId\" \
+        AND CAST(x.\"ExpenseLineId\" AS TEXT) = s.\"ExternalReferenceId\" AND x.\"Status\" = 'Posted') THEN 'Expense' \
+    WHEN EXISTS (SELECT 1 FROM \"ProjVendInvoiceLinesExportEntity\" v WHERE v.\"DataAreaId\" = s.\"ProjectDataAreaId\" \
+        AND CAST(v.\"VendInvoiceLineId\" AS TEXT) = s.\"ExternalReferenceId\" AND v.\"ProjTransId\" IS NOT NULL) THEN 'Vendor' \
+    END FROM \"ProjCDSActualsImport\" s \
     LEFT JOIN \"ProjCDSProjectEntity\" p ON p.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND p.\"ProjectId\" = s.\"ProjectId\" \
     LEFT JOIN \"ProjCDSProjectContractEntity\" c ON c.\"DataAreaId\" = s.\"ProjectDataAreaId\" AND c.\"ContractId\" = s.\"ContractId\" \
     LEFT JOIN \"ProjCDSContractLineImportEntity\" cl ON cl.\"DataAreaId\" = s.\"ProjectDataAreaId\" \
         AND cl.\"ContractLine\" = s.\"ContractLine\"";
 
-pub(super) const STAGED_TYPES: [ValueType; 23] = {
+pub(super) const STAGED_TYPES: [ValueType; 24] = {
     use ValueType::{Date, Decimal as D, Guid as G, Text as T};
     [
-        G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T, G, T, T, T,
+        G, G, G, G, G, T, T, G, G, G, T, D, D, D, G, Date, Date, T, T, G, T, T, T, T,
     ]
 };
 
@@ -83,6 +91,7 @@ pub(super) fn staged_of(row: crate::store::Row) -> Option<Staged> {
         project_tax_group: c.text(),
         contract_tax_group: c.text(),
         billing_rule: c.text(),
+        source: c.text(),
     })
 }
 

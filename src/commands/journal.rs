@@ -31,9 +31,14 @@ pub async fn open(config: &Config) -> Result<Db> {
     }
     let db = Db::open(&config.accounting.url).await.context("accounting store")?;
     // The processes need the reference schema's process tables (accounting migration 0002).
-    // ... and those of invoices and sales tax (accounting migration 0004).
+    // ... and those of invoices and sales tax (accounting migration 0004), and of expense reports
+    // and vendor invoices (0005).
     if db
-        .fetch("SELECT 1 FROM \"ProjCDSJobLog\", \"TaxTable\" WHERE 1 = 0", &[], &[])
+        .fetch(
+            "SELECT 1 FROM \"ProjCDSJobLog\", \"TaxTable\", \"VendInvoiceExportsV2\" WHERE 1 = 0",
+            &[],
+            &[],
+        )
         .await
         .is_err()
     {
@@ -107,6 +112,15 @@ no integration journal is named {}",
         .with_hint("`dualsync journal list` shows the journals"));
     }
     Ok(summary.to_string())
+}
+
+pub async fn post_documents(config: &Config, company: Option<String>) -> Result<String> {
+    let db = open(config).await?;
+    let _lock = lock(config, &db, recover::POST).await?;
+    let summary = crate::accounting::payables::post(&db, company.as_deref())
+        .await
+        .context("accounting store")?;
+    Ok(format!("{summary}\n(see `dualsync journal log` for each error)"))
 }
 
 pub async fn post_invoices(config: &Config, proposals: Vec<String>, company: Option<String>) -> Result<String> {

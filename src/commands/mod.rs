@@ -13,6 +13,7 @@ pub mod check;
 pub mod errors;
 pub mod journal;
 pub mod maps;
+pub mod operational;
 pub mod output;
 pub mod plan;
 pub mod reconcile;

@@ -118,6 +118,11 @@ pub struct ProcessesConfig {
     pub forecasts_seconds: u64,
     pub import_seconds: u64,
     pub post_seconds: u64,
+    /// Posting expense reports and vendor invoices (the accounting side's documents).
+    pub documents_seconds: u64,
+    /// Approving expenses and vendor invoices into cost actuals, on an operational store that
+    /// is a database.
+    pub approve_seconds: u64,
 }
 
 impl Default for ProcessesConfig {
@@ -127,6 +132,8 @@ impl Default for ProcessesConfig {
             forecasts_seconds: 60,
             import_seconds: 60,
             post_seconds: 0,
+            documents_seconds: 0,
+            approve_seconds: 0,
         }
     }
 }
@@ -250,6 +257,14 @@ impl Config {
                  `accounting.kind` is \"{}\": a real accounting system imports, posts and forecasts by itself; \
                  set `[processes] enabled = false`",
                 self.accounting.kind.name()
+            ));
+        }
+        if self.processes.enabled && self.processes.approve_seconds > 0 && self.operational.kind.is_http() {
+            problems.push(format!(
+                "`processes.approve_seconds` = {} approves expenses and vendor invoices on an operational database, \
+                 but `operational.kind` is \"{}\": Project Operations approves them itself; set `approve_seconds = 0`",
+                self.processes.approve_seconds,
+                self.operational.kind.name()
             ));
         }
         if self.operational.kind == StoreKind::Finops {

@@ -275,8 +275,17 @@ async fn run_locked(
             }
         }
         crate::accounting::check::at_start(&db, &engine.state, &config.companies).await;
+        let operational = match config.processes.approve_seconds > 0 {
+            true => Some(
+                crate::accounting::db::Db::open(&config.operational.url)
+                    .await
+                    .context("operational store")?,
+            ),
+            false => None,
+        };
         tokio::spawn(crate::accounting::schedule::run(
             db,
+            operational,
             engine.state.clone(),
             config.processes.clone(),
             stop.clone(),

@@ -170,6 +170,10 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
             ("SalesTaxGroup", text(TAX[c].group.0)),
             ("MilestoneItemSalesTaxGroup", text("SERVICE")),
             ("InvoiceNumberSequenceCode", text(SEQUENCES[3].0)),
+            (super::documents::ACCOUNTS[0].0, text(super::documents::ACCOUNTS[0].1)),
+            (super::documents::ACCOUNTS[1].0, text(super::documents::ACCOUNTS[1].1)),
+            (super::documents::ACCOUNTS[2].0, text(super::documents::ACCOUNTS[2].1)),
+            (super::documents::ACCOUNTS[3].0, text(super::documents::ACCOUNTS[3].1)),
         ]);
         let tax = &TAX[c];
         for &(code, rate, account) in tax.codes {
@@ -241,17 +245,19 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
             }
         }
     }
-    [
+    let mut out: Vec<SeedBatch> = [
         companies, currencies, rates, periods, sequences, parameters, properties, mapping, posting, categories,
         tax_codes, tax_groups, tax_items,
     ]
     .into_iter()
     .map(Table::finish)
-    .collect()
+    .collect();
+    out.extend(super::documents::tables(world));
+    out
 }
 
-/// Row counts of `tables`, computed from the constants.
-pub(super) fn counts() -> Vec<(&'static str, u64)> {
+/// Row counts of `tables`, computed from the constants (and the documents from the projects).
+pub(super) fn counts(world: &World) -> Vec<(&'static str, u64)> {
     let companies = COMPANIES.len() as u64;
     let currencies = CURRENCIES.len() as u64;
     let months = u64::from(FISCAL_MONTHS);
@@ -281,4 +287,7 @@ pub(super) fn counts() -> Vec<(&'static str, u64)> {
                 .sum(),
         ),
     ]
+    .into_iter()
+    .chain(super::documents::counts(world))
+    .collect()
 }

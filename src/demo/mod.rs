@@ -17,6 +17,7 @@
 
 mod accounting;
 mod actuals;
+mod documents;
 pub mod load;
 mod master;
 #[cfg(test)]
@@ -369,7 +370,7 @@ pub fn summary(opts: &SeedOptions) -> SeedSummary {
     operational.push(("invoices", a.invoices));
     operational.push(("msdyn_actuals", a.total));
     operational.push(("msdyn_transactionconnections", a.connections));
-    let accounting = accounting::counts();
+    let accounting = accounting::counts(&world);
     let n = |name: &str| counts.tables.iter().find(|t| t.0 == name).map_or(0, |t| t.1);
     let companies = COMPANIES.len() as u64;
     let expected_after_initial_sync = vec![
