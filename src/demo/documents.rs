@@ -35,6 +35,12 @@ fn expense_categories() -> impl Iterator<Item = (usize, usize)> {
     (0..COMPANIES.len()).flat_map(move |c| expense.clone().into_iter().map(move |k| (c, k)))
 }
 
+/// The GUID of the expense category on transaction category `category` in company `c` (the
+/// operational record's, assigned on the accounting side).
+pub(super) fn expense_category_id(seed: u64, c: usize, category: usize) -> uuid::Uuid {
+    guid(seed, "expensecategory", (c * CATEGORIES.len() + category) as u64)
+}
+
 pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
     let mut categories = Table::new("ProjExpenseCategoriesExport");
     for (c, k) in expense_categories() {
@@ -42,10 +48,7 @@ pub(super) fn tables(world: &World) -> Vec<SeedBatch> {
         categories.push(vec![
             ("DataAreaId", text(COMPANIES[c])),
             ("CostType", text(code)),
-            (
-                "ExpenseCategoryId",
-                Value::Guid(guid(world.seed, "expensecategory", (c * CATEGORIES.len() + k) as u64)),
-            ),
+            ("ExpenseCategoryId", Value::Guid(expense_category_id(world.seed, c, k))),
             ("CostTxt", text(format!("{name}: {description}"))),
             ("TransactionCategoryId", Value::Guid(world.categories[k])),
             ("ExpType", text(expense_type(code))),

@@ -310,10 +310,37 @@ impl Books {
             .iter()
             .map(|p| (p.company.clone(), p.voucher.clone()))
             .collect();
+        // Expense reports and vendor invoices post their own vouchers (no subledger row: the
+        // project cost is their actuals' journal lines); each balances.
+        let mut document_vouchers = HashSet::new();
+        for table in ["ProjExpenseExportEntity", "VendInvoiceExportsV2"] {
+            for mut c in self
+                .rows(
+                    &format!(
+                        "SELECT DISTINCT \"DataAreaId\", \"Voucher\" FROM \"{table}\" WHERE \"Voucher\" IS NOT NULL"
+                    ),
+                    &[],
+                    &[Text, Text],
+                )
+                .await
+            {
+                document_vouchers.insert((c.text().unwrap(), c.text().unwrap()));
+            }
+        }
+        for key in &document_vouchers {
+            let es = &by_voucher[key];
+            let sum_cur: Decimal = es.iter().map(|e| e.amount_cur).sum();
+            let sum_mst: Decimal = es.iter().map(|e| e.amount_mst).sum();
+            assert_eq!(
+                (sum_cur, sum_mst),
+                (Decimal::ZERO, Decimal::ZERO),
+                "document voucher {key:?} balances"
+            );
+        }
         assert_eq!(
             by_voucher.len(),
-            posted.len() + invoice_vouchers.len(),
-            "one voucher per posted line or invoice, and no ledger entry without a subledger row"
+            posted.len() + invoice_vouchers.len() + document_vouchers.len(),
+            "one voucher per posted line, invoice or document, and no ledger entry without a subledger row"
         );
         let mut seen = HashSet::new();
         for key in &invoice_vouchers {

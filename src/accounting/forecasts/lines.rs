@@ -78,6 +78,9 @@ pub(super) struct Line {
     pub(super) currency: Option<Uuid>,
     pub(super) description: Option<String>,
     pub(super) processed: bool,
+    /// Expense estimates: the expense category of another legal entity the line names
+    /// (`DEMF/HOTEL`), which a project's estimate cannot use.
+    pub(super) foreign_category: Option<String>,
 }
 
 /// What pairs a cost line with its sales line: the same estimate has the same project, task,
@@ -113,10 +116,17 @@ impl Line {
 }
 
 pub(super) fn staged_lines_sql(kind: LineKind) -> String {
+    // An expense estimate's expense category must be one of its project's legal entity.
+    let foreign = match kind.product {
+        true => String::new(),
+        false => ", (SELECT c.\"DataAreaId\" || '/' || c.\"CostType\" FROM \"ProjExpenseCategoriesExport\" c \
+             WHERE c.\"ExpenseCategoryId\" = s.\"ExpenseCategoryId\" AND c.\"DataAreaId\" <> s.\"ProjectDataAreaId\")"
+            .to_string(),
+    };
     format!(
         "SELECT \"EstimateLineId\", \"ProjectId\", \"TaskId\", {}\"TransactionCategory\", \"TransType\", \
          \"StartDate\", \"EndDate\", \"Quantity\", \"UnitPrice\", \"Amount\", \"TransactionCurrencyId\", \
-         \"Description\", \"IsProcessed\" FROM \"{}\" WHERE \"ProjectDataAreaId\" = ?",
+         \"Description\", \"IsProcessed\"{foreign} FROM \"{}\" s WHERE \"ProjectDataAreaId\" = ?",
         if kind.product { "\"ProductId\", " } else { "" },
         kind.staging
     )
@@ -129,6 +139,9 @@ pub(super) fn staged_line_types(kind: LineKind) -> Vec<ValueType> {
         types.push(G);
     }
     types.extend([G, T, Date, Date, D, D, D, G, T, Bool]);
+    if !kind.product {
+        types.push(T);
+    }
     types
 }
 
@@ -149,6 +162,7 @@ pub(super) fn staged_line(kind: LineKind, row: Row) -> Option<Line> {
         currency: c.guid(),
         description: c.text(),
         processed: c.boolean(),
+        foreign_category: if kind.product { None } else { c.text() },
     })
 }
 

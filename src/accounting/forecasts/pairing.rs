@@ -39,6 +39,16 @@ pub(super) fn pair(lines: &[Line], forecasts: &[MergedForecast]) -> Pairing {
     let mut out = Pairing::default();
     let mut groups: BTreeMap<PairKey, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
     for (i, line) in lines.iter().enumerate() {
+        if let Some(category) = &line.foreign_category {
+            out.errors.push((
+                i,
+                format!(
+                    "the expense category {category} belongs to another legal entity than the project's; choose one of \
+                     the project's legal entity (the line is not forecast)"
+                ),
+            ));
+            continue;
+        }
         match line.side() {
             Some(LineSide::Cost) => groups.entry(line.key()).or_default().0.push(i),
             Some(LineSide::Sales) => groups.entry(line.key()).or_default().1.push(i),

@@ -422,6 +422,14 @@ impl World {
                         ("msdyn_transactiontypecode", int(ttype)),
                         ("msdyn_transactioncategory", Value::Guid(self.categories[category])),
                         ("msdyn_product", opt_guid(product.map(|pr| self.products[pr].id))),
+                        (
+                            "msdyn_expensecategory",
+                            opt_guid(
+                                product
+                                    .is_none()
+                                    .then(|| super::super::documents::expense_category_id(self.seed, c, category)),
+                            ),
+                        ),
                         ("msdyn_billingtype", int(BILLING_TYPE_CHARGEABLE)),
                         ("msdyn_startdate", Value::Date(task.start)),
                         ("msdyn_enddate", Value::Date(task.end)),
