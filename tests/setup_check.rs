@@ -2,7 +2,7 @@
 //! on PostgreSQL: the demo accounting setup is complete; with pieces taken away — a line
 //! property mapping, the posting setup of billed sales, a number sequence, a project category
 //! for a synced shared category, an exchange rate for a currency in use, a closed current
-//! period, a sales tax group, a legal entity that is not there — each problem is reported once,
+//! period, a sales tax group, the procurement integration account, a legal entity that is not there — each problem is reported once,
 //! naming the legal entity, what is missing and the fix; the command exits 1 and prints them (as
 //! text and JSON), and the daemon records its check at start, which `status` shows.
 
@@ -52,6 +52,12 @@ async fn setup_check(backend: &'static str) {
     exec(
         &db,
         "UPDATE \"ProjParameters\" SET \"SalesTaxGroup\" = 'TX-GONE' WHERE \"DataAreaId\" = 'USPM'",
+        &[],
+    )
+    .await;
+    exec(
+        &db,
+        "UPDATE \"ProjParameters\" SET \"ProcurementIntegrationAccount\" = NULL WHERE \"DataAreaId\" = 'DEMF'",
         &[],
     )
     .await;
@@ -122,6 +128,11 @@ async fn setup_check(backend: &'static str) {
             "(ProjCategory)",
         ),
         ("DEMF", "no exchange rate from CHF to EUR valid today", "ExchangeRate"),
+        (
+            "DEMF",
+            "no ProcurementIntegrationAccount in ProjParameters",
+            "vendor invoices post project cost to it",
+        ),
         ("XXXX", "the legal entity is not in CompanyInfo", "companies"),
     ];
     for (company, problem, fix) in expected {

@@ -4,7 +4,9 @@
 //! parameters and number sequences, an open fiscal period today, the line property of every
 //! billing type, the ledger posting setup of every transaction type and class that posts, a
 //! project category per legal entity for every shared category, exchange rates today for the
-//! currencies in use, and the sales tax groups the parameters and categories name.
+//! currencies in use, the sales tax groups the parameters and categories name, and the
+//! integration accounts and payables of expense reports and vendor invoices. (The reference
+//! store's ledger posting setup stands in for F&O's cost and revenue profiles.)
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -278,6 +280,36 @@ fn company_problems(setup: &Setup, c: &Company, today: NaiveDate, found: &Found)
         }
     }
     tax_problems(c, &mut out);
+    let a = &c.integration;
+    for (account, column, what) in [
+        (
+            &a.expense,
+            "ExpenseIntegrationAccount",
+            "expense reports post project cost to it",
+        ),
+        (
+            &a.expense_payable,
+            "ExpensePayableAccount",
+            "expense reports credit what is owed to the worker to it",
+        ),
+        (
+            &a.procurement,
+            "ProcurementIntegrationAccount",
+            "vendor invoices post project cost to it",
+        ),
+        (
+            &a.vendor_payable,
+            "VendorPayableAccount",
+            "vendor invoices credit the vendor balance to it",
+        ),
+    ] {
+        if account.is_none() {
+            out.push((
+                format!("no {column} in ProjParameters"),
+                format!("set ProjParameters.{column} of {id}: {what}, and the integration journal clears it"),
+            ));
+        }
+    }
     out
 }
 
