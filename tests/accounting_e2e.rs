@@ -4,7 +4,10 @@
 //! non-skipped operational actual — including one created while the daemon runs — with the real
 //! sales tax of each sales actual; the demo's proforma invoices become invoice proposals, are
 //! posted, and the customer invoice number, status and tax come back onto each invoice; every
-//! fixed-price contract line gets its revenue estimate project from its first milestone.
+//! fixed-price contract line gets its revenue estimate project from its first milestone; the
+//! demo's expense reports and vendor invoices are posted, exported, approved into cost actuals
+//! that post back, both integration accounts end at zero, and each vendor invoice's confirmation
+//! comes back.
 
 mod common;
 
@@ -45,6 +48,12 @@ async fn posted_actuals(op: &SqlStore) -> (u64, bool) {
     }
 }
 
+/// Every row of `entity`.
+async fn all_rows(store: &SqlStore, entity: &str) -> Vec<Vec<Value>> {
+    let desc = store.describe(entity).await.unwrap();
+    store.scan(&desc, None, 100_000).await.unwrap()
+}
+
 async fn posted_end_to_end(backend: &str) {
     let dir = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_dualsync");
@@ -73,7 +82,7 @@ async fn posted_end_to_end(backend: &str) {
         format!(
             "maps = \"{}\"\ncompanies = [\"USPM\", \"DEMF\"]\n[operational]\nurl = \"{op_url}\"\n[accounting]\n\
              url = \"{acct_url}\"\n[state]\nurl = \"{state_url}\"\n[processes]\nenabled = true\nimport_seconds = 1\n\
-             post_seconds = 1\n[log]\nformat = \"json\"\n",
+             post_seconds = 1\ndocuments_seconds = 1\napprove_seconds = 1\n[log]\nformat = \"json\"\n",
             maps.display()
         ),
     )
@@ -90,7 +99,12 @@ async fn posted_end_to_end(backend: &str) {
     let op = SqlStore::open(&op_url).await.unwrap();
     let summary = demo::summary(&SeedOptions { actuals, seed: 9 });
     let a = &summary.actuals;
-    let synced = a.total - a.skipped_intercompany_cost - a.skipped_negative_unbilled_sales - a.skipped_other;
+    // The demo's expense lines and vendor invoice lines become cost actuals too.
+    let documents =
+        summary.rows("ProjExpenseExportEntity").unwrap() + summary.rows("ProjVendInvoiceLinesExportEntity").unwrap();
+    assert!(documents > 0);
+    let synced =
+        a.total - a.skipped_intercompany_cost - a.skipped_negative_unbilled_sales - a.skipped_other + documents;
 
     // A new actual while the daemon runs.
     let desc = op.describe("msdyn_actuals").await.unwrap();
@@ -222,6 +236,59 @@ async fn posted_end_to_end(backend: &str) {
         made, summary.fixed_price_lines,
         "one revenue estimate project per fixed-price line"
     );
+    // Expenses and vendor invoices: every document was posted, exported, approved into a cost
+    // actual and that actual posted, which left both integration accounts at zero; the project
+    // manager's confirmation came back onto every vendor invoice.
+    let expenses = all_rows(&op, "msdyn_expenses").await;
+    assert_eq!(expenses.len() as u64, summary.rows("ProjExpenseExportEntity").unwrap());
+    let approved_col = op
+        .describe("msdyn_expenses")
+        .await
+        .unwrap()
+        .index_of("msdyn_approvalstatus")
+        .unwrap();
+    assert!(
+        expenses.iter().all(|r| r[approved_col] == Value::Int(192350001)),
+        "every expense approved"
+    );
+    assert_eq!(
+        all_rows(&op, "msdyn_expensecategories").await.len() as u64,
+        summary.rows("ProjExpenseCategoriesExport").unwrap()
+    );
+    let started = Instant::now();
+    loop {
+        let invoices = all_rows(&acct, "VendInvoiceExportsV2").await;
+        let status = acct
+            .describe("VendInvoiceExportsV2")
+            .await
+            .unwrap()
+            .index_of("ProjVendInvoiceStatus")
+            .unwrap();
+        if invoices.iter().all(|r| r[status] == Value::Text("Confirmed".into())) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "vendor invoices not confirmed back: {invoices:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let entries = acct.describe("GeneralJournalAccountEntry").await.unwrap();
+    let entries = entries.project(&["MainAccount", "AccountingCurrencyAmount"]).unwrap();
+    for account in ["200510", "140310"] {
+        let rows = acct.scan(&entries, None, 1_000_000).await.unwrap();
+        let (mut n, mut sum) = (0, rust_decimal::Decimal::ZERO);
+        for r in rows.iter().filter(|r| r[1] == Value::Text(account.into())) {
+            n += 1;
+            if let Value::Decimal(d) = r[2] {
+                sum += d;
+            }
+        }
+        assert!(
+            n > 0 && sum.is_zero(),
+            "integration account {account}: {n} entries, balance {sum}"
+        );
+    }
     unsafe { libc_kill(daemon.id() as i32, 15) };
     assert!(daemon.wait().unwrap().success());
 }
