@@ -1115,6 +1115,104 @@ ACCOUNTING_0005 = [
 ]
 
 
+# Migration 0004 of the operational store: entry journals and the price lists their prices
+# default from.
+OPERATIONAL_0004 = [
+    table("pricelevels",
+          "Price lists: cost price lists per legal entity, sales price lists per legal entity or\n"
+          "named by a contract (salesorders.pricelevelid).", [
+        col("pricelevelid", "guid", null=False),
+        col("name", "text"),
+        col("msdyn_company", "text", comment="legal-entity code"),
+        col("msdyn_context", "int", null=False, comment="192350000 Cost, 192350001 Sales"),
+        col("transactioncurrencyid", "guid"),
+        col("begindate", "date"),
+        col("enddate", "date"),
+        *std_op(),
+    ], ["pricelevelid"]),
+
+    table("msdyn_resourcecategorypricelevels", "Role prices (time) of a price list, per unit.", [
+        col("msdyn_resourcecategorypricelevelid", "guid", null=False),
+        col("msdyn_pricelist", "guid", null=False),
+        col("msdyn_resourcecategory", "guid", null=False, comment="the role"),
+        col("msdyn_unit", "guid", comment="unit of measure (hour); empty: any unit"),
+        col("msdyn_price", PRICE, null=False),
+    ], ["msdyn_resourcecategorypricelevelid"],
+        fks=[fk(["msdyn_pricelist"], "pricelevels", ["pricelevelid"], "CASCADE")]),
+
+    table("msdyn_transactioncategorypricelevels", "Category prices (expenses) of a price list, per unit.", [
+        col("msdyn_transactioncategorypricelevelid", "guid", null=False),
+        col("msdyn_pricelist", "guid", null=False),
+        col("msdyn_transactioncategory", "guid", null=False),
+        col("msdyn_unit", "guid", comment="empty: any unit"),
+        col("msdyn_price", PRICE, null=False),
+    ], ["msdyn_transactioncategorypricelevelid"],
+        fks=[fk(["msdyn_pricelist"], "pricelevels", ["pricelevelid"], "CASCADE")]),
+
+    table("productpricelevels", "Product prices (materials) of a price list, per unit.", [
+        col("productpricelevelid", "guid", null=False),
+        col("pricelevelid", "guid", null=False),
+        col("productid", "guid", null=False),
+        col("uomid", "guid", comment="empty: any unit"),
+        col("amount", PRICE, null=False),
+    ], ["productpricelevelid"],
+        fks=[fk(["pricelevelid"], "pricelevels", ["pricelevelid"], "CASCADE")]),
+
+    table("msdyn_journals", "Entry journals. Confirming one records each line as an actual and locks it.", [
+        col("msdyn_journalid", "guid", null=False),
+        col("msdyn_description", "text"),
+        col("msdyn_company", "text", null=False, comment="legal-entity code"),
+        col("msdyn_journaltype", "int", null=False, default=192350000, comment="192350000 Entry"),
+        col("msdyn_journalstatus", "int", null=False, default=192350000,
+            comment="192350000 Draft, 192350001 Confirmed (the reference store's codes)"),
+        col("msdyn_confirmedon", "datetime"),
+        *std_op(),
+    ], ["msdyn_journalid"]),
+
+    table("msdyn_journallines", "Entry journal lines: each becomes one actual when the journal is confirmed.", [
+        col("msdyn_journallineid", "guid", null=False),
+        col("msdyn_journal", "guid", null=False),
+        col("msdyn_linenumber", "int"),
+        col("msdyn_transactionclassification", "int", null=False,
+            comment="192350000 Time, 192350001 Expense, 192350002 Material, 192350003 Milestone,\n"
+                    "690970100 Retainer, 690970002 Tax (see msdyn_actuals)"),
+        col("msdyn_transactiontypecode", "int", null=False,
+            comment="192350000 Cost, 192350005 Unbilled sales, 192350006 Billed sales (192350007 and\n"
+                    "192350008 are refused: not available when integrated)"),
+        col("msdyn_project", "guid"),
+        col("msdyn_task", "guid"),
+        col("msdyn_transactioncategory", "guid"),
+        col("msdyn_resourcecategory", "guid", comment="role (Time)"),
+        col("msdyn_bookableresource", "guid"),
+        col("msdyn_product", "guid", comment="Material: the product"),
+        col("msdyn_writeinproduct", "text", comment="Material: a write-in product's name"),
+        col("msdyn_description", "text"),
+        col("msdyn_externaldescription", "text"),
+        col("msdyn_billingtype", "int"),
+        col("msdyn_documentdate", "date"),
+        col("msdyn_startdate", "date"),
+        col("msdyn_enddate", "date"),
+        col("msdyn_accountingdate", "date"),
+        col("msdyn_salescontract", "guid", comment="worked out at confirmation when empty"),
+        col("msdyn_salescontractlineid", "guid", comment="worked out at confirmation when empty"),
+        col("msdyn_accountcustomer", "guid", comment="contract line customer; worked out when the line has one"),
+        col("msdyn_amountmethod", "int", null=False, default=192350000,
+            comment="192350000 Multiply quantity by price, 192350001 Fixed price"),
+        col("msdyn_unit", "guid"),
+        col("msdyn_quantity", QTY),
+        col("msdyn_price", PRICE, comment="defaulted from the price lists when empty"),
+        col("msdyn_amount", AMOUNT),
+        col("msdyn_tax", AMOUNT),
+        col("msdyn_extendedamount", AMOUNT, comment="amount + tax, set at confirmation"),
+        col("transactioncurrencyid", "guid"),
+        col("msdyn_actual", "guid", comment="the actual confirmation created"),
+        *std_op(),
+    ], ["msdyn_journallineid"],
+        fks=[fk(["msdyn_journal"], "msdyn_journals", ["msdyn_journalid"], "CASCADE")],
+        indexes=[["msdyn_journal"]]),
+]
+
+
 # Columns later migrations add to existing tables: {migration: {table: [columns]}}.
 ADDED_COLUMNS = {
     "operational/0002": {
@@ -1143,6 +1241,11 @@ ADDED_COLUMNS = {
         ],
         "msdyn_estimatelines": [
             col("msdyn_expensecategory", "guid", comment="expense estimates: the legal entity's expense category"),
+        ],
+    },
+    "operational/0004": {
+        "salesorders": [
+            col("pricelevelid", "guid", comment="the contract's sales price list"),
         ],
     },
     "accounting/0005": {
@@ -1177,8 +1280,8 @@ def schema(side):
     migrations add (for the OData test servers, which serve the reference schema)."""
     import copy
     if side == "operational":
-        tables = OPERATIONAL + OPERATIONAL_0002 + OPERATIONAL_0003
-        migrations = ["operational/0002", "operational/0003"]
+        tables = OPERATIONAL + OPERATIONAL_0002 + OPERATIONAL_0003 + OPERATIONAL_0004
+        migrations = ["operational/0002", "operational/0003", "operational/0004"]
     else:
         tables = ACCOUNTING + ACCOUNTING_0002 + ACCOUNTING_0004 + ACCOUNTING_0005
         migrations = ["accounting/0004", "accounting/0005"]
@@ -1196,6 +1299,58 @@ def operational_0002(dialect):
 
 def operational_0003(dialect):
     return added("operational/0003", dialect)
+
+
+JOURNAL_LOCKED = "a confirmed entry journal and its lines can no longer be changed"
+
+
+def operational_0004(dialect):
+    """The contract's price list, and the lock of confirmed entry journals: a confirmed journal
+    and its lines cannot be changed or deleted, nor lines added to it."""
+    out = [added("operational/0004", dialect), "", "-- " + JOURNAL_LOCKED + "."]
+    confirmed = "(SELECT j.msdyn_journalstatus FROM msdyn_journals j WHERE j.msdyn_journalid = {}.msdyn_journal) = 192350001"
+    if dialect == "sqlite":
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
+            out.append(f"""CREATE TRIGGER msdyn_journallines_locked_{event.lower()} BEFORE {event} ON msdyn_journallines
+WHEN {confirmed.format(row)}
+BEGIN
+    SELECT RAISE(ABORT, '{JOURNAL_LOCKED}');
+END;""")
+        for event in ("UPDATE", "DELETE"):
+            out.append(f"""CREATE TRIGGER msdyn_journals_locked_{event.lower()} BEFORE {event} ON msdyn_journals
+WHEN OLD.msdyn_journalstatus = 192350001
+BEGIN
+    SELECT RAISE(ABORT, '{JOURNAL_LOCKED}');
+END;""")
+        return "\n".join(out) + "\n"
+    out.append(f"""CREATE FUNCTION msdyn_journallines_locked() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF (TG_OP <> 'DELETE' AND {confirmed.format("NEW")}) OR (TG_OP <> 'INSERT' AND {confirmed.format("OLD")}) THEN
+        RAISE EXCEPTION '{JOURNAL_LOCKED}' USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER msdyn_journallines_locked BEFORE INSERT OR UPDATE OR DELETE ON msdyn_journallines
+    FOR EACH ROW EXECUTE FUNCTION msdyn_journallines_locked();
+CREATE FUNCTION msdyn_journals_locked() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF OLD.msdyn_journalstatus = 192350001 THEN
+        RAISE EXCEPTION '{JOURNAL_LOCKED}' USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER msdyn_journals_locked BEFORE UPDATE OR DELETE ON msdyn_journals
+    FOR EACH ROW EXECUTE FUNCTION msdyn_journals_locked();
+""")
+    return "\n".join(out)
 
 
 def accounting_0005(dialect):
@@ -1547,6 +1702,10 @@ def main():
          "-- Expense categories, expenses and project vendor invoices from the accounting side, and\n"
          "-- the source document of an actual.\n",
          OPERATIONAL_0003, operational_0003),
+        ("operational", "0004_entry_journals.sql",
+         "-- Entry journals and their lines, the price lists their prices default from, and the lock\n"
+         "-- of a confirmed journal.\n",
+         OPERATIONAL_0004, operational_0004),
         ("accounting", "0005_expenses_and_vendor_invoices.sql",
          "-- Expense categories, expense reports and vendor invoices, the integration accounts they\n"
          "-- post to, and the offset account of integration journal lines.\n",

@@ -208,6 +208,25 @@ pub enum OperationalCommand {
         #[arg(long, value_name = "X")]
         company: Option<String>,
     },
+    /// Confirm entry journals (named by id, or every draft one with --all): each line becomes
+    /// an actual, with its contract, contract line, customer and price worked out; the journal
+    /// is then locked. A journal with a problem is not confirmed, and each problem is named.
+    ConfirmJournals {
+        #[arg(value_name = "JOURNAL", required_unless_present = "all")]
+        journals: Vec<uuid::Uuid>,
+        #[arg(long, conflicts_with = "journals")]
+        all: bool,
+        /// With --all: only this legal entity.
+        #[arg(long, value_name = "X", requires = "all")]
+        company: Option<String>,
+        /// Apply the rules of "journal line improvements" too: the class and type the contract
+        /// line's billing method allows, product only on Material, role only on Time, a
+        /// bookable resource only on Time and Expense.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// List the entry journals with their status and line counts.
+    Journals,
 }
 
 #[derive(Debug, Subcommand)]
@@ -469,6 +488,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Operational(OperationalCommand::Approve { company }) => {
             print_report(commands::operational::approve(&load()?, company).await?)
+        }
+        Command::Operational(OperationalCommand::ConfirmJournals {
+            journals,
+            company,
+            strict,
+            ..
+        }) => {
+            let (text, refused) = commands::operational::confirm(&load()?, journals, company, strict).await?;
+            print!("{}", if text.ends_with('\n') { text } else { text + "\n" });
+            match refused {
+                false => ExitCode::SUCCESS,
+                true => ExitCode::FAILURE,
+            }
+        }
+        Command::Operational(OperationalCommand::Journals) => {
+            print_report(commands::operational::journals(&load()?).await?)
         }
         Command::Journal(JournalCommand::List) => print_report(commands::journal::list(&load()?).await?),
         Command::Journal(JournalCommand::Log { limit }) => {

@@ -95,6 +95,23 @@ pub fn int(n: i64) -> Arg {
     }
 }
 
+pub fn opt_int(n: Option<i64>) -> Arg {
+    Arg {
+        value: n.map_or(Value::Null, Value::Int),
+        ty: ValueType::Int,
+    }
+}
+
+/// Midnight UTC of `d`, as a date-time (or null).
+pub fn opt_midnight(d: Option<NaiveDate>) -> Arg {
+    Arg {
+        value: d.map_or(Value::Null, |d| {
+            Value::DateTime(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+        }),
+        ty: ValueType::DateTime,
+    }
+}
+
 pub fn boolean(b: bool) -> Arg {
     Arg {
         value: Value::Bool(b),

@@ -1,5 +1,6 @@
-//! `dualsync operational approve`: open the configured operational store (a database) and
-//! approve pending expenses and vendor invoice lines into cost actuals.
+//! `dualsync operational ...`: open the configured operational store (a database) and approve
+//! pending expenses and vendor invoice lines into cost actuals, confirm entry journals, or list
+//! them.
 
 use crate::accounting::db::Db;
 use crate::config::Config;
@@ -28,7 +29,7 @@ async fn open(config: &Config) -> Result<Db> {
         .is_err()
     {
         return Err(Error::failed(format!(
-            "the operational store at {url} lacks the expense and vendor invoice tables"
+            "the operational store at {url} lacks the expense, vendor invoice and entry journal tables"
         ))
         .with_hint(format!(
             "bring its schema up to date with `dualsync store init --side operational --url {url}`"
@@ -43,4 +44,38 @@ pub async fn approve(config: &Config, company: Option<String>) -> Result<String>
         .await
         .context("operational store")?;
     Ok(approved.to_string())
+}
+
+/// The report, and whether a journal was refused (exit 1).
+pub async fn confirm(
+    config: &Config,
+    journals: Vec<uuid::Uuid>,
+    company: Option<String>,
+    strict: bool,
+) -> Result<(String, bool)> {
+    use crate::operational::journal::{self, Which};
+    let db = open(config).await?;
+    let which = match journals.is_empty() {
+        true => Which::All { company },
+        false => Which::Named(journals),
+    };
+    let confirmed = journal::confirm(&db, &which, strict)
+        .await
+        .context("operational store")?;
+    Ok((confirmed.to_string(), !confirmed.refused.is_empty()))
+}
+
+pub async fn journals(config: &Config) -> Result<String> {
+    let db = open(config).await?;
+    let rows = crate::operational::journal::list(&db)
+        .await
+        .context("operational store")?;
+    if rows.is_empty() {
+        return Ok("no entry journals".into());
+    }
+    let mut out = format!("{:<38} {:<8} {:<10} {:>6}\n", "journal", "company", "status", "lines");
+    for (id, company, status, lines) in rows {
+        out.push_str(&format!("{id:<38} {company:<8} {status:<10} {lines:>6}\n"));
+    }
+    Ok(out)
 }

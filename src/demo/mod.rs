@@ -18,6 +18,7 @@
 mod accounting;
 mod actuals;
 mod documents;
+mod journals;
 pub mod load;
 mod master;
 #[cfg(test)]
@@ -304,6 +305,7 @@ pub fn summary(opts: &SeedOptions) -> SeedSummary {
     let world = World::new(opts.seed);
     let counts = master::counts();
     let mut operational = counts.tables.clone();
+    operational.extend(journals::counts(&world));
     let mut a = ActualsSummary {
         by_company: COMPANIES
             .iter()

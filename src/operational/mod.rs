@@ -5,3 +5,4 @@
 //! reference schema's own, through the accounting processes' `Db` (any SQL store).
 
 pub mod approve;
+pub mod journal;

@@ -1,6 +1,7 @@
 //! The operational master tables of the demo world, as rows: currencies, companies, units,
 //! customers, roles, categories, contracts with their lines, funding sources and milestones,
-//! projects, task trees, hour estimates and expense and material estimates.
+//! projects, task trees, hour estimates and expense and material estimates (and, from
+//! `journals`, the price lists and entry journals).
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -28,6 +29,7 @@ impl World {
         tables.push(self.task_table());
         tables.push(self.assignment_table());
         tables.push(self.estimate_table());
+        tables.extend(super::super::journals::tables(self));
         tables.into_iter().map(Table::finish).collect()
     }
 

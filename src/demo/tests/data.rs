@@ -32,6 +32,12 @@ fn parents_precede_children() {
             "msdyn_actuals" => "msdyn_actualid",
             "msdyn_transactionconnections" => "msdyn_transactionconnectionid",
             "invoices" => "invoiceid",
+            "pricelevels" => "pricelevelid",
+            "msdyn_resourcecategorypricelevels" => "msdyn_resourcecategorypricelevelid",
+            "msdyn_transactioncategorypricelevels" => "msdyn_transactioncategorypricelevelid",
+            "productpricelevels" => "productpricelevelid",
+            "msdyn_journals" => "msdyn_journalid",
+            "msdyn_journallines" => "msdyn_journallineid",
             other => panic!("unexpected table {other}"),
         }
     };
@@ -99,6 +105,28 @@ fn parents_precede_children() {
         ),
         ("msdyn_actuals", "msdyn_accountcustomer", "accounts"),
         ("msdyn_actuals", "transactioncurrencyid", "transactioncurrencies"),
+        ("pricelevels", "transactioncurrencyid", "transactioncurrencies"),
+        ("msdyn_resourcecategorypricelevels", "msdyn_pricelist", "pricelevels"),
+        (
+            "msdyn_resourcecategorypricelevels",
+            "msdyn_resourcecategory",
+            "bookableresourcecategories",
+        ),
+        ("msdyn_transactioncategorypricelevels", "msdyn_pricelist", "pricelevels"),
+        (
+            "msdyn_transactioncategorypricelevels",
+            "msdyn_transactioncategory",
+            "msdyn_transactioncategories",
+        ),
+        ("productpricelevels", "pricelevelid", "pricelevels"),
+        ("msdyn_journallines", "msdyn_journal", "msdyn_journals"),
+        ("msdyn_journallines", "msdyn_project", "msdyn_projects"),
+        (
+            "msdyn_journallines",
+            "msdyn_resourcecategory",
+            "bookableresourcecategories",
+        ),
+        ("msdyn_journallines", "transactioncurrencyid", "transactioncurrencies"),
         ("msdyn_transactionconnections", "msdyn_transaction1", "msdyn_actuals"),
         ("msdyn_transactionconnections", "msdyn_transaction2", "msdyn_actuals"),
     ];

@@ -10,10 +10,13 @@ use super::*;
 const OPERATIONAL_SQL: &[&str] = &[
     include_str!("../../../migrations/operational/sqlite/0001_reference_schema.sql"),
     include_str!("../../../migrations/operational/sqlite/0002_invoices.sql"),
+    include_str!("../../../migrations/operational/sqlite/0003_expenses_and_vendor_invoices.sql"),
+    include_str!("../../../migrations/operational/sqlite/0004_entry_journals.sql"),
 ];
 const ACCOUNTING_SQL: &[&str] = &[
     include_str!("../../../migrations/accounting/sqlite/0001_reference_schema.sql"),
     include_str!("../../../migrations/accounting/sqlite/0004_invoices_and_sales_tax.sql"),
+    include_str!("../../../migrations/accounting/sqlite/0005_expenses_and_vendor_invoices.sql"),
 ];
 
 // ----- a small parser of the CREATE TABLE statements -----
@@ -188,7 +191,7 @@ fn rows_fit_the_reference_schemas() {
 fn the_schema_parser_reads_types_and_checks() {
     let op = parse_schema(OPERATIONAL_SQL);
     let acct = parse_schema(ACCOUNTING_SQL);
-    assert_eq!(op.len(), 17);
+    assert_eq!(op.len(), 27);
     let col = |t: &HashMap<String, Vec<Col>>, table: &str, name: &str| -> Col {
         t[table].iter().find(|c| c.name == name).cloned().expect("column")
     };

@@ -9,6 +9,22 @@ pub(crate) fn shipped() -> Vec<TableMap> {
     let files = [
         ("actuals.toml", include_str!("../../../table-maps/actuals.toml")),
         (
+            "expense-categories.toml",
+            include_str!("../../../table-maps/expense-categories.toml"),
+        ),
+        (
+            "project-expenses.toml",
+            include_str!("../../../table-maps/project-expenses.toml"),
+        ),
+        (
+            "project-vendor-invoices.toml",
+            include_str!("../../../table-maps/project-vendor-invoices.toml"),
+        ),
+        (
+            "project-vendor-invoice-lines.toml",
+            include_str!("../../../table-maps/project-vendor-invoice-lines.toml"),
+        ),
+        (
             "contract-line-milestones.toml",
             include_str!("../../../table-maps/contract-line-milestones.toml"),
         ),
@@ -97,9 +113,9 @@ fn named<'a>(maps: &'a [CompiledMap], name: &str) -> &'a CompiledMap {
 #[test]
 fn every_shipped_map_compiles() {
     let maps = compiled();
-    assert_eq!(maps.len(), 14);
+    assert_eq!(maps.len(), 18);
     let actuals = named(&maps, "actuals");
-    assert_eq!(actuals.fields.len(), 31);
+    assert_eq!(actuals.fields.len(), 32);
     assert!(!actuals.deletes);
     assert_eq!(actuals.skip.len(), 3);
     assert!(actuals.skip.iter().all(|s| s.side == Side::Operational));
@@ -151,7 +167,7 @@ fn every_shipped_map_compiles() {
 fn order_puts_parents_first() {
     let maps = compiled();
     let order = order(&maps).unwrap();
-    assert_eq!(order.len(), 14);
+    assert_eq!(order.len(), 18);
     let at = |n: &str| order.iter().position(|m| m == n).unwrap();
     assert!(at("projects") < at("project-tasks"));
     assert!(at("project-tasks") < at("actuals"));
@@ -159,6 +175,9 @@ fn order_puts_parents_first() {
     assert!(at("contract-lines") < at("contract-line-milestones"));
     assert!(at("actuals") < at("transaction-connections"));
     assert!(at("project-contracts") < at("project-invoice-proposals"));
+    assert!(at("transaction-categories") < at("expense-categories"));
+    assert!(at("expense-categories") < at("project-expenses"));
+    assert!(at("project-vendor-invoices") < at("project-vendor-invoice-lines"));
     for m in &maps {
         for r in &m.requires {
             assert!(at(r) < at(&m.name), "{r} before {}", m.name);
@@ -166,9 +185,10 @@ fn order_puts_parents_first() {
     }
     // Rounds by name: the maps without dependencies come first, alphabetically.
     assert_eq!(
-        order[..4],
+        order[..5],
         [
             "project-contracts",
+            "project-vendor-invoices",
             "projects",
             "resource-roles",
             "transaction-categories"
@@ -209,8 +229,8 @@ fn columns_of_actuals() {
     assert_eq!(op[..3], ["msdyn_actualid", "msdyn_company", "msdyn_project"]);
     assert_eq!(
         op.len(),
-        2 + 30 + 1,
-        "key, company, 30 other fields, and msdyn_skipsync"
+        2 + 31 + 1,
+        "key, company, 31 other fields, and msdyn_skipsync"
     );
     assert_eq!(op.last().map(String::as_str), Some("msdyn_skipsync"));
     assert!(
@@ -222,11 +242,11 @@ fn columns_of_actuals() {
 
     let acct = a.columns(Side::Accounting);
     assert_eq!(acct[..3], ["ProjectDataAreaId", "ActualId", "ProjectId"]);
-    assert_eq!(acct.len(), 32);
+    assert_eq!(acct.len(), 33);
 
     let to_acct = a.target_columns(Side::Accounting);
     assert_eq!(to_acct[..3], ["ProjectDataAreaId", "ActualId", "ProjectId"]);
-    assert_eq!(to_acct.len(), 2 + 26);
+    assert_eq!(to_acct.len(), 2 + 27);
     for written_back in [
         "AccountingAmount",
         "ExchangeRate",
@@ -296,7 +316,7 @@ fn checksum_is_stable_and_tells_an_edit() {
     edited.fields[1].accounting = Some("ProjectTitle".into());
     assert_ne!(compile_one(&edited).checksum, a);
     let checksums: HashSet<String> = compiled().into_iter().map(|m| m.checksum).collect();
-    assert_eq!(checksums.len(), 14);
+    assert_eq!(checksums.len(), 18);
 }
 
 #[test]
