@@ -7,7 +7,8 @@
 //! fixed-price contract line gets its revenue estimate project from its first milestone; the
 //! demo's expense reports and vendor invoices are posted, exported, approved into cost actuals
 //! that post back, both integration accounts end at zero, and each vendor invoice's confirmation
-//! comes back.
+//! comes back; the demo's entry journals, confirmed by command meanwhile, become actuals that
+//! sync and post like any other.
 
 mod common;
 
@@ -103,8 +104,12 @@ async fn posted_end_to_end(backend: &str) {
     let documents =
         summary.rows("ProjExpenseExportEntity").unwrap() + summary.rows("ProjVendInvoiceLinesExportEntity").unwrap();
     assert!(documents > 0);
-    let synced =
-        a.total - a.skipped_intercompany_cost - a.skipped_negative_unbilled_sales - a.skipped_other + documents;
+    // ... and so do the lines of the demo's entry journals, confirmed while the daemon runs.
+    let journal_lines = summary.rows("msdyn_journallines").unwrap();
+    assert!(journal_lines > 0);
+    let synced = a.total - a.skipped_intercompany_cost - a.skipped_negative_unbilled_sales - a.skipped_other
+        + documents
+        + journal_lines;
 
     // A new actual while the daemon runs.
     let desc = op.describe("msdyn_actuals").await.unwrap();
@@ -120,6 +125,27 @@ async fn posted_end_to_end(backend: &str) {
         row[desc.index_of(c).unwrap()] = Value::Null;
     }
     op.apply(&desc, &[WriteOp::Upsert(row)]).await.unwrap();
+
+    let confirmed = Command::new(bin)
+        .args([
+            "operational",
+            "confirm-journals",
+            "--all",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&confirmed.stdout);
+    assert!(
+        confirmed.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&confirmed.stderr)
+    );
+    assert!(
+        report.contains(&format!("{journal_lines} actual(s) recorded")),
+        "{report}"
+    );
 
     let started = Instant::now();
     loop {
