@@ -248,14 +248,14 @@ pub(super) async fn prepare(
     let sales = trans_type != "Cost";
     let contract_line = match l.contract_line {
         Some(id) => match lines.iter().find(|c| c.0 == id) {
-            Some(c) => Some(c.clone()),
+            Some(c) => Some(*c),
             None => return fail(format!("the contract line {id} is not a contract line of the project")),
         },
         None if class == "Tax" => None,
         None => {
             let fitting: Vec<&ContractLine> = lines.iter().filter(|c| takes(c, class)).collect();
             match fitting.as_slice() {
-                [one] => Some((*one).clone()),
+                [one] => Some(**one),
                 [] if sales => {
                     return fail(format!(
                         "no contract line of the project takes {class}; a sales line needs one (set msdyn_salescontractlineid)"
