@@ -1,0 +1,1 @@
+"""The reference schemas, described once for both dialects (see ../generate.py)."""
