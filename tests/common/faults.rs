@@ -297,3 +297,88 @@ pub async fn wait_in_sync(
         }
     }
 }
+
+/// For a map whose records come from the accounting side (`records = "<"`): what the
+/// operational side must hold, computed from the accounting records in scope (company, the
+/// accounting filter), keyed by the operational key; values in accounting terms (option-set codes
+/// as their accounting text).
+pub async fn expected_received(map: &CompiledMap, acct: &dyn Store) -> BTreeMap<String, String> {
+    let fields: Vec<&dualsync::engine::compile::CompiledField> = map
+        .fields
+        .iter()
+        .filter(|f| f.direction.flows_from(Side::Accounting) && f.constant.is_none())
+        .collect();
+    let (desc, rows) = scan_all(acct, &map.accounting.entity).await;
+    let company = map.accounting.company.as_deref();
+    let mut out = BTreeMap::new();
+    for row in &rows {
+        let view = RowView::new(&desc, row);
+        let get = |col: &str| view.get(col).cloned().unwrap_or(Value::Null);
+        if let Some(c) = company
+            && !COMPANIES.iter().any(|x| Value::Text(x.to_string()) == get(c))
+        {
+            continue;
+        }
+        if map.accounting.filter.as_ref().is_some_and(|f| !f.eval(&view)) {
+            continue;
+        }
+        let key: Vec<String> = map
+            .operational
+            .key
+            .iter()
+            .map(|k| {
+                if map.operational.company.as_deref() == Some(k) {
+                    text(&get(company.expect("a company column")))
+                } else {
+                    let f = fields
+                        .iter()
+                        .find(|f| f.operational.as_deref() == Some(k))
+                        .expect("key field");
+                    text(&get(f.accounting.as_deref().expect("an accounting column")))
+                }
+            })
+            .collect();
+        let values: Vec<String> = fields
+            .iter()
+            .filter_map(|f| {
+                let a = f.accounting.as_deref()?;
+                Some(format!("{a}={}", text(&get(a))))
+            })
+            .collect();
+        out.insert(key.join("|"), values.join(";"));
+    }
+    out
+}
+
+/// What the operational side holds for a map whose records come from the accounting side, in
+/// the form of `expected_received` (records outside the companies left out).
+pub async fn actual_received(map: &CompiledMap, op: &dyn Store) -> BTreeMap<String, String> {
+    let (desc, rows) = scan_all(op, &map.operational.entity).await;
+    let company = map.operational.company.as_deref();
+    let mut out = BTreeMap::new();
+    for row in &rows {
+        let view = RowView::new(&desc, row);
+        let get = |col: &str| view.get(col).cloned().unwrap_or(Value::Null);
+        if let Some(c) = company
+            && !COMPANIES.iter().any(|x| Value::Text(x.to_string()) == get(c))
+        {
+            continue;
+        }
+        let key: Vec<String> = map.operational.key.iter().map(|k| text(&get(k))).collect();
+        let values: Vec<String> = map
+            .fields
+            .iter()
+            .filter(|f| f.direction.flows_from(Side::Accounting) && f.constant.is_none())
+            .filter_map(|f| {
+                let (o, a) = (f.operational.as_deref()?, f.accounting.as_deref()?);
+                let v = match (get(o), &f.to_accounting) {
+                    (Value::Int(code), Some(codes)) => codes.get(&code).cloned().unwrap_or_else(|| format!("?{code}")),
+                    (v, _) => text(&v),
+                };
+                Some(format!("{a}={v}"))
+            })
+            .collect();
+        assert!(out.insert(key.join("|"), values.join(";")).is_none(), "a key twice");
+    }
+    out
+}
