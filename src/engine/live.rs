@@ -513,8 +513,12 @@ impl Engine {
     /// `running` again only once neither of its directions fails.
     pub async fn live_round(&self, failing: &mut Failing) -> bool {
         let mut busy = false;
+        // The paused maps, read once per round (a map paused meanwhile stops at the next round;
+        // one paused by its alert stops at once, below). Unreadable: none is taken as paused, as
+        // before, and the steps below meet the same state store.
+        let paused = self.state.paused_maps().await.unwrap_or_default();
         for map in &self.maps {
-            if matches!(self.state.get_map_state(&map.name).await, Ok(Some(s)) if s.state == MapState::Paused) {
+            if paused.contains(&map.name) {
                 continue;
             }
             for from in [Side::Operational, Side::Accounting] {

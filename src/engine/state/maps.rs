@@ -82,6 +82,22 @@ impl StateStore {
         Ok(Some(status))
     }
 
+    /// The names of the paused maps: one query, for the live loop's every round.
+    pub async fn paused_maps(&self) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for mut c in self
+            .fetch(
+                "SELECT map FROM map_states WHERE state = ?",
+                &[text(MapState::Paused.as_str())],
+                &[ValueType::Text],
+            )
+            .await?
+        {
+            out.insert(c.text()?);
+        }
+        Ok(out)
+    }
+
     /// Every map's state, by map name.
     pub async fn list_map_states(&self) -> Result<Vec<MapStatus>> {
         let mut cursors = self.cursors_where("", &[]).await?;
