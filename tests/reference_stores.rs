@@ -149,7 +149,7 @@ fn store_commands_report_clearly() {
     assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
     let out = String::from_utf8_lossy(&init.stdout);
     assert!(
-        out.contains("operational store ready") && out.contains("change capture on 13 entities"),
+        out.contains("operational store ready") && out.contains("change capture on 17 entities"),
         "{out}"
     );
     let seeded = run(&["store", "seed", "--url", &url, "--scale", "50"]);

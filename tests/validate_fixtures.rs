@@ -95,13 +95,17 @@ fn every_shipped_map_validates() {
         "actuals",
         "contract-line-milestones",
         "contract-lines",
+        "expense-categories",
         "expense-estimates",
         "funding-sources",
         "hour-estimates",
         "material-estimates",
         "project-contracts",
+        "project-expenses",
         "project-invoice-proposals",
         "project-tasks",
+        "project-vendor-invoice-lines",
+        "project-vendor-invoices",
         "projects",
         "resource-roles",
         "transaction-categories",
@@ -124,7 +128,7 @@ fn validate_exit_codes_and_summary() {
     let ok = dualsync(&["validate", "table-maps"]);
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
     let out = String::from_utf8_lossy(&ok.stdout);
-    assert!(out.starts_with("valid: 14 maps: actuals ("), "{out}");
+    assert!(out.starts_with("valid: 18 maps: actuals ("), "{out}");
     assert!(out.contains("hour-estimates (="), "{out}");
 
     let bad = dualsync(&["validate", "tests/fixtures/invalid/11-column-written-twice.toml"]);
