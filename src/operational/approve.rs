@@ -4,7 +4,7 @@
 //! Material). The actual names its source line (`msdyn_externalreferenceid`), which is how the
 //! accounting side's import from staging offsets it to the integration account the document
 //! posted to. A vendor invoice whose lines are all approved is `Confirmed`; the vendor invoice
-//! map carries that back. One transaction per document claims it (pending → approved), so two
+//! map carries that back. One transaction per record claims it (pending → approved), so two
 //! runs never create an actual twice. A record that cannot become an actual (no project, no
 //! amount) stays pending and is named in the summary.
 
