@@ -287,6 +287,9 @@ async fn filter(b: &Client, map: &str, kind: &str) {
 /// in between) and waits for the page that says how it went.
 async fn click_retry(b: &Client, id: i64) {
     let button_css = format!("#errors tr.error[data-id='{id}'] button.retry");
+    // The notice of an earlier retry, if the page shows one: the new page is there once it is
+    // gone (waiting only for a `#notice` would find the old one and race the navigation).
+    let earlier = b.find(Locator::Css("#notice")).await.ok();
     let started = Instant::now();
     loop {
         let clicked = match b.find(Locator::Css(&button_css)).await {
@@ -298,6 +301,16 @@ async fn click_retry(b: &Client, id: i64) {
         }
         assert!(started.elapsed() < Duration::from_secs(10), "no retry button for {id}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if let Some(earlier) = earlier {
+        let started = Instant::now();
+        while earlier.text().await.is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the retry did not load a new page"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     b.wait()
         .at_most(Duration::from_secs(60))
