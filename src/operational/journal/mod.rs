@@ -61,6 +61,7 @@ impl fmt::Display for Confirmed {
 }
 
 /// A draft journal.
+#[derive(Clone)]
 struct Journal {
     id: Uuid,
     company: String,
@@ -133,20 +134,15 @@ pub async fn confirm(db: &Db, which: &Which, strict: bool) -> Result<Confirmed> 
 
 async fn select(db: &Db, which: &Which, out: &mut Confirmed) -> Result<Vec<Journal>> {
     use ValueType::{Guid, Int, Text};
+    let company = match which {
+        Which::All { company } => company.as_deref(),
+        Which::Named(_) => None,
+    };
     let rows = db
         .fetch(
             "SELECT msdyn_journalid, msdyn_company, msdyn_description, msdyn_journalstatus FROM msdyn_journals \
              WHERE (? IS NULL OR msdyn_company = ?) ORDER BY createdon, msdyn_journalid",
-            &[
-                opt_text(match which {
-                    Which::All { company } => company.as_deref(),
-                    Which::Named(_) => None,
-                }),
-                opt_text(match which {
-                    Which::All { company } => company.as_deref(),
-                    Which::Named(_) => None,
-                }),
-            ],
+            &[opt_text(company), opt_text(company)],
             &[Guid, Text, Text, Int],
         )
         .await?;
@@ -183,11 +179,7 @@ async fn select(db: &Db, which: &Which, out: &mut Confirmed) -> Result<Vec<Journ
                     }
                     Some(i) => {
                         let j = &all[i].0;
-                        chosen.push(Journal {
-                            id: j.id,
-                            company: j.company.clone(),
-                            description: j.description.clone(),
-                        });
+                        chosen.push(j.clone());
                     }
                 }
             }
