@@ -1,7 +1,8 @@
 //! The accounting processes on a schedule inside the daemon (`[processes]` in the
 //! configuration): each process runs every so many seconds until the daemon stops. A failed
 //! run is logged (and recorded in the job log) and tried again at the next interval. Each
-//! run is counted, by outcome, and timed (`PROCESS_RUNS`, `PROCESS_SECONDS`).
+//! run is counted, by outcome, and timed (`PROCESS_RUNS`, `PROCESS_SECONDS`). In a
+//! high-availability group each process runs on the replica holding its unit, once per period.
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,23 @@ pub const PROCESS_SECONDS: &str = "dualsync_process_duration_seconds";
 
 fn count(process: &'static str, outcome: &'static str) {
     metrics::counter!(PROCESS_RUNS, "process" => process, "outcome" => outcome).increment(1);
+}
+
+/// Whether this replica runs `process` now. A single daemon always does (its own interval
+/// decides). In a high-availability group, only the replica holding the process's unit, and
+/// only once per period across the group: the run is claimed in the state store, fenced.
+pub async fn claimed(state: &StateStore, process: &str, every: Duration) -> bool {
+    let Some(fence) = state.fence() else { return true };
+    if !fence.owns(&fence.process_unit(process)) {
+        return false;
+    }
+    match state.claim_run(process, every).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(process, error = %e, "claiming the scheduled run failed; it is tried again");
+            false
+        }
+    }
 }
 
 /// Scheduled posting: every open journal, then every unposted invoice proposal (whose lines
@@ -63,6 +81,7 @@ pub async fn run(
     while !*stop.borrow() {
         if let (Some(op), Some(interval), last) = (&approve.0, approve.1, &mut approve.2)
             && last.is_none_or(|t| t.elapsed() >= interval)
+            && claimed(&state, "approve", interval).await
         {
             *last = Some(Instant::now());
             let started = Instant::now();
@@ -78,7 +97,7 @@ pub async fn run(
         }
         for (name, process, interval, last) in jobs.iter_mut() {
             let Some(interval) = *interval else { continue };
-            if last.is_some_and(|t| t.elapsed() < interval) {
+            if last.is_some_and(|t| t.elapsed() < interval) || !claimed(&state, name, interval).await {
                 continue;
             }
             *last = Some(Instant::now());

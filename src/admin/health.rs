@@ -21,6 +21,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Serialize)]
 pub struct Readiness {
     pub ready: bool,
+    /// In a high-availability group: `active` (holds units of work) or `standby` (holds
+    /// none, ready to take over); `single` otherwise.
+    pub role: &'static str,
     pub checks: Vec<Check>,
 }
 
@@ -47,20 +50,54 @@ pub async fn live() -> &'static str {
 }
 
 pub async fn ready(State(admin): State<Arc<Admin>>) -> (StatusCode, Json<Readiness>) {
-    let checks = match admin.sources() {
-        None => vec![Check::new(
-            "maps",
-            false,
-            "starting: opening the stores and loading the maps",
-        )],
-        Some(sources) => checks(&sources).await,
+    let (checks, role) = match admin.sources() {
+        None => (
+            vec![Check::new(
+                "maps",
+                false,
+                "starting: opening the stores and loading the maps",
+            )],
+            "single",
+        ),
+        Some(sources) => {
+            let mut checks = checks(&sources).await;
+            let role = match sources.state.fence() {
+                None => "single",
+                Some(fence) => {
+                    let units = fence.units();
+                    let (role, detail) = match units.is_empty() {
+                        true => (
+                            "standby",
+                            "standby: holds no unit of work; takes over when a replica that holds one stops"
+                                .to_string(),
+                        ),
+                        false => (
+                            "active",
+                            format!(
+                                "active: holds {}",
+                                units
+                                    .iter()
+                                    .map(|(u, t)| format!("{u} (token {t})"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ),
+                    };
+                    // A standby is ready: it is what a failover needs (and what a disruption
+                    // budget counts).
+                    checks.push(Check::new("replica", true, detail));
+                    role
+                }
+            };
+            (checks, role)
+        }
     };
     let ready = checks.iter().all(|c| c.ok);
     let code = match ready {
         true => StatusCode::OK,
         false => StatusCode::SERVICE_UNAVAILABLE,
     };
-    (code, Json(Readiness { ready, checks }))
+    (code, Json(Readiness { ready, role, checks }))
 }
 
 async fn checks(sources: &Sources) -> Vec<Check> {

@@ -17,6 +17,7 @@ pub mod operational;
 pub mod output;
 pub mod plan;
 pub mod reconcile;
+pub mod replicas;
 pub mod status;
 pub mod store;
 pub mod validate;

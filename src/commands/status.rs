@@ -37,6 +37,8 @@ pub struct StatusReport {
     pub reconcile: Option<ReconcileRun>,
     /// The accounting setup check of the daemon's last start (with `[processes] enabled`).
     pub setup_check: Option<SetupCheckRun>,
+    /// The replicas of a high-availability group and the units each holds (`[ha]`).
+    pub group: Option<super::replicas::GroupReport>,
 }
 
 /// The setup check the daemon ran at its last start.
@@ -211,6 +213,9 @@ impl Report for StatusReport {
         if let Some(c) = &self.setup_check {
             out.push_str(&c.text());
         }
+        if let Some(g) = &self.group {
+            out.push_str(&g.text());
+        }
         out
     }
 }
@@ -250,6 +255,7 @@ pub async fn status(config: &Config) -> Result<StatusReport> {
             },
             reconcile: None,
             setup_check: None,
+            group: None,
         });
     };
     let mut sides = Vec::new();
@@ -308,7 +314,16 @@ async fn report(files: &MapFiles, state: &StateStore, sides: &[(Side, SideView)]
         healthy &= !m.needs_attention;
         maps.push(m);
     }
-    let (live, detail) = instance::liveness(state).await.map_err(Error::failed)?;
+    let (mut live, mut detail) = instance::liveness(state).await.map_err(Error::failed)?;
+    let group = super::replicas::group(state).await.context("state store")?;
+    // Replicas of a group hold no daemon lock: the group is running while one of them lives.
+    if let Some(g) = &group
+        && live != Liveness::Running
+        && g.alive() > 0
+    {
+        live = Liveness::Running;
+        detail = format!("{} replicas of a high-availability group ({})", g.alive(), g.mode);
+    }
     if live == Liveness::Stale {
         healthy = false;
     }
@@ -335,6 +350,7 @@ async fn report(files: &MapFiles, state: &StateStore, sides: &[(Side, SideView)]
             .await
             .context("state store")?
             .map(SetupCheckRun::of),
+        group,
     })
 }
 

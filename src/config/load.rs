@@ -12,7 +12,7 @@ use super::Config;
 
 /// The top-level keys of the configuration: only variables naming one of them are read, so
 /// `DUALSYNC_TEST_PG_URL` and the like, which belong to other tools, are left alone.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 14] = [
     "operational",
     "accounting",
     "state",
@@ -25,6 +25,8 @@ const KEYS: [&str; 12] = [
     "log",
     "processes",
     "admin",
+    "reconcile",
+    "ha",
 ];
 
 /// The keys whose values are lists.

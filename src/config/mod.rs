@@ -37,6 +37,106 @@ pub struct Config {
     pub processes: ProcessesConfig,
     pub admin: AdminConfig,
     pub reconcile: ReconcileConfig,
+    pub ha: HaConfig,
+}
+
+/// High availability (issue 19, `docs/ha.md`): several `dualsync run` replicas on one
+/// PostgreSQL state store, coordinated by leases with fencing tokens.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HaConfig {
+    pub mode: HaMode,
+    /// How long a lease holds without renewal: a dead replica's work is taken over after at
+    /// most `lease_seconds + renew_seconds`.
+    pub lease_seconds: u64,
+    /// How often a replica renews its leases, heartbeats, and looks for units to take.
+    pub renew_seconds: u64,
+    /// This replica's id, unique in the group (default: host name and process id; on
+    /// Kubernetes the pod name, from `DUALSYNC_HA__REPLICA`).
+    pub replica: Option<String>,
+}
+
+/// How the replicas of one state store share the work.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum HaMode {
+    /// One daemon per state store (the lock of `engine::state::lock` refuses a second).
+    Single,
+    /// One replica owns every map and process; the others wait to take over.
+    ActiveStandby,
+    /// The replicas share the maps and processes, rebalancing as they join and leave.
+    Partitioned,
+}
+
+impl HaMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            HaMode::Single => "single",
+            HaMode::ActiveStandby => "active-standby",
+            HaMode::Partitioned => "partitioned",
+        }
+    }
+}
+
+impl Default for HaConfig {
+    fn default() -> Self {
+        HaConfig {
+            mode: HaMode::Single,
+            lease_seconds: 15,
+            renew_seconds: 5,
+            replica: None,
+        }
+    }
+}
+
+impl HaConfig {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds)
+    }
+
+    pub fn renew(&self) -> Duration {
+        Duration::from_secs(self.renew_seconds)
+    }
+
+    /// This replica's id.
+    pub fn replica_id(&self) -> String {
+        self.replica
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", crate::engine::state::host_name(), std::process::id()))
+    }
+
+    /// The problems of `[ha]` with a state store at `state_url`.
+    fn check(&self, state_url: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.mode == HaMode::Single {
+            return problems;
+        }
+        if !matches!(
+            crate::store::sql::dialect_of(state_url),
+            Ok(crate::store::sql::conn::Dialect::Postgres)
+        ) {
+            problems.push(format!(
+                "`ha.mode` = \"{}\" needs a PostgreSQL state store that every replica reaches, but `state.url` is \
+                 not one; set `state.url = \"postgres://...\"` or `ha.mode = \"single\"`",
+                self.mode.name()
+            ));
+        }
+        if self.renew_seconds == 0 || self.renew_seconds * 2 > self.lease_seconds {
+            problems.push(format!(
+                "`ha.renew_seconds` = {} must be at least 1 and at most half of `ha.lease_seconds` = {}, so a lease is \
+                 renewed at least twice before it runs out",
+                self.renew_seconds, self.lease_seconds
+            ));
+        }
+        if self
+            .replica
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty() || r.len() > 200)
+        {
+            problems.push("`ha.replica` must be 1 to 200 characters (or left out: host name and pid)".into());
+        }
+        problems
+    }
 }
 
 /// Reconcile on a schedule inside `dualsync run` (what `dualsync reconcile` does, every map):
@@ -175,6 +275,7 @@ impl Default for Config {
             processes: ProcessesConfig::default(),
             admin: AdminConfig::default(),
             reconcile: ReconcileConfig::default(),
+            ha: HaConfig::default(),
         }
     }
 }
@@ -290,6 +391,7 @@ impl Config {
             problems.push(e);
         }
         problems.extend(check_admin(&self.admin));
+        problems.extend(self.ha.check(&self.state.url));
         match problems.is_empty() {
             true => Ok(()),
             false => Err(problems),

@@ -22,9 +22,21 @@ const TAKE_FOR: Duration = Duration::from_secs(3);
 
 /// Takes the daemon's lock, or says which process holds it and what to do.
 pub async fn take(state: &StateStore) -> Result<ProcessLock, Error> {
+    take_named(state, DAEMON, "another dualsync run is using the state store").await
+}
+
+/// Takes the lock of replica `id` of a high-availability group (two processes with one replica
+/// id would hold each other's leases), or says which process holds it.
+pub async fn take_replica(state: &StateStore, id: &str) -> Result<ProcessLock, Error> {
+    let name = format!("replica-{:016x}", super::ha::fnv(&[id]));
+    let what = format!("another dualsync run uses the replica id \"{id}\" on the state store");
+    take_named(state, &name, &what).await
+}
+
+async fn take_named(state: &StateStore, name: &str, what: &str) -> Result<ProcessLock, Error> {
     let started = std::time::Instant::now();
     let holder = loop {
-        match state.try_lock(DAEMON).await {
+        match state.try_lock(name).await {
             Ok(Ok(lock)) => return Ok(lock),
             Ok(Err(h)) if started.elapsed() >= TAKE_FOR => break h,
             Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -39,14 +51,12 @@ pub async fn take(state: &StateStore) -> Result<ProcessLock, Error> {
         Some(h) => format!("stop it first (on {}: kill -TERM {})", h.host, h.pid),
         None => "stop it first".into(),
     };
-    Err(Error::new(
-        Kind::Busy,
-        format!(
-            "another dualsync run is using the state store at {} ({who})",
-            state.name()
-        ),
+    Err(
+        Error::new(Kind::Busy, format!("{what} at {} ({who})", state.name())).with_hint(match name == DAEMON {
+            true => format!("{hint}, or give this one another state store"),
+            false => format!("{hint}, or give each replica its own `ha.replica`"),
+        }),
     )
-    .with_hint(format!("{hint}, or give this one another state store")))
 }
 
 /// Records a heartbeat every `HEARTBEAT` until the lock is released (the task is aborted).

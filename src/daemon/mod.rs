@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+pub mod ha;
 pub mod instance;
 pub mod progress;
 pub mod prune;
@@ -14,7 +15,7 @@ pub mod reconcile;
 pub mod reload;
 mod systemd;
 
-use crate::config::Config;
+use crate::config::{Config, HaMode};
 use crate::demo::{SeedOptions, load};
 use crate::engine::Engine;
 use crate::engine::retry::retry;
@@ -158,24 +159,48 @@ pub async fn initial_sync(engine: &Engine, names: &[String], output: progress::O
     if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
         return Err(no_such_map(unknown, &known));
     }
+    // In a group: only the maps this replica holds, each once the maps it requires have
+    // finished their initial syncs, wherever those ran.
+    let mut done_maps = match engine.state.fence() {
+        Some(_) => engine.state.done_maps().await.context("state store")?,
+        None => Default::default(),
+    };
     for name in maps {
         let done =
             matches!(engine.state.get_checkpoint(&name).await, Ok(Some(c)) if c.status == CheckpointStatus::Done);
         if done && names.is_empty() {
             continue;
         }
+        let _working = match engine.state.fence() {
+            None => None,
+            Some(fence) => {
+                let map = engine.map(&name).expect("listed from the engine's maps");
+                if !map.requires.iter().all(|r| done_maps.contains(r)) {
+                    continue;
+                }
+                match fence.enter(&fence.map_unit(&name)) {
+                    Some(working) => Some(working),
+                    None => continue,
+                }
+            }
+        };
         if done {
             // Asked for by name: run it again (records already in sync count as unchanged).
             engine.state.clear_checkpoint(&name).await.context("state store")?;
         }
         tracing::info!(map = %name, "initial sync started");
         let mut progress = progress::Progress::new(&name, output.bar);
-        let counts = engine
-            .initial_sync(&name, &mut |p| progress.update(p))
-            .await
-            .map_err(|e| Error::failed(format!("initial sync of {name}: {e}")));
+        let counts = engine.initial_sync(&name, &mut |p| progress.update(p)).await;
         progress.finish();
-        let counts = counts?;
+        let counts = match counts {
+            Ok(counts) => counts,
+            Err(e) if e.kind == store::ErrorKind::Fenced => {
+                tracing::warn!(map = %name, error = %e, "initial sync stopped: another replica holds the map now");
+                continue;
+            }
+            Err(e) => return Err(Error::failed(format!("initial sync of {name}: {e}"))),
+        };
+        done_maps.insert(name.clone());
         tracing::info!(
             map = %name, read = counts.read, written = counts.written, unchanged = counts.unchanged,
             skipped = counts.skipped, parked = counts.parked, failed = counts.failed, "initial sync done"
@@ -200,12 +225,28 @@ pub async fn run(config: &Config) -> Result<(), StartError> {
     tokio::spawn(signals(stop_tx, reload_tx.clone()));
     let maps = load_maps(config)?;
     let state = StateStore::open(&config.state.url).await.context("state store")?;
-    let lock = Arc::new(instance::take(&state).await?);
+    // A single daemon holds the state store's lock; a replica of a group holds its id's lock
+    // and coordinates with the others through leases (`ha`).
+    let group = (config.ha.mode != HaMode::Single).then(|| Arc::new(ha::Group::new(&config.ha)));
+    let lock = Arc::new(match &group {
+        None => instance::take(&state).await?,
+        Some(g) => instance::take_replica(&state, &g.id).await?,
+    });
     let heartbeat = instance::spawn_heartbeat(lock.clone());
+    // The coordinator stops after the engine: the last batch commits before the leases go.
+    let (ha_stop_tx, ha_stop) = watch::channel(false);
+    let coordinator = group.as_ref().map(|g| {
+        g.set_units(maps.iter().map(|m| m.map().name.as_str()), &ha::processes(config));
+        tokio::spawn(ha::coordinate(g.clone(), state.clone(), config.ha.clone(), ha_stop))
+    });
     let result = match crate::admin::start(config, stop.clone()).await {
-        Ok(admin) => run_locked(config, &maps, stop, reload_tx, reload_rx, admin).await,
+        Ok(admin) => run_locked(config, &maps, stop, reload_tx, reload_rx, admin, group).await,
         Err(e) => Err(e),
     };
+    let _ = ha_stop_tx.send(true);
+    if let Some(c) = coordinator {
+        let _ = c.await;
+    }
     heartbeat.abort();
     let _ = heartbeat.await;
     if let Ok(lock) = Arc::try_unwrap(lock)
@@ -223,6 +264,7 @@ async fn run_locked(
     reload_tx: tokio::sync::mpsc::Sender<&'static str>,
     mut reload_rx: tokio::sync::mpsc::Receiver<&'static str>,
     admin: Option<crate::admin::AdminHandle>,
+    group: Option<Arc<ha::Group>>,
 ) -> Result<(), StartError> {
     let mut engine = tokio::select! {
         engine = build_engine(config, maps) => engine?,
@@ -231,6 +273,11 @@ async fn run_locked(
             return Ok(());
         }
     };
+    // In a group, every progress commit is checked against this replica's leases.
+    if let Some(g) = &group {
+        engine.state = engine.state.clone().with_fence(g.fence.clone());
+    }
+    let mut assignment = group.as_ref().map(|g| g.watch());
     let maps = reload::load_checked(&config.maps, &engine).await.map_err(|problems| {
         for p in &problems {
             crate::logging::problem(p);
@@ -304,11 +351,26 @@ async fn run_locked(
                 break;
             }
         }
-        // Live sync until a stop or a reload: either lets the current batch finish.
+        // Live sync until a stop or a reload: either lets the current batch finish. In a
+        // group, also until this replica gains or loses a unit, or (while a map it holds waits
+        // for its initial sync) for a while: the initial syncs above run again.
         let why = {
             let (round_tx, round_rx) = watch::channel(false);
             let live = engine.run_live(round_rx);
             tokio::pin!(live);
+            let pending = match &group {
+                Some(_) => ha::waiting_maps(&engine).await,
+                None => 0,
+            };
+            let look_again = async {
+                match &mut assignment {
+                    Some(rx) => tokio::select! {
+                        _ = rx.changed() => {}
+                        _ = tokio::time::sleep(config.ha.renew()), if pending > 0 => {}
+                    },
+                    None => std::future::pending::<()>().await,
+                }
+            };
             let why = tokio::select! {
                 _ = &mut live => None,
                 _ = stop.changed() => {
@@ -316,15 +378,20 @@ async fn run_locked(
                     None
                 }
                 why = reload_rx.recv() => why,
+                _ = look_again => Some(ha::LOOK_AGAIN),
             };
             let _ = round_tx.send(true);
             live.await;
             why
         };
         match why {
+            Some(ha::LOOK_AGAIN) => {}
             Some(why) => {
                 tracing::info!(reason = why, "reloading the map files");
                 reload::reload(&mut engine, &config.maps).await;
+                if let Some(g) = &group {
+                    g.set_units(engine.maps.iter().map(|m| m.name.as_str()), &ha::processes(config));
+                }
                 if let Some(admin) = &admin {
                     admin.attach(&engine, reload_tx.clone());
                 }

@@ -12,6 +12,9 @@ use std::sync::Arc;
 use crate::store::{Store, StoreError};
 use crate::tablemap::model::Side;
 
+/// The unit of work of pruning in a high-availability group.
+pub const UNIT: &str = "prune";
+
 /// Entries deleted per statement. Small, because on PostgreSQL the feed reads only below the
 /// oldest running transaction: while a pruning statement runs, live sync waits for it.
 pub const BATCH: usize = 1_000;
@@ -40,6 +43,12 @@ pub async fn run(
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(every) => {}
+        }
+        // In a high-availability group, the replica that holds the `prune` unit.
+        if let Some(fence) = state.fence()
+            && !fence.owns(&fence.process_unit(UNIT))
+        {
+            continue;
         }
         for (side, store) in &stores {
             match prune_side(&state, *side, store.as_ref(), BATCH).await {

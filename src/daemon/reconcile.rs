@@ -3,7 +3,8 @@
 //! `dualsync reconcile` does it (suspects checked again after the daemon has had time to sync
 //! them), and repaired when `repair` is set. Each run is a run of the job `reconcile` in the
 //! job log (what `status` shows); the drift left after it is the gauge `DRIFT`, by map,
-//! direction and kind. A run that fails is logged and tried again at the next interval.
+//! direction and kind. A run that fails is logged and tried again at the next interval. In a
+//! high-availability group each replica reconciles the maps it holds.
 
 use std::time::Duration;
 
@@ -28,7 +29,10 @@ pub async fn run(config: Config, state: StateStore, mut stop: watch::Receiver<bo
         repair = config.reconcile.repair,
         "reconcile scheduled"
     );
-    if let Err(e) = state.abort_running_jobs(&[JOB]).await {
+    // In a high-availability group another replica's run may be in progress.
+    if state.fence().is_none()
+        && let Err(e) = state.abort_running_jobs(&[JOB]).await
+    {
         tracing::warn!(error = %e, "closing aborted reconcile runs failed");
     }
     loop {
@@ -124,13 +128,25 @@ async fn once(config: &Config, state: &StateStore) -> crate::error::Result<u64> 
 }
 
 /// Every map of the map folder reconciled over connections of its own.
+/// In a high-availability group, only the maps this replica holds (their repairs are fenced).
 async fn reconcile(config: &Config, state: &StateStore) -> crate::error::Result<Vec<Drift>> {
     let maps = super::load_maps(config)?;
+    let mut names = Vec::new();
+    if state.fence().is_some() {
+        names = maps
+            .iter()
+            .map(|m| m.map().name.clone())
+            .filter(|n| state.owns_map(n))
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+    }
     let engine = super::admin_engine(config, &maps, state.clone()).await?;
     let poll = config.operational.http.poll().max(config.accounting.http.poll());
     let options = ReconcileOptions {
         repair: config.reconcile.repair,
         recheck_after: Duration::from_secs(2) + poll,
     };
-    Ok(engine.reconcile_maps(&[], &options).await?)
+    Ok(engine.reconcile_maps(&names, &options).await?)
 }

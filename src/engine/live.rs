@@ -417,7 +417,9 @@ impl Engine {
     /// naming the parent they waited for. Returns how many.
     pub async fn expire_parked(&self) -> Result<usize> {
         let timeout = chrono::Duration::from_std(self.park_timeout).unwrap_or(chrono::Duration::MAX);
-        let expired = self.state.parked_older_than(Utc::now() - timeout).await?;
+        let mut expired = self.state.parked_older_than(Utc::now() - timeout).await?;
+        // In a high-availability group, each replica expires the records of its own maps.
+        expired.retain(|p| self.state.owns_map(&p.map));
         for p in &expired {
             self.state.unpark(&p.map, p.side.name(), &p.record_key).await?;
             let message = format!(
@@ -487,7 +489,7 @@ impl Engine {
         while !*stop.borrow() {
             if last_expiry.elapsed() >= Duration::from_secs(10) {
                 last_expiry = std::time::Instant::now();
-                for map in &self.maps {
+                for map in self.maps.iter().filter(|m| self.state.owns_map(&m.name)) {
                     if let Err(e) = self.sweep_parked(map).await {
                         tracing::error!(map = %map.name, error = %e, "retrying parked records failed");
                     }
@@ -517,10 +519,24 @@ impl Engine {
         // one paused by its alert stops at once, below). Unreadable: none is taken as paused, as
         // before, and the steps below meet the same state store.
         let paused = self.state.paused_maps().await.unwrap_or_default();
+        // In a high-availability group, a map taken over before its initial sync finished (here
+        // or on another replica) waits for it: the daemon runs it between live rounds.
+        let done = match self.state.fence() {
+            Some(_) => Some(self.state.done_maps().await.unwrap_or_default()),
+            None => None,
+        };
         for map in &self.maps {
-            if paused.contains(&map.name) {
+            if paused.contains(&map.name) || done.as_ref().is_some_and(|d| !d.contains(&map.name)) {
                 continue;
             }
+            // In a high-availability group, only the maps whose lease this replica holds.
+            let _working = match self.state.fence() {
+                Some(fence) => match fence.enter(&fence.map_unit(&map.name)) {
+                    Some(w) => Some(w),
+                    None => continue,
+                },
+                None => None,
+            };
             for from in [Side::Operational, Side::Accounting] {
                 // A failing direction waits out its delay; the other maps go on meanwhile.
                 if failing.waiting(&map.name, from) {
@@ -536,6 +552,11 @@ impl Engine {
                             tracing::info!(map = %map.name, "store answers again; live sync resumed");
                             let _ = self.state.set_map_state(&map.name, MapState::Running, None).await;
                         }
+                    }
+                    Err(e) if e.kind == ErrorKind::Fenced => {
+                        // Another replica holds the map now: it records the map's state.
+                        tracing::warn!(map = %map.name, error = %e, "lease lost: this replica stopped syncing the map");
+                        break;
                     }
                     Err(e) => {
                         let (policy, hint) = super::policy::for_store(e.kind);

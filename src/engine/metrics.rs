@@ -59,7 +59,37 @@ pub fn store_call(operation: &str, took: Duration, error: Option<&StoreError>) {
             ErrorKind::NotFound => "not-found",
             ErrorKind::Rejected => "rejected",
             ErrorKind::Permanent => "permanent",
+            ErrorKind::Fenced => "fenced",
         };
         metrics::counter!(STORE_ERRORS, "operation" => operation.to_string(), "kind" => kind).increment(1);
     }
+}
+
+/// Lease changes of this replica, by `unit` and `change` (acquired, lost, released).
+pub const LEASE_CHANGES: &str = "dualsync_lease_changes_total";
+/// Units this replica took over from another replica whose lease ran out, by `unit`.
+pub const FAILOVERS: &str = "dualsync_failovers_total";
+/// Commits refused by the fencing token, by `unit`.
+pub const FENCED: &str = "dualsync_fenced_commits_total";
+/// Units of work this replica holds now.
+pub const UNITS_HELD: &str = "dualsync_units_held";
+
+/// Records a lease this replica took, lost or gave back.
+pub fn lease_change(unit: &str, change: &'static str) {
+    metrics::counter!(LEASE_CHANGES, "unit" => unit.to_string(), "change" => change).increment(1);
+}
+
+/// Records a takeover of a unit another replica held.
+pub fn failover(unit: &str) {
+    metrics::counter!(FAILOVERS, "unit" => unit.to_string()).increment(1);
+}
+
+/// Records a commit the fencing token refused.
+pub fn fenced(unit: &str) {
+    metrics::counter!(FENCED, "unit" => unit.to_string()).increment(1);
+}
+
+/// Records how many units this replica holds.
+pub fn units_held(n: usize) {
+    metrics::gauge!(UNITS_HELD).set(n as f64);
 }

@@ -155,6 +155,14 @@ impl Engine {
         desc: &crate::store::EntityDesc,
         ops: &[crate::store::WriteOp],
     ) -> crate::store::Result<Vec<crate::store::RowOutcome>> {
+        // In a high-availability group, a replica whose lease ran out by its own clock writes
+        // nothing more to a store (its successor may be writing the same records).
+        if let Some(fence) = self.state.fence() {
+            let unit = fence.map_unit(&map.name);
+            if fence.token(&unit).is_none() {
+                return Err(state::fenced(&unit, "its lease is not held or ran out"));
+            }
+        }
         let entity = &map.side(side).entity;
         let readers = self
             .maps

@@ -17,6 +17,8 @@ pub enum Policy {
     WaitForOperator,
     /// Retrying the same thing cannot help (a record the store refuses): record it and go on.
     Never,
+    /// The work is another replica's now (a lost lease): stop it here, record nothing.
+    StepDown,
 }
 
 /// How often a direction that waits for an operator is tried again.
@@ -44,6 +46,10 @@ pub fn for_store(kind: ErrorKind) -> (Policy, &'static str) {
             "the request cannot succeed as it is: read the message, fix the store or the map; \
              the map is tried again every 30 s",
         ),
+        ErrorKind::Fenced => (
+            Policy::StepDown,
+            "another replica took the unit of work over; this one stopped working on it",
+        ),
     }
 }
 
@@ -70,7 +76,7 @@ pub fn delay(policy: Policy, failures: u32, initial: Duration, max: Duration) ->
             .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(20)))
             .min(max)
             .max(initial),
-        Policy::WaitForOperator | Policy::Never => OPERATOR_RECHECK,
+        Policy::WaitForOperator | Policy::Never | Policy::StepDown => OPERATOR_RECHECK,
     }
 }
 
@@ -84,6 +90,7 @@ mod tests {
         assert_eq!(for_store(ErrorKind::NotFound).0, Policy::WaitForOperator);
         assert_eq!(for_store(ErrorKind::Permanent).0, Policy::WaitForOperator);
         assert_eq!(for_store(ErrorKind::Rejected).0, Policy::Never);
+        assert_eq!(for_store(ErrorKind::Fenced).0, Policy::StepDown);
         assert_eq!(for_error(Kind::Store(ErrorKind::Transient)).0, Policy::Retry);
     }
 

@@ -55,6 +55,7 @@ macro_rules! text_enum {
 
 mod checkpoints;
 mod failures;
+mod fence;
 mod jobs;
 mod keys;
 mod lease;
@@ -76,9 +77,10 @@ use crate::value::{Value, ValueType};
 
 pub use checkpoints::{Checkpoint, CheckpointStatus, SyncCounts};
 pub use failures::{DeadLetter, DeadLetterStatus, NewDeadLetter, Parked, RecordErrorKind};
+pub use fence::{ALL, Fence, Working, fenced};
 pub use jobs::{Job, JobStatus};
 pub use keys::{key_text, parse_key_text, parse_stored_key_text};
-pub use lease::{Lease, LeaseRow};
+pub use lease::{Lease, LeaseRow, Replica};
 pub use links::{FeedMark, Link};
 pub use lock::{DAEMON, Holder, ProcessLock, host_name};
 pub use maps::{MapDefinition, MapState, MapStatus};
@@ -125,6 +127,8 @@ pub struct StateStore {
     /// How often each map's links were changed through this store (shared by its clones): a
     /// cache of links (`engine::parents`) is valid while the number stays.
     link_changes: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+    /// The leases this replica holds, when it runs in a high-availability group (`fence.rs`).
+    fence: Option<std::sync::Arc<Fence>>,
 }
 
 impl StateStore {
@@ -139,6 +143,7 @@ impl StateStore {
             name,
             url: url.to_string(),
             link_changes: Default::default(),
+            fence: None,
         };
         store.migrate().await?;
         Ok(store)
@@ -176,6 +181,7 @@ impl StateStore {
             name,
             url: given.to_string(),
             link_changes: Default::default(),
+            fence: None,
         };
         let source = match store.dialect() {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
@@ -339,6 +345,15 @@ impl StateTx<'_> {
             .execute(&self.store.sql(sql), args)
             .await
             .map_err(|e| self.store.context(e))
+    }
+
+    async fn fetch(&mut self, sql: &str, args: &[Arg], types: &[ValueType]) -> Result<Vec<Cols>> {
+        let rows = self
+            .tx
+            .fetch(&self.store.sql(sql), args, types)
+            .await
+            .map_err(|e| self.store.context(e))?;
+        Ok(rows.into_iter().map(Cols::new).collect())
     }
 
     async fn commit(self) -> Result<()> {

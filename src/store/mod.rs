@@ -314,6 +314,9 @@ pub enum ErrorKind {
     Rejected,
     /// A request that will never succeed as it is: a bad URL, an unsupported type.
     Permanent,
+    /// A commit refused by the fencing token: this replica no longer holds the unit of work
+    /// (issue 19). Not retried here: the unit's new owner goes on from the last commit.
+    Fenced,
 }
 
 /// A store failure, with what to do about it.

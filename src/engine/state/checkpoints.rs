@@ -119,15 +119,32 @@ impl StateStore {
         }))
     }
 
+    /// The maps whose initial sync is done.
+    pub async fn done_maps(&self) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for mut c in self
+            .fetch(
+                "SELECT map FROM checkpoints WHERE status = ?",
+                &[text(CheckpointStatus::Done.as_str())],
+                &[ValueType::Text],
+            )
+            .await?
+        {
+            out.insert(c.text()?);
+        }
+        Ok(out)
+    }
+
     /// Stores a map's checkpoint, replacing the one it had.
     pub async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
         let mut tx = self.begin().await?;
+        self.check_fence(&mut tx, &[&checkpoint.map]).await?;
         write_checkpoint(&mut tx, checkpoint).await?;
         tx.commit().await
     }
 
     /// Forgets a map's checkpoint (the next initial sync starts from the beginning); whether
-    /// there was one.
+    /// there was one. Not fenced: an edited map is adopted by whichever replica loads it first.
     pub async fn clear_checkpoint(&self, map: &str) -> Result<bool> {
         Ok(self
             .execute("DELETE FROM checkpoints WHERE map = ?", &[text(map)])

@@ -33,6 +33,20 @@ pub struct LeaseRow {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A replica of a high-availability group, as it last reported itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replica {
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    pub version: String,
+    pub mode: String,
+    /// Its `ha.lease_seconds`: it is alive while its heartbeat is younger.
+    pub lease_seconds: i64,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+}
+
 fn until(ttl: Duration) -> DateTime<Utc> {
     now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
 }
@@ -130,6 +144,73 @@ impl StateStore {
             .await?
         {
             out.push(lease_row(&mut c)?);
+        }
+        Ok(out)
+    }
+}
+
+impl StateStore {
+    /// Records that replica `id` (this process) is alive, in `mode`, with leases of `lease`.
+    pub async fn replica_heartbeat(&self, id: &str, mode: &str, lease: Duration) -> Result<()> {
+        let at = now();
+        self.execute(
+            "INSERT INTO replicas (id, host, pid, version, mode, lease_seconds, started_at, heartbeat_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version, \
+             mode = excluded.mode, lease_seconds = excluded.lease_seconds, heartbeat_at = excluded.heartbeat_at",
+            &[
+                text(id),
+                text(&super::host_name()),
+                int(i64::from(std::process::id())),
+                text(env!("CARGO_PKG_VERSION")),
+                text(mode),
+                int(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX)),
+                time(at),
+                time(at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Removes replica `id` (it stops cleanly): the others rebalance without waiting.
+    pub async fn remove_replica(&self, id: &str) -> Result<()> {
+        self.execute("DELETE FROM replicas WHERE id = ?", &[text(id)]).await?;
+        Ok(())
+    }
+
+    /// The replicas, by id; with `alive_within`, only those that reported within it.
+    pub async fn list_replicas(&self, alive_within: Option<Duration>) -> Result<Vec<Replica>> {
+        use ValueType::{DateTime, Int, Text};
+        let (filter, args) = match alive_within {
+            Some(d) => (
+                " WHERE heartbeat_at >= ?",
+                vec![time(
+                    now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
+                )],
+            ),
+            None => ("", Vec::new()),
+        };
+        let mut out = Vec::new();
+        for mut c in self
+            .fetch(
+                &format!("SELECT id, host, pid, version, mode, lease_seconds, started_at, heartbeat_at FROM replicas{filter} \
+                     ORDER BY id"),
+                &args,
+                &[Text, Text, Int, Text, Text, Int, DateTime, DateTime],
+            )
+            .await?
+        {
+            out.push(Replica {
+                id: c.text()?,
+                host: c.text()?,
+                pid: c.int()?,
+                version: c.text()?,
+                mode: c.text()?,
+                lease_seconds: c.int()?,
+                started_at: c.time()?,
+                heartbeat_at: c.time()?,
+            });
         }
         Ok(out)
     }

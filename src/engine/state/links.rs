@@ -125,6 +125,8 @@ impl StateStore {
     pub async fn upsert_links(&self, links: &[Link]) -> Result<()> {
         let done = async {
             let mut tx = self.begin().await?;
+            let maps: Vec<&str> = links.iter().map(|l| l.map.as_str()).collect();
+            self.check_fence(&mut tx, &maps).await?;
             write_links(&mut tx, links).await?;
             tx.commit().await
         }
@@ -136,7 +138,8 @@ impl StateStore {
     /// Deletes every link (all fan-out parts) of an operational record; how many there were.
     pub async fn delete_links(&self, map: &str, operational_key: &str) -> Result<u64> {
         let done = self
-            .execute(
+            .fenced_execute(
+                map,
                 "DELETE FROM links WHERE map = ? AND operational_key = ?",
                 &[text(map), text(operational_key)],
             )
@@ -148,7 +151,8 @@ impl StateStore {
     /// Deletes the link of one fan-out part of an operational record; whether it existed.
     pub async fn delete_link(&self, map: &str, operational_key: &str, part: &str) -> Result<bool> {
         let done = self
-            .execute(
+            .fenced_execute(
+                map,
                 "DELETE FROM links WHERE map = ? AND operational_key = ? AND part = ?",
                 &[text(map), text(operational_key), text(part)],
             )
@@ -192,6 +196,7 @@ impl StateStore {
     /// back: an operator may rewind a map).
     pub async fn set_cursor(&self, map: &str, side: &str, entity: &str, position: &Position) -> Result<()> {
         let mut tx = self.begin().await?;
+        self.check_fence(&mut tx, &[map]).await?;
         write_cursor(
             &mut tx,
             &FeedMark {
@@ -235,8 +240,15 @@ impl StateStore {
         cursor: Option<&FeedMark<'_>>,
         checkpoint: Option<&super::Checkpoint>,
     ) -> Result<()> {
+        let mut maps: Vec<&str> = links.iter().map(|l| l.map.as_str()).collect();
+        maps.extend(deleted.iter().map(|(m, _)| m.as_str()));
+        maps.extend(cursor.map(|c| c.map));
+        maps.extend(checkpoint.map(|c| c.map.as_str()));
+        maps.sort_unstable();
+        maps.dedup();
         let done = async {
             let mut tx = self.begin().await?;
+            self.check_fence(&mut tx, &maps).await?;
             for (map, key) in deleted {
                 tx.execute(
                     "DELETE FROM links WHERE map = ? AND operational_key = ?",
@@ -254,10 +266,6 @@ impl StateStore {
             tx.commit().await
         }
         .await;
-        let mut maps: Vec<&str> = links.iter().map(|l| l.map.as_str()).collect();
-        maps.extend(deleted.iter().map(|(m, _)| m.as_str()));
-        maps.sort_unstable();
-        maps.dedup();
         self.changing_links(maps);
         done
     }
