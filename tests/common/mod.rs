@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod books;
+pub mod changer;
 pub mod dataverse;
 pub mod engine;
 pub mod faults;
