@@ -124,6 +124,10 @@ pub enum Command {
     /// live-sync latency, on SQLite and PostgreSQL (docs/performance.md). Run it from a release
     /// build: `cargo run --release -- bench`.
     Bench(crate::bench::BenchArgs),
+    /// Benchmark of a high-availability group on PostgreSQL: live throughput of one, two and
+    /// three partitioned replicas, and failover time against lease settings (docs/ha.md). From
+    /// a release build: `cargo run --release -- bench-ha`.
+    BenchHa(crate::bench::ha::HaBenchArgs),
 }
 
 impl Command {
@@ -510,6 +514,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             print_report(output.render(&commands::journal::log(&load()?, limit).await?))
         }
         Command::Bench(args) => print_report(crate::bench::run(args).await.map_err(Error::failed)?),
+        Command::BenchHa(args) => print_report(crate::bench::ha::run(args).await.map_err(Error::failed)?),
         Command::Store(StoreCommand::Init(args)) => {
             print_report(commands::store::init(&args.url, args.side.into(), &args.maps).await?)
         }

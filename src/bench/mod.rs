@@ -6,6 +6,7 @@
 //! printed and written as JSON and markdown under `bench/results/`.
 
 mod child;
+pub mod ha;
 mod live;
 mod raw;
 mod report;
