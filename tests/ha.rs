@@ -11,6 +11,9 @@
 //! - the integration journal import, scheduled on every replica, runs once per period, across
 //!   a failover too.
 //!
+//! The tests run one at a time (`ONE_AT_A_TIME`): three replicas hold connections to three
+//! databases each, and two groups at once exceed PostgreSQL's default 100 connections.
+//!
 //! Lease 3 s, renewal 1 s (`[ha]`). The random choices come from a seed printed by each test
 //! (`DUALSYNC_FAULT_SEED` repeats it). See docs/ha.md.
 
@@ -23,12 +26,16 @@ use std::time::{Duration, Instant};
 
 use common::changer::{Changer, keep_changing, report_known_echo_bug};
 use common::faults::{Rng, expected_checksum, fault_seed, shipped_map, wait_in_sync};
+use common::metrics::free_port;
 use common::{Daemon, DaemonStores, parse_status};
 use dualsync::demo::{SeedOptions, load};
 use dualsync::engine::compile::CompiledMap;
 use dualsync::engine::state::StateStore;
 use dualsync::store::sql::{SqlStore, init::init};
 use dualsync::tablemap::model::Side;
+
+/// Held by each test for its whole run.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const LEASE: Duration = Duration::from_secs(3);
 const RENEW: Duration = Duration::from_secs(1);
@@ -78,13 +85,32 @@ impl Group {
     }
 
     fn start(&mut self, id: &'static str) {
-        let env = [("DUALSYNC_HA__REPLICA".to_string(), id.to_string())];
+        self.start_with(id, &[]);
+    }
+
+    /// Starts replica `id` with more `DUALSYNC_…` variables.
+    fn start_with(&mut self, id: &'static str, more: &[(String, String)]) {
+        let mut env = vec![("DUALSYNC_HA__REPLICA".to_string(), id.to_string())];
+        env.extend_from_slice(more);
         let daemon = Daemon::start_with_env(&self.config, &self.log(id), &env);
         self.replicas.insert(id, daemon);
     }
 
     fn replica(&mut self, id: &str) -> &mut Daemon {
         self.replicas.get_mut(id).unwrap_or_else(|| panic!("no replica {id}"))
+    }
+
+    /// `dualsync status` of the group: its output, and its errors if it failed.
+    fn status(&self) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dualsync"))
+            .args(["status", "--config", self.config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     }
 
     fn log_of(&self, id: &str) -> String {
@@ -154,9 +180,13 @@ impl Group {
         let (lost, lost_hours) = changer.undone().await;
         assert!(lost.is_empty(), "seed {seed}: changes undone:\n{}", lost.join("\n"));
         report_known_echo_bug(&lost_hours);
-        let status = self.replica(any).status();
+        let _ = any;
+        let status = self.status();
         let st = parse_status(&status);
-        let actuals = st.iter().find(|m| m.map == "actuals").expect("actuals in status");
+        let actuals = st
+            .iter()
+            .find(|m| m.map == "actuals")
+            .unwrap_or_else(|| panic!("no actuals in the status:\n{status}"));
         let expected = expected_checksum(&maps[0], self.op.as_ref()).await;
         assert_eq!(
             actuals.links,
@@ -185,6 +215,7 @@ async fn changes(g: &Group, rng: &mut Rng) -> Changer {
 /// SIGKILL of the active replica during the initial sync, and again during live sync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn active_standby_takes_over_after_sigkill() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let seed = fault_seed("active_standby_takes_over_after_sigkill");
     let mut rng = Rng(seed);
     let mut g = Group::new("ha_kill", "active-standby", 2000, "").await;
@@ -263,13 +294,28 @@ async fn active_standby_takes_over_after_sigkill() {
 /// lands while the owner is in the middle of a batch (a burst of new actuals keeps it busy).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_owner_is_fenced_and_steps_down() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let seed = fault_seed("a_paused_owner_is_fenced_and_steps_down");
     let mut rng = Rng(seed);
     let mut g = Group::new("ha_pause", "active-standby", 300, "").await;
-    g.start("r1");
-    g.start("r2");
+    // Each with its admin listener on loopback: readiness and metrics per replica.
+    let ports: BTreeMap<&str, u16> = [("r1", free_port()), ("r2", free_port())].into();
+    for (id, port) in &ports {
+        g.start_with(id, &[("DUALSYNC_ADMIN__LISTEN".into(), format!("127.0.0.1:{port}"))]);
+    }
     let (owner, _) = g.active().await;
     g.wait_all_running(&owner).await;
+    let http = reqwest::Client::new();
+    let get = |id: &str, path: &str| {
+        let url = format!("http://127.0.0.1:{}{path}", ports[id]);
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    for id in ["r1", "r2"] {
+        let ready: serde_json::Value = serde_json::from_str(&get(id, "/health/ready").await).unwrap();
+        let role = if id == owner { "active" } else { "standby" };
+        assert_eq!(ready["role"], role, "{id}: {ready}");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let gate = Arc::new(tokio::sync::RwLock::new(()));
     let mut burst = changes(&g, &mut rng).await;
@@ -303,6 +349,10 @@ async fn a_paused_owner_is_fenced_and_steps_down() {
                 since.elapsed() < Duration::from_secs(10),
                 "{paused} never noticed:\n{}",
                 g.log_of(&paused)
+                    .lines()
+                    .filter(|l| !l.contains("\"INFO\"") || l.contains("lease") || l.contains("unit"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -310,10 +360,27 @@ async fn a_paused_owner_is_fenced_and_steps_down() {
         assert!(g.replica(id).is_running(), "{paused} keeps running as a standby");
         let owners = g.owners().await;
         assert_eq!(owners["all"].0, successor, "the successor keeps the unit");
-        let status = g.replica(id).status();
+        let status = g.status();
         assert!(
             status.contains(&format!("{paused}: host")) && status.contains("standby"),
             "{status}"
+        );
+        // Readiness and metrics say the same: the successor active after a failover, the old
+        // owner a standby that lost its lease.
+        let ready: serde_json::Value = serde_json::from_str(&get(id, "/health/ready").await).unwrap();
+        assert_eq!(ready["role"], "standby", "{ready}");
+        let lost = get(id, "/metrics").await;
+        assert!(
+            lost.lines()
+                .any(|l| l.starts_with("dualsync_lease_changes_total{") && l.contains("change=\"lost\"")),
+            "{lost}"
+        );
+        let took_over = get(&successor, "/metrics").await;
+        assert!(
+            took_over
+                .lines()
+                .any(|l| l.starts_with("dualsync_failovers_total{") && l.contains("unit=\"all\"")),
+            "{took_over}"
         );
         if g.log_of(&paused).contains("nothing of it was committed") {
             refused = true;
@@ -331,6 +398,7 @@ async fn a_paused_owner_is_fenced_and_steps_down() {
 /// Partitioned: replicas join and leave during live sync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partitioned_replicas_join_and_leave() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let seed = fault_seed("partitioned_replicas_join_and_leave");
     let mut rng = Rng(seed);
     let mut g = Group::new("ha_part", "partitioned", 300, "").await;
@@ -393,6 +461,7 @@ async fn partitioned_replicas_join_and_leave() {
 /// and goes on after its replica is killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_import_runs_once_per_period() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let period = 2.0;
     let mut g = Group::new(
         "ha_import",

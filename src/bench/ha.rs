@@ -360,7 +360,15 @@ pub async fn run(args: HaBenchArgs) -> Result<String, String> {
                     && h.get("all").is_some_and(|(o, _)| ids.contains(o)))
             })
             .await?;
-            tokio::time::sleep(Duration::from_secs(renew)).await;
+            // A kill at any moment of the renewal cycle: the takeover comes between
+            // `lease - renew` and `lease + renew` after it.
+            let phase = u64::from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_err(err)?
+                    .subsec_nanos(),
+            );
+            tokio::time::sleep(Duration::from_secs(renew) + Duration::from_millis(phase % (renew * 1000).max(1))).await;
             let (owner, _) = holders(&state).await?["all"].clone();
             let at = group.iter().position(|(id, _)| *id == owner).unwrap_or(0);
             let (_, mut active) = group.remove(at);

@@ -760,4 +760,36 @@ mod tests {
         let err = Config::load(Some(&path)).unwrap_err();
         assert!(err.contains("not an address and port"), "{err}");
     }
+
+    #[test]
+    fn high_availability_needs_postgres_and_a_lease_renewed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, "[ha]\nmode = \"active-standby\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert!(
+            err.contains("`ha.mode`") && err.contains("PostgreSQL state store"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[state]\nurl = \"postgres://u@h/s\"\n[ha]\nmode = \"partitioned\"\nlease_seconds = 5\nrenew_seconds = 3\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert!(err.contains("`ha.renew_seconds` = 3"), "{err}");
+        std::fs::write(
+            &path,
+            "[state]\nurl = \"postgres://u@h/s\"\n[ha]\nmode = \"partitioned\"\nreplica = \"pod-1\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(
+            (config.ha.mode, config.ha.replica_id()),
+            (HaMode::Partitioned, "pod-1".to_string())
+        );
+        std::fs::write(&path, "[ha]\nmode = \"hot\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert!(err.contains("active-standby"), "{err}");
+    }
 }

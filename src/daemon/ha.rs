@@ -60,11 +60,6 @@ impl Group {
         self.changed.subscribe()
     }
 
-    /// Whether this replica holds any unit (readiness: a standby holds none).
-    pub fn active(&self) -> bool {
-        !self.fence.units().is_empty()
-    }
-
     fn bump(&self) {
         self.changed.send_modify(|n| *n += 1);
         metrics::units_held(self.fence.units().len());
