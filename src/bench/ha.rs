@@ -9,7 +9,6 @@
 //! Failover: two replicas; the one holding `all` is killed (SIGKILL) and the time until the
 //! other holds it is measured; and once with SIGTERM (a clean hand-over).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -34,31 +33,20 @@ pub struct HaBenchArgs {
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 3])]
     pub replicas: Vec<usize>,
     /// Records changed per round in each map with at least 100 links (at most this many).
-    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    #[arg(long, value_name = "N", default_value_t = 5_000)]
     pub changes: usize,
     /// Rounds per replica count.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     pub rounds: usize,
     /// Lease settings of the failover measurement, `LEASE:RENEW` in seconds.
     #[arg(long, value_delimiter = ',', default_values_t = ["3:1".to_string(), "6:2".to_string(), "15:5".to_string()])]
     pub leases: Vec<String>,
     /// Kills per lease setting.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 5)]
     pub kills: usize,
-    /// A PostgreSQL server (default: $DUALSYNC_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/test).
-    #[arg(long, value_name = "URL")]
-    #[serde(skip)]
-    pub pg_url: Option<String>,
-    #[arg(long, default_value_t = 500)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    #[arg(long, default_value = "table-maps")]
-    pub maps: PathBuf,
-    #[arg(long, default_value = "bench/work")]
-    pub work_dir: PathBuf,
-    #[arg(long, default_value = "bench/results")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub setup: super::BenchSetup,
 }
 
 /// A map with fewer links is not changed by the rounds.
@@ -210,20 +198,18 @@ async fn holders(state: &StateStore) -> Result<std::collections::BTreeMap<String
 }
 
 pub async fn run(args: HaBenchArgs) -> Result<String, String> {
-    let pg_url = args.pg_url.clone().unwrap_or_else(|| {
-        std::env::var("DUALSYNC_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-    });
-    std::fs::create_dir_all(&args.work_dir).map_err(err)?;
-    let stores = BenchStores::fresh(Backend::Postgres, &args.work_dir, &pg_url, "ha").await?;
+    let pg_url = args.setup.pg_url();
+    std::fs::create_dir_all(&args.setup.work_dir).map_err(err)?;
+    let stores = BenchStores::fresh(Backend::Postgres, &args.setup.work_dir, &pg_url, "ha").await?;
     let op = init::init(&stores.operational, Side::Operational).await.map_err(err)?;
     let acct = init::init(&stores.accounting, Side::Accounting).await.map_err(err)?;
     let opts = SeedOptions {
         actuals: args.rows,
-        seed: args.seed,
+        seed: args.setup.seed,
     };
     load::seed(&op, Side::Operational, &opts).await.map_err(err)?;
     load::seed(&acct, Side::Accounting, &opts).await.map_err(err)?;
-    let config = stores.write_config(&args.maps, args.batch_size)?;
+    let config = stores.write_config(&args.setup.maps, args.setup.batch_size)?;
     let log = stores.dir.join("replicas.log");
     println!("seeded {} actuals; initial sync", args.rows);
     let sync = super::child::spawn(&["initial-sync", "--config", config.to_str().unwrap_or_default()], &log)?;
@@ -236,7 +222,7 @@ pub async fn run(args: HaBenchArgs) -> Result<String, String> {
     println!("records changed each round: {}", names.join(", "));
     // Every map and scheduled process is a unit.
     let loaded = crate::config::Config::load(Some(&config)).map_err(err)?;
-    let units = crate::tablemap::load(std::slice::from_ref(&args.maps))
+    let units = crate::tablemap::load(std::slice::from_ref(&args.setup.maps))
         .map_err(err)?
         .valid
         .len()
@@ -406,8 +392,12 @@ pub async fn run(args: HaBenchArgs) -> Result<String, String> {
         throughput,
         failover,
     };
-    std::fs::create_dir_all(&result.args.out).map_err(err)?;
-    let path = result.args.out.join("ha.json");
+    std::fs::create_dir_all(&result.args.setup.out).map_err(err)?;
+    let path = result
+        .args
+        .setup
+        .out
+        .join(format!("ha-{}.json", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
     std::fs::write(&path, serde_json::to_string_pretty(&result).map_err(err)?).map_err(err)?;
     Ok(format!("{}\nwritten to {}", report(&result), path.display()))
 }
@@ -415,7 +405,7 @@ pub async fn run(args: HaBenchArgs) -> Result<String, String> {
 /// The maps with at least `--changes` links and a plain text field they send to accounting (not
 /// one their filter reads: a new value would take the record out of scope).
 async fn busy_maps(args: &HaBenchArgs, state: &StateStore) -> Result<Vec<Busy>, String> {
-    let loaded = crate::tablemap::load(std::slice::from_ref(&args.maps)).map_err(err)?;
+    let loaded = crate::tablemap::load(std::slice::from_ref(&args.setup.maps)).map_err(err)?;
     let mut out = Vec::new();
     for valid in &loaded.valid {
         let map = compile(valid);

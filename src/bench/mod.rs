@@ -23,6 +23,40 @@ use crate::store::sql::{SqlStore, init};
 use crate::tablemap::{self, TableMap, model::Side};
 pub use stores::Backend;
 
+/// Where a benchmark runs and with what: shared by `bench` and `bench-ha`.
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub struct BenchSetup {
+    /// A PostgreSQL server to create the benchmark's databases on (default:
+    /// $DUALSYNC_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/test).
+    #[arg(long, value_name = "URL")]
+    #[serde(skip)]
+    pub pg_url: Option<String>,
+    /// Records per batch of the dualsync runs (as `sync.batch_size`).
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Seed of the demo data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Folder of the table maps.
+    #[arg(long, default_value = "table-maps")]
+    pub maps: PathBuf,
+    /// Folder for the SQLite files, configurations and logs of the runs.
+    #[arg(long, default_value = "bench/work")]
+    pub work_dir: PathBuf,
+    /// Folder the results are written to.
+    #[arg(long, default_value = "bench/results")]
+    pub out: PathBuf,
+}
+
+impl BenchSetup {
+    /// The PostgreSQL server: `--pg-url`, else $DUALSYNC_TEST_PG_URL, else the local default.
+    pub fn pg_url(&self) -> String {
+        self.pg_url.clone().unwrap_or_else(|| {
+            std::env::var("DUALSYNC_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+        })
+    }
+}
+
 /// Options of `dualsync bench`.
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub struct BenchArgs {
@@ -36,11 +70,6 @@ pub struct BenchArgs {
     /// The backends to measure (repeatable).
     #[arg(long, value_enum, default_values_t = [Backend::Sqlite, Backend::Postgres])]
     pub backend: Vec<Backend>,
-    /// A PostgreSQL server to create the benchmark's databases on (default:
-    /// $DUALSYNC_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/test).
-    #[arg(long, value_name = "URL")]
-    #[serde(skip)]
-    pub pg_url: Option<String>,
     /// Changes per second of the fixed-rate live phase.
     #[arg(long, default_value_t = 1000)]
     pub rate: u32,
@@ -57,21 +86,9 @@ pub struct BenchArgs {
     /// burst).
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub burst: u64,
-    /// Records per batch of the dualsync runs (as `sync.batch_size`).
-    #[arg(long, default_value_t = 500)]
-    pub batch_size: usize,
-    /// Seed of the demo data.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Folder of the table maps.
-    #[arg(long, default_value = "table-maps")]
-    pub maps: PathBuf,
-    /// Folder for the SQLite files, configurations and logs of the runs.
-    #[arg(long, default_value = "bench/work")]
-    pub work_dir: PathBuf,
-    /// Folder the results are written to.
-    #[arg(long, default_value = "bench/results")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub setup: BenchSetup,
 }
 
 /// One row count on one backend.
@@ -170,14 +187,14 @@ async fn measure(
 ) -> Result<(SizeResult, Option<(live::LiveResult, f64)>), String> {
     let name = backend.name();
     let tag = format!("r{rows}");
-    let s = stores::BenchStores::fresh(backend, &args.work_dir, pg_url, &tag).await?;
+    let s = stores::BenchStores::fresh(backend, &args.setup.work_dir, pg_url, &tag).await?;
     let actuals = maps
         .iter()
         .find(|m| m.name == "actuals")
         .ok_or("the maps have no `actuals` map")?;
     let opts = SeedOptions {
         actuals: rows,
-        seed: args.seed,
+        seed: args.setup.seed,
     };
 
     eprintln!("{name}: seeding {rows} actuals with their parents");
@@ -201,7 +218,7 @@ async fn measure(
     );
 
     eprintln!("{name}: dualsync initial sync");
-    let config = s.write_config(&args.maps, args.batch_size)?;
+    let config = s.write_config(&args.setup.maps, args.setup.batch_size)?;
     let log = s.dir.join("dualsync.log");
     let base = vec![
         "initial-sync".to_string(),
@@ -284,15 +301,13 @@ async fn measure(
 
 /// `dualsync bench`: every backend asked for; returns the markdown report.
 pub async fn run(mut args: BenchArgs) -> Result<String, String> {
-    let pg_url = args.pg_url.clone().unwrap_or_else(|| {
-        std::env::var("DUALSYNC_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-    });
+    let pg_url = args.setup.pg_url();
     args.backend.dedup();
-    let loaded = tablemap::load(std::slice::from_ref(&args.maps)).map_err(err)?;
+    let loaded = tablemap::load(std::slice::from_ref(&args.setup.maps)).map_err(err)?;
     if !loaded.is_valid() {
         return Err(format!(
             "the maps in {} are invalid (dualsync validate)",
-            args.maps.display()
+            args.setup.maps.display()
         ));
     }
     let maps: Vec<TableMap> = loaded.maps().cloned().collect();
@@ -311,7 +326,7 @@ pub async fn run(mut args: BenchArgs) -> Result<String, String> {
         });
     }
     let report = report::Report::new(&args, started, results);
-    let (json, md) = report.write(&args.out)?;
+    let (json, md) = report.write(&args.setup.out)?;
     let text = report.markdown();
     Ok(format!("{text}\nwritten: {} and {}\n", json.display(), md.display()))
 }
