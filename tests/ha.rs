@@ -148,6 +148,24 @@ impl Group {
         }
     }
 
+    /// Waits until a replica other than `from` holds `all` with the token after `token`;
+    /// how long that took.
+    async fn wait_takeover(&self, from: &str, token: i64) -> Duration {
+        self.wait_leases("takeover", LEASE + RENEW + SLACK, |o| {
+            o.get("all").is_some_and(|(owner, t)| owner != from && *t == token + 1)
+        })
+        .await
+    }
+
+    /// The `'static` id of replica `name`.
+    fn id_of(&self, name: &str) -> &'static str {
+        self.replicas
+            .keys()
+            .find(|k| **k == name)
+            .copied()
+            .unwrap_or_else(|| panic!("no replica {name}"))
+    }
+
     /// The owner and token of `all` (active-standby), once someone holds it.
     async fn active(&self) -> (String, i64) {
         self.wait_leases("owner of `all`", Duration::from_secs(60), |o| o.contains_key("all"))
@@ -162,7 +180,7 @@ impl Group {
 
     /// Stops the changer, then checks the two sides agree by content, no change was undone,
     /// there is one link per synced actual, and no record error or parked record is left.
-    async fn settle(&mut self, seed: u64, stop: Arc<AtomicBool>, changer: tokio::task::JoinHandle<Changer>, any: &str) {
+    async fn settle(&mut self, seed: u64, stop: Arc<AtomicBool>, changer: tokio::task::JoinHandle<Changer>) {
         stop.store(true, Ordering::SeqCst);
         let changer = changer.await.unwrap();
         println!(
@@ -180,7 +198,6 @@ impl Group {
         let (lost, lost_hours) = changer.undone().await;
         assert!(lost.is_empty(), "seed {seed}: changes undone:\n{}", lost.join("\n"));
         report_known_echo_bug(&lost_hours);
-        let _ = any;
         let status = self.status();
         let st = parse_status(&status);
         let actuals = st
@@ -243,14 +260,9 @@ async fn active_standby_takes_over_after_sigkill() {
     }
     let done = g.state.done_maps().await.unwrap();
     assert!(done.len() < maps.len(), "the initial sync finished before the kill");
-    let id = *g.replicas.keys().find(|k| **k == first.as_str()).unwrap();
+    let id = g.id_of(&first);
     g.replica(id).kill();
-    let took = g
-        .wait_leases("takeover", LEASE + RENEW + SLACK, |o| {
-            o.get("all")
-                .is_some_and(|(owner, t)| *owner != first && *t == token + 1)
-        })
-        .await;
+    let took = g.wait_takeover(&first, token).await;
     println!(
         "SIGKILL of {first} during the initial sync ({} of {} maps done): taken over in {:.2} s",
         done.len(),
@@ -266,14 +278,9 @@ async fn active_standby_takes_over_after_sigkill() {
     let gate = Arc::new(tokio::sync::RwLock::new(()));
     let changer = keep_changing(changes(&g, &mut rng).await, 10..60, stop.clone(), gate);
     tokio::time::sleep(Duration::from_millis(rng.range(1500, 4000))).await;
-    let id2 = *g.replicas.keys().find(|k| **k == second.as_str()).unwrap();
+    let id2 = g.id_of(&second);
     g.replica(id2).kill();
-    let took = g
-        .wait_leases("takeover", LEASE + RENEW + SLACK, |o| {
-            o.get("all")
-                .is_some_and(|(owner, t)| *owner != second && *t == token + 1)
-        })
-        .await;
+    let took = g.wait_takeover(&second, token).await;
     let (third, _) = g.active().await;
     println!(
         "SIGKILL of {second} during live sync: {third} took over in {:.2} s",
@@ -284,8 +291,7 @@ async fn active_standby_takes_over_after_sigkill() {
         "the takeover is logged as a failover"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let third_id = *g.replicas.keys().find(|k| **k == third.as_str()).unwrap();
-    g.settle(seed, stop, changer, third_id).await;
+    g.settle(seed, stop, changer).await;
     g.stop_all();
 }
 
@@ -325,16 +331,11 @@ async fn a_paused_owner_is_fenced_and_steps_down() {
     let mut refused = false;
     for attempt in 1..=3 {
         let (paused, token) = g.active().await;
-        let id = *g.replicas.keys().find(|k| **k == paused.as_str()).unwrap();
+        let id = g.id_of(&paused);
         burst.create_actuals(300).await;
         tokio::time::sleep(Duration::from_millis(rng.range(100, 400))).await;
         assert!(g.replica(id).signal(libc::SIGSTOP), "{id} was running");
-        let took = g
-            .wait_leases("takeover", LEASE + RENEW + SLACK, |o| {
-                o.get("all")
-                    .is_some_and(|(owner, t)| *owner != paused && *t == token + 1)
-            })
-            .await;
+        let took = g.wait_takeover(&paused, token).await;
         let (successor, _) = g.active().await;
         println!(
             "attempt {attempt}: {paused} paused; {successor} took over in {:.2} s",
@@ -390,8 +391,7 @@ async fn a_paused_owner_is_fenced_and_steps_down() {
         println!("attempt {attempt}: {paused} was between batches when paused");
     }
     assert!(refused, "no pause landed in the middle of a batch in three attempts");
-    let any = *g.replicas.keys().next().unwrap();
-    g.settle(seed, stop, changer, any).await;
+    g.settle(seed, stop, changer).await;
     g.stop_all();
 }
 
@@ -453,7 +453,7 @@ async fn partitioned_replicas_join_and_leave() {
         .await;
     println!("r2 killed: its units moved to r3 in {:.2} s", took.as_secs_f64());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    g.settle(seed, stop, changer, "r3").await;
+    g.settle(seed, stop, changer).await;
     g.stop_all();
 }
 
@@ -479,7 +479,7 @@ async fn the_scheduled_import_runs_once_per_period() {
     .await;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let (holder, _) = g.owners().await["process:import"].clone();
-    let id = *g.replicas.keys().find(|k| **k == holder.as_str()).unwrap();
+    let id = g.id_of(&holder);
     g.replica(id).kill();
     let killed = chrono::Utc::now();
     g.wait_leases("import taken over", LEASE + RENEW + SLACK + RENEW, |o| {

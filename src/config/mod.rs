@@ -58,7 +58,7 @@ pub struct HaConfig {
 
 /// How the replicas of one state store share the work.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 pub enum HaMode {
     /// One daemon per state store (the lock of `engine::state::lock` refuses a second).
     Single,
@@ -69,12 +69,25 @@ pub enum HaMode {
 }
 
 impl HaMode {
+    const ALL: [HaMode; 3] = [HaMode::Single, HaMode::ActiveStandby, HaMode::Partitioned];
+
     pub fn name(self) -> &'static str {
         match self {
             HaMode::Single => "single",
             HaMode::ActiveStandby => "active-standby",
             HaMode::Partitioned => "partitioned",
         }
+    }
+}
+
+impl TryFrom<String> for HaMode {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<HaMode, String> {
+        HaMode::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = HaMode::ALL.iter().map(|m| m.name()).collect();
+            format!("\"{s}\" is not a mode; use one of {}", names.join(", "))
+        })
     }
 }
 
@@ -790,6 +803,9 @@ mod tests {
         );
         std::fs::write(&path, "[ha]\nmode = \"hot\"\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err();
-        assert!(err.contains("active-standby"), "{err}");
+        assert!(
+            err.contains("`ha.mode`") && err.contains("single, active-standby, partitioned"),
+            "{err}"
+        );
     }
 }
