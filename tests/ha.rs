@@ -321,6 +321,14 @@ async fn a_paused_owner_is_fenced_and_steps_down() {
         let ready: serde_json::Value = serde_json::from_str(&get(id, "/health/ready").await).unwrap();
         let role = if id == owner { "active" } else { "standby" };
         assert_eq!(ready["role"], role, "{id}: {ready}");
+        // A standby reports that it holds nothing (the alert on no active replica reads it).
+        let held = if id == owner {
+            "dualsync_units_held 1"
+        } else {
+            "dualsync_units_held 0"
+        };
+        let metrics = get(id, "/metrics").await;
+        assert!(metrics.lines().any(|l| l == held), "{id}: {metrics}");
     }
     let stop = Arc::new(AtomicBool::new(false));
     let gate = Arc::new(tokio::sync::RwLock::new(()));

@@ -62,7 +62,6 @@ impl Group {
 
     fn bump(&self) {
         self.changed.send_modify(|n| *n += 1);
-        metrics::units_held(self.fence.units().len());
     }
 }
 
@@ -143,6 +142,8 @@ pub async fn coordinate(group: Arc<Group>, state: StateStore, config: HaConfig, 
         if let Err(e) = round(&group, &state, lease).await {
             tracing::error!(error = %e, "the lease round failed; leases not renewed run out and their work stops");
         }
+        // Every round, so a standby reports its 0 (what `DualsyncNoActiveReplica` reads).
+        metrics::units_held(group.fence.units().len());
         let wait = renew.saturating_sub(started.elapsed());
         tokio::select! {
             _ = stop.changed() => {}
