@@ -217,16 +217,16 @@ async fn round(group: &Group, state: &StateStore, lease: Duration) -> crate::sto
     }
     // Take what this replica should own and nobody holds (or whose holder's lease ran out).
     let held: HashMap<String, i64> = fence.units().into_iter().collect();
-    let before: HashMap<String, (String, chrono::DateTime<chrono::Utc>)> =
-        match want.iter().any(|u| !held.contains_key(u)) {
-            true => state
-                .list_leases()
-                .await?
-                .into_iter()
-                .map(|l| (l.unit, (l.owner, l.expires_at)))
-                .collect(),
-            false => HashMap::new(),
-        };
+    // The owners before this round's takeovers, to tell a failover from a hand-over.
+    let before: HashMap<String, String> = match want.iter().any(|u| !held.contains_key(u)) {
+        true => state
+            .list_leases()
+            .await?
+            .into_iter()
+            .map(|l| (l.unit, l.owner))
+            .collect(),
+        false => HashMap::new(),
+    };
     for unit in want.iter().filter(|u| !held.contains_key(*u)) {
         let at = Instant::now();
         let Some(got) = state.acquire_lease(unit, &group.id, lease).await? else {
@@ -235,11 +235,11 @@ async fn round(group: &Group, state: &StateStore, lease: Duration) -> crate::sto
         fence.hold(unit, got.token, at + lease);
         metrics::lease_change(unit, "acquired");
         match before.get(unit) {
-            Some((owner, _)) if owner != &group.id && !live.contains(owner) => {
+            Some(owner) if owner != &group.id && !live.contains(owner) => {
                 metrics::failover(unit);
                 tracing::warn!(unit, token = got.token, from = %owner, "took the unit over from a replica that stopped renewing (failover)");
             }
-            Some((owner, _)) => tracing::info!(unit, token = got.token, from = %owner, "unit taken"),
+            Some(owner) => tracing::info!(unit, token = got.token, from = %owner, "unit taken"),
             None => tracing::info!(unit, token = got.token, "unit taken"),
         }
         changed = true;

@@ -311,6 +311,15 @@ impl StateStore {
             .map_err(|e| self.context(e))
     }
 
+    /// The texts of a one-column query, as a set (names of maps, units).
+    async fn names(&self, sql: &str, args: &[Arg]) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for mut c in self.fetch(sql, args, &[ValueType::Text]).await? {
+            out.insert(c.text()?);
+        }
+        Ok(out)
+    }
+
     async fn count(&self, sql: &str, args: &[Arg]) -> Result<u64> {
         match self.fetch_one(sql, args, &[ValueType::Int]).await? {
             Some(mut c) => c.count(),

@@ -121,18 +121,11 @@ impl StateStore {
 
     /// The maps whose initial sync is done.
     pub async fn done_maps(&self) -> Result<std::collections::HashSet<String>> {
-        let mut out = std::collections::HashSet::new();
-        for mut c in self
-            .fetch(
-                "SELECT map FROM checkpoints WHERE status = ?",
-                &[text(CheckpointStatus::Done.as_str())],
-                &[ValueType::Text],
-            )
-            .await?
-        {
-            out.insert(c.text()?);
-        }
-        Ok(out)
+        self.names(
+            "SELECT map FROM checkpoints WHERE status = ?",
+            &[text(CheckpointStatus::Done.as_str())],
+        )
+        .await
     }
 
     /// Stores a map's checkpoint, replacing the one it had.

@@ -84,18 +84,11 @@ impl StateStore {
 
     /// The names of the paused maps: one query, for the live loop's every round.
     pub async fn paused_maps(&self) -> Result<std::collections::HashSet<String>> {
-        let mut out = std::collections::HashSet::new();
-        for mut c in self
-            .fetch(
-                "SELECT map FROM map_states WHERE state = ?",
-                &[text(MapState::Paused.as_str())],
-                &[ValueType::Text],
-            )
-            .await?
-        {
-            out.insert(c.text()?);
-        }
-        Ok(out)
+        self.names(
+            "SELECT map FROM map_states WHERE state = ?",
+            &[text(MapState::Paused.as_str())],
+        )
+        .await
     }
 
     /// Every map's state, by map name.
